@@ -1,0 +1,232 @@
+"""The chargeback configuration: departments, effective-dated prices and PTU pools (the DESIGN.md YAML)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import yaml
+
+from .errors import InvalidConfig
+from .money import minor_unit
+
+UNALLOCATED = "unallocated"   # who pays for subscriptions no department claims
+UNITS = {"1K": 1_000, "1M": 1_000_000}
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Where a department hears that its invoice is ready."""
+
+    email: tuple[str, ...] = ()
+    webhook: str | None = None
+
+
+@dataclass(frozen=True)
+class Department:
+    """A paying department and the APIM subscriptions (ids or key fingerprints) it claims."""
+
+    id: str
+    name: str
+    cost_center: str = ""
+    owners: tuple[str, ...] = ()
+    notify: Notify = Notify()
+    subscriptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Price:
+    """Pay-as-you-go rates of one deployment, in effect from ``effective_from`` until the next entry."""
+
+    deployment: str
+    effective_from: date
+    unit: str                      # "1K" or "1M" tokens
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None = None   # absent: cached tokens are charged at the input rate
+
+    @property
+    def tokens_per_unit(self) -> int:
+        return UNITS[self.unit]
+
+    @property
+    def cached_input_rate(self) -> Decimal:
+        return self.input if self.cached_input is None else self.cached_input
+
+
+@dataclass(frozen=True)
+class PoolWeights:
+    """How much one token of each kind counts towards a pool's use."""
+
+    input: Decimal = Decimal(1)
+    cached_input: Decimal = Decimal(1)
+    output: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A provisioned (PTU) deployment whose fixed cost is shared by weighted tokens."""
+
+    deployment: str
+    effective_from: date
+    weights: PoolWeights = PoolWeights()
+    monthly_cost: Decimal | None = None   # either this ...
+    ptus: int | None = None               # ... or ptus x hourly_rate per hour deployed
+    hourly_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ChargebackConfig:
+    """One validated configuration; build it with ``parse_config`` or ``ChargebackConfig.from_dict``."""
+
+    currency: str
+    departments: tuple[Department, ...]
+    prices: tuple[Price, ...] = ()
+    pools: tuple[Pool, ...] = ()
+    admins: tuple[str, ...] = ()
+    markup_percent: Decimal = Decimal(0)
+    _claims: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        claims = {s: d.id for d in self.departments for s in d.subscriptions}
+        object.__setattr__(self, "_claims", claims)
+
+    @property
+    def minor_unit(self) -> int:
+        return minor_unit(self.currency)
+
+    def department_for(self, subscription: str) -> str:
+        """The id of the department claiming ``subscription`` (exact match), else ``"unallocated"``."""
+        return self._claims.get(subscription, UNALLOCATED)
+
+    def department(self, department_id: str) -> Department | None:
+        return next((d for d in self.departments if d.id == department_id), None)
+
+    def price_history(self, deployment: str) -> list[Price]:
+        """The deployment's price entries, oldest first."""
+        return sorted((p for p in self.prices if p.deployment == deployment), key=lambda p: p.effective_from)
+
+    def pool_history(self, deployment: str) -> list[Pool]:
+        """The deployment's pool entries, oldest first."""
+        return sorted((p for p in self.pools if p.deployment == deployment), key=lambda p: p.effective_from)
+
+    def to_dict(self) -> dict:
+        """The config in its YAML shape, JSON-serialisable: Decimals as strings, dates ISO, defaults filled."""
+        return {
+            "currency": self.currency,
+            "markup_percent": str(self.markup_percent),
+            "departments": [_department_dict(d) for d in self.departments],
+            "prices": [_price_dict(p) for p in self.prices],
+            "pools": [_pool_dict(p) for p in self.pools],
+            "admins": list(self.admins),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ChargebackConfig:
+        """Rebuild (and re-validate) a config from ``to_dict`` output; raises ``InvalidConfig``."""
+        from .config_schema import build_config   # the schema builds these classes, so import late
+        return build_config(data)
+
+    def fingerprint(self) -> str:
+        """``sha256:<hex>`` of the canonical JSON: identifies the config version a run priced with."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def parse_config(text: str) -> ChargebackConfig:
+    """Validate a whole config YAML; raises ``InvalidConfig`` listing every ``path: problem``."""
+    from .config_schema import build_config
+    return build_config(load_yaml(text))
+
+
+class YamlMapping(dict):
+    """A YAML mapping that remembers keys written twice (plain YAML keeps the last one silently)."""
+
+    duplicates: tuple = ()
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """Safe YAML, except: numbers keep their exact text as Decimal/int, dates stay text for the
+    validator to judge (2026-02-30 must be a problem with a path, not a crash), booleans are
+    only true/false (so a department called "no" stays a string)."""
+
+
+def _number(loader: _ConfigLoader, node: yaml.ScalarNode) -> object:
+    text = loader.construct_scalar(node).replace("_", "")
+    if re.fullmatch(r"[-+]?[0-9]+", text):
+        return int(text, 10)   # YAML 1.2 reading: 010 is ten, not octal eight
+    if re.fullmatch(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", text):
+        return Decimal(text)   # exactly as written: 0.1 stays 0.1
+    return text                # .inf, .nan, 0x1F, 1:30 ...: not an amount, the validator says so
+
+
+def _mapping(loader: _ConfigLoader, node: yaml.MappingNode) -> YamlMapping:
+    loader.flatten_mapping(node)
+    result, duplicates = YamlMapping(), []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        key = key if isinstance(key, Hashable) else str(key)
+        if key in result:
+            duplicates.append(key)
+        result[key] = loader.construct_object(value_node, deep=True)
+    result.duplicates = tuple(duplicates)
+    return result
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_ConfigLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_ConfigLoader.add_constructor("tag:yaml.org,2002:float", _number)
+_ConfigLoader.add_constructor("tag:yaml.org,2002:int", _number)
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+_ConfigLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
+
+
+def load_yaml(text: str) -> YamlMapping:
+    """The config file as a mapping; refuses (``InvalidConfig``) text that is not YAML or not a mapping."""
+    try:
+        doc = yaml.load(text, Loader=_ConfigLoader)   # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise InvalidConfig([f"file: not valid YAML{where}: {problem}"]) from None
+    if doc is None:
+        raise InvalidConfig(["file: is empty; expected a mapping with currency, departments, prices, pools"])
+    if not isinstance(doc, dict):
+        raise InvalidConfig([f"file: must be a mapping with currency, departments, prices, pools, "
+                             f"got {type(doc).__name__}"])
+    return doc
+
+
+def _department_dict(d: Department) -> dict:
+    return {"id": d.id, "name": d.name, "cost_center": d.cost_center, "owners": list(d.owners),
+            "notify": {"email": list(d.notify.email), "webhook": d.notify.webhook},
+            "subscriptions": list(d.subscriptions)}
+
+
+def _price_dict(p: Price) -> dict:
+    out = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat(), "unit": p.unit,
+           "input": str(p.input)}
+    if p.cached_input is not None:
+        out["cached_input"] = str(p.cached_input)
+    out["output"] = str(p.output)
+    return out
+
+
+def _pool_dict(p: Pool) -> dict:
+    out: dict = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat()}
+    if p.monthly_cost is not None:
+        out["monthly_cost"] = str(p.monthly_cost)
+    else:
+        out["ptus"] = p.ptus
+        out["hourly_rate"] = str(p.hourly_rate)
+    out["weights"] = {"input": str(p.weights.input), "cached_input": str(p.weights.cached_input),
+                      "output": str(p.weights.output)}
+    return out

@@ -1,0 +1,25 @@
+"""Typed domain errors that entry points map to HTTP codes, CLI messages or dead letters."""
+
+
+class ChargebackError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class InvalidEvent(ChargebackError):
+    """A usage event that cannot become a usage record; the message is the dead-letter reason."""
+
+
+class InvalidConfig(ChargebackError):
+    """A configuration file that was refused; ``problems`` lists every ``path: problem``."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class InvalidMonth(ChargebackError):
+    """A month that is not ``YYYY-MM``."""
+
+
+class StorageUnavailable(ChargebackError):
+    """Storage failed; the caller must not checkpoint (the host retries the batch)."""

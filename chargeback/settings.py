@@ -1,0 +1,56 @@
+"""Every setting the product reads, from environment variables, in one place.
+
+``local.settings.json`` provides them to the Functions host locally; app settings in Azure.
+Read when first asked for (never at import time), then kept.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage_connection: str = ""      # CHARGEBACK_STORAGE, else AzureWebJobsStorage (a connection string)
+    table_endpoint: str = ""          # CHARGEBACK_TABLE_ENDPOINT: managed identity in Azure
+    blob_endpoint: str = ""           # CHARGEBACK_BLOB_ENDPOINT
+    table_prefix: str = ""            # CHARGEBACK_TABLE_PREFIX: namespaces tables (tests, several installs)
+    usage_shards: int = 4             # CHARGEBACK_USAGE_SHARDS: partitions per month and subscription
+    storage_retries: int = 3          # CHARGEBACK_STORAGE_RETRIES: SDK retries before the batch fails
+    eventhub_name: str = "usage"      # CHARGEBACK_EVENTHUB_NAME
+    consumer_group: str = "chargeback"  # CHARGEBACK_EVENTHUB_CONSUMER_GROUP
+    invoice_schedule: str = "0 0 2 1 * *"  # CHARGEBACK_INVOICE_SCHEDULE (NCRONTAB, UTC)
+    public_url: str = "http://127.0.0.1:7071"  # CHARGEBACK_PUBLIC_URL: links in notices
+    appinsights_connection: str = field(default="", repr=False)  # APPLICATIONINSIGHTS_CONNECTION_STRING
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        web_jobs = env.get("AzureWebJobsStorage", "")
+        return cls(
+            storage_connection=env.get("CHARGEBACK_STORAGE") or (web_jobs if "=" in web_jobs else ""),
+            table_endpoint=env.get("CHARGEBACK_TABLE_ENDPOINT", ""),
+            blob_endpoint=env.get("CHARGEBACK_BLOB_ENDPOINT", ""),
+            table_prefix=env.get("CHARGEBACK_TABLE_PREFIX", ""),
+            usage_shards=int(env.get("CHARGEBACK_USAGE_SHARDS", "4")),
+            storage_retries=int(env.get("CHARGEBACK_STORAGE_RETRIES", "3")),
+            eventhub_name=env.get("CHARGEBACK_EVENTHUB_NAME", "usage"),
+            consumer_group=env.get("CHARGEBACK_EVENTHUB_CONSUMER_GROUP", "chargeback"),
+            invoice_schedule=env.get("CHARGEBACK_INVOICE_SCHEDULE", "0 0 2 1 * *"),
+            public_url=env.get("CHARGEBACK_PUBLIC_URL", "http://127.0.0.1:7071").rstrip("/"),
+            appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+        )
+
+    @property
+    def has_storage(self) -> bool:
+        return bool(self.storage_connection or self.table_endpoint)
+
+    def __repr__(self) -> str:  # connection strings carry account keys: never print them
+        return f"Settings(storage={'set' if self.has_storage else 'unset'}, prefix={self.table_prefix!r})"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings.from_env()

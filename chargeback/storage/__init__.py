@@ -1,0 +1,1 @@
+"""Storage adapters (Table and Blob Storage); the only code here that knows about Azure SDKs."""

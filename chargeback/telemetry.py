@@ -1,0 +1,92 @@
+"""App Insights telemetry: a ``ChargebackUsage`` custom event per record and token counters.
+
+Custom events travel as log records carrying ``microsoft.custom_event.name`` (the Azure Monitor
+exporter turns those into customEvents rows, so the seed's KQL keeps working with the new name).
+Only OpenTelemetry APIs are used here; tests plug in-memory exporters into the same providers.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Iterable
+
+from opentelemetry import metrics
+
+from .events import DeadLetter
+from .usage import UsageRecord
+
+USAGE_EVENT = "ChargebackUsage"
+DEAD_LETTER_EVENT = "ChargebackDeadLetter"
+CUSTOM_EVENT_ATTRIBUTE = "microsoft.custom_event.name"
+EVENT_LOGGER = "chargeback.events"
+_log = logging.getLogger(__name__)
+_configured = False
+_configure_lock = threading.Lock()
+
+
+def configure_telemetry(connection_string: str) -> bool:
+    """Configure azure-monitor-opentelemetry once per process, if a connection string is set."""
+    global _configured
+    if not connection_string:
+        return False
+    with _configure_lock:
+        if not _configured:
+            from azure.monitor.opentelemetry import configure_azure_monitor  # heavy: import only when used
+            configure_azure_monitor(connection_string=connection_string, logger_name=EVENT_LOGGER)
+            _configured = True
+    return True
+
+
+class UsageTelemetry:
+    """Emits what ingest saw; telemetry failures never fail a batch."""
+
+    def __init__(self, meter_provider=None, logger: logging.Logger | None = None):
+        meter = (meter_provider or metrics.get_meter_provider()).get_meter("chargeback")
+        self.tokens = meter.create_counter("chargeback.tokens", unit="{token}",
+                                           description="Azure OpenAI tokens by type")
+        self.requests = meter.create_counter("chargeback.requests", unit="{request}",
+                                             description="Usage records ingested")
+        self.dead_letters = meter.create_counter("chargeback.dead_letters", unit="{event}",
+                                                 description="Events set aside as invalid")
+        self.logger = logger or logging.getLogger(EVENT_LOGGER)
+        if self.logger.getEffectiveLevel() > logging.INFO:
+            self.logger.setLevel(logging.INFO)  # events are INFO records; the exporter picks them up
+        # Events go to the exporter's handler on this logger only, not to console or host traces.
+        self.logger.propagate = False
+
+    def record_batch(self, records: Iterable[UsageRecord], dead: Iterable[DeadLetter]) -> None:
+        try:
+            now = datetime.now(timezone.utc)
+            for record in records:
+                self._record_usage(record, now)
+            for letter in dead:
+                self.dead_letters.add(1, {"reason": _reason_class(letter.reason)})
+                self.logger.info("dead letter", extra={CUSTOM_EVENT_ATTRIBUTE: DEAD_LETTER_EVENT,
+                                                          "reason": letter.reason,
+                                                          "partition": letter.partition,
+                                                          "sequenceNumber": letter.sequence_number})
+        except Exception:  # telemetry is best effort: the records are already stored
+            _log.exception("telemetry failed")
+
+    def _record_usage(self, record: UsageRecord, now: datetime) -> None:
+        dims = {"subscription": record.subscription, "deployment": record.deployment, "model": record.model}
+        for token_type, count in (("input", record.uncached_prompt_tokens), ("cached_input", record.cached_tokens),
+                                  ("output", record.completion_tokens), ("reasoning", record.reasoning_tokens)):
+            if count:
+                self.tokens.add(count, {**dims, "token_type": token_type})
+        self.requests.add(1, {**dims, "metered": record.metered})
+        self.logger.info(USAGE_EVENT, extra={
+            CUSTOM_EVENT_ATTRIBUTE: USAGE_EVENT, **dims,
+            "requestId": record.record_id, "promptTokens": record.prompt_tokens,
+            "cachedTokens": record.cached_tokens, "completionTokens": record.completion_tokens,
+            "reasoningTokens": record.reasoning_tokens, "totalTokens": record.total_tokens,
+            "metered": record.metered, "stream": record.stream, "schemaVersion": record.schema_version,
+            "eventTime": record.timestamp.isoformat(),
+            "ingestLagSeconds": round((now - record.timestamp).total_seconds(), 3),
+        })
+
+
+def _reason_class(reason: str) -> str:
+    """A low-cardinality metric dimension from a reason ('usage.prompt_tokens must be ...' -> 'usage.prompt_tokens')."""
+    return reason.split(":")[0].split(" ")[0][:40]

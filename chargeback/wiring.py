@@ -1,0 +1,55 @@
+"""The one place where adapters are built from settings; entry points ask here, once per process."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+from .settings import Settings, settings
+from .storage.account import StorageAccount
+from .storage.deadletter_store import DeadLetterStore
+from .storage.usage_table import UsageStore
+from .telemetry import UsageTelemetry, configure_telemetry
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def account(self) -> StorageAccount:
+        return StorageAccount(self.settings)
+
+    @cached_property
+    def usage(self) -> UsageStore:
+        return UsageStore(self.account, shards=self.settings.usage_shards)
+
+    @cached_property
+    def dead_letters(self) -> DeadLetterStore:
+        return DeadLetterStore(self.account)
+
+    @cached_property
+    def telemetry(self) -> UsageTelemetry:
+        configure_telemetry(self.settings.appinsights_connection)
+        return UsageTelemetry()
+
+
+_services: Services | None = None
+_lock = threading.Lock()
+
+
+def services() -> Services:
+    """The process's services, built on first use from the environment."""
+    global _services
+    with _lock:
+        if _services is None:
+            _services = Services(settings())
+        return _services
+
+
+def reset_services(new: Services | None = None) -> None:
+    """Replace the process's services (the local host does this after it points settings at Azurite)."""
+    global _services
+    settings.cache_clear()
+    with _lock:
+        _services = new

@@ -1,0 +1,20 @@
+"""The Function App's registered functions, indexed once (the SDK allows one get_functions call per app)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+
+@lru_cache(maxsize=None)
+def function_index(app_module: str = "function_app") -> dict:
+    """name -> azure.functions Function, as the Functions worker would index them."""
+    import importlib
+    app = importlib.import_module(app_module).app
+    return {f.get_function_name(): f for f in app.get_functions()}
+
+
+def user_function(name: str, app_module: str = "function_app"):
+    """The callable a trigger of that name runs (decorators applied, exactly as registered)."""
+    try:
+        return function_index(app_module)[name].get_user_function()
+    except KeyError:
+        raise LookupError(f"no function named {name!r} in {app_module}") from None

@@ -1,0 +1,36 @@
+"""Event Hub trigger: decode the batch, hand it to the domain, let storage failures raise."""
+from __future__ import annotations
+
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from chargeback.events import RawEvent
+from chargeback.ingest_service import ingest_batch
+from chargeback.wiring import services
+
+bp = df.Blueprint()
+_log = logging.getLogger(__name__)
+
+
+@bp.function_name("ingest_usage")
+@bp.event_hub_message_trigger(arg_name="events", event_hub_name="%CHARGEBACK_EVENTHUB_NAME%",
+                              connection="EventHubConnection", cardinality="many",
+                              consumer_group="%CHARGEBACK_EVENTHUB_CONSUMER_GROUP%")
+def ingest_usage(events: list[func.EventHubEvent]) -> None:
+    """Store a batch of APIM usage events; raises (so the host retries) if storage fails."""
+    partition = partition_id(events)
+    raw = [RawEvent(e.get_body(), partition, e.sequence_number if e.sequence_number is not None else -1,
+                    str(e.offset or ""), e.enqueued_time) for e in events]
+    s = services()
+    result = ingest_batch(raw, s.usage, s.dead_letters, s.telemetry)
+    _log.info("ingested partition=%s received=%d stored=%d dead_lettered=%d", partition,
+              result.received, result.stored, result.dead_lettered)
+
+
+def partition_id(events: list[func.EventHubEvent]) -> str:
+    """The Event Hub partition of a batch (cardinality many: one partition per invocation)."""
+    metadata = (events[0].metadata or {}) if events else {}
+    context = metadata.get("PartitionContext") or {}
+    return str(context.get("PartitionId", "")) if isinstance(context, dict) else ""
