@@ -137,6 +137,18 @@ class ChargebackConfig:
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def effective_periods(history: list, first_day: date, end: date) -> list[tuple]:
+    """``(entry, start, stop)`` for each entry of an oldest-first history in effect within [first_day, end):
+    an entry runs from its ``effective_from`` (00:00 UTC) until the next entry's; ``stop`` is exclusive."""
+    periods = []
+    for index, entry in enumerate(history):
+        following = history[index + 1].effective_from if index + 1 < len(history) else end
+        start, stop = max(entry.effective_from, first_day), min(following, end)
+        if start < stop:
+            periods.append((entry, start, stop))
+    return periods
+
+
 def parse_config(text: str) -> ChargebackConfig:
     """Validate a whole config YAML; raises ``InvalidConfig`` listing every ``path: problem``."""
     from .config_schema import build_config
@@ -188,20 +200,18 @@ _ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.con
 _ConfigLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
 
 
-def load_yaml(text: str) -> YamlMapping:
-    """The config file as a mapping; refuses (``InvalidConfig``) text that is not YAML or not a mapping."""
+def load_yaml(text: str) -> object:
+    """The parsed config document; refuses (``InvalidConfig``) text that is not YAML or is empty."""
     try:
         doc = yaml.load(text, Loader=_ConfigLoader)   # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InvalidConfig([f"file: not valid YAML{where}: {problem}"]) from None
+        said = [getattr(error, "context", None), getattr(error, "problem", None)]
+        reason = " ".join(s for s in said if s) or str(error).splitlines()[0]
+        raise InvalidConfig([f"file: not valid YAML{where}: {reason}"]) from None
     if doc is None:
         raise InvalidConfig(["file: is empty; expected a mapping with currency, departments, prices, pools"])
-    if not isinstance(doc, dict):
-        raise InvalidConfig([f"file: must be a mapping with currency, departments, prices, pools, "
-                             f"got {type(doc).__name__}"])
     return doc
 
 

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from chargeback.errors import InvalidMonth
 from chargeback.generate_config import Subscription, build_departments, render_config, subscription_weights
-from chargeback.generate_usage import WORKLOADS, Workload, make_call
+from chargeback.generate_usage import WORKLOADS, Call, Workload, make_call
 from chargeback.generate_wire import (BAD_KINDS, bad_event, encode, v1_event, v1_timestamp, v2_event,
                                       v2_timestamp)
 
@@ -126,6 +126,7 @@ class MonthOfEvents:
             workload = rng.choices(workloads, cum_weights=cum)[0]
             call = make_call(rng, workload, allow_stream=not v1)
             if v1:
+                call = call.as_logged_by_seed()
                 event = v1_event(v1_timestamp(year, month, offset), subscription, workload, call)
             else:
                 event = v2_event(rng, v2_timestamp(year, month, offset), subscription, workload, call)
@@ -138,7 +139,7 @@ class MonthOfEvents:
             yield encode(event)
 
     @staticmethod
-    def _tally(expected: ExpectedUsage, subscription: str, workload: Workload, call) -> None:
+    def _tally(expected: ExpectedUsage, subscription: str, workload: Workload, call: Call) -> None:
         expected.unmetered += call.usage is None
         for key, table in ((subscription, expected.by_subscription), (workload.deployment, expected.by_deployment)):
             totals = table.get(key) or table.setdefault(key, UsageTotals())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 API_VERSION = "2024-10-21"
 RESPONSES_API_VERSION = "2025-04-01-preview"   # the Responses API is not in 2024-10-21 GA
@@ -62,6 +62,10 @@ class Call:
     cached: int
     completion: int
     reasoning: int
+
+    def as_logged_by_seed(self) -> Call:
+        """What the seed's v1 policy keeps of it: prompt and completion counts, no details."""
+        return replace(self, cached=0, reasoning=0)
 
 
 def _tokens(rng: random.Random, median: int, low: int, high: int) -> int:

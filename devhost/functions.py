@@ -1,13 +1,20 @@
 """The Function App's registered functions, indexed once (the SDK allows one get_functions call per app)."""
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
+from pathlib import Path
+
+# function_app.py sits at the project root, as the Functions host expects, not inside a package.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @lru_cache(maxsize=None)
 def function_index(app_module: str = "function_app") -> dict:
     """name -> azure.functions Function, as the Functions worker would index them."""
     import importlib
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     app = importlib.import_module(app_module).app
     return {f.get_function_name(): f for f in app.get_functions()}
 

@@ -15,17 +15,18 @@ from ..settings import Settings
 class StorageAccount:
     """Tables and blob containers of the product, named with an optional prefix."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, **client_options):
         if not settings.has_storage:
             raise StorageUnavailable("no storage configured: set CHARGEBACK_STORAGE or AzureWebJobsStorage")
         self.settings = settings
+        self._extra_options = client_options  # e.g. an azure-core raw_response_hook (tests, diagnostics)
         self._tables: dict[str, TableClient] = {}
         self._containers: dict[str, ContainerClient] = {}
         self._lock = threading.Lock()
 
     def _client_options(self) -> dict:
         return {"retry_total": self.settings.storage_retries, "retry_backoff_factor": 0.2,
-                "connection_timeout": 5, "read_timeout": 30}
+                "connection_timeout": 5, "read_timeout": 30, **self._extra_options}
 
     @cached_property
     def table_service(self) -> TableServiceClient:

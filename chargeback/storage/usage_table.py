@@ -102,9 +102,9 @@ class UsageStore:
     def write(self, records: Iterable[UsageRecord]) -> int:
         """Upsert the records (replace mode) in parallel transactions; raises StorageUnavailable."""
         entities = [record_to_entity(r, self.shards) for r in records]
-        written = self.write_entities(entities)
+        # Index first: a batch cut short by an outage must still leave its partitions findable.
         self._index_partitions({e["PartitionKey"] for e in entities})
-        return written
+        return self.write_entities(entities)
 
     def write_entities(self, entities: list[dict]) -> int:
         table = self.table

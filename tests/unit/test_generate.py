@@ -191,7 +191,12 @@ def test_request_ids_are_unique_uuid4(v2):
     assert all(uuid.UUID(i).version == 4 for i in ids[:500])
 
 
-def test_expected_totals_match_the_lines(v2):
+def as_rows(month) -> dict[str, list[int]]:
+    return {sub: [t.calls, t.unmetered, t.prompt_tokens, t.cached_tokens, t.completion_tokens, t.reasoning_tokens]
+            for sub, t in month.expected.by_subscription.items()}
+
+
+def test_expected_totals_match_the_v2_lines(v2):
     totals: dict[str, list[int]] = {}
     for event in good_events(v2, classify_v2):
         row = totals.setdefault(event["subscriptionId"], [0, 0, 0, 0, 0, 0])
@@ -201,10 +206,20 @@ def test_expected_totals_match_the_lines(v2):
         else:
             for i, value in enumerate(chat_tokens(event["usage"]), start=2):
                 row[i] += value
-    expected = {sub: [t.calls, t.unmetered, t.prompt_tokens, t.cached_tokens, t.completion_tokens,
-                      t.reasoning_tokens] for sub, t in v2.expected.by_subscription.items()}
-    assert totals == expected
+    assert totals == as_rows(v2)
     assert sum(t.calls for t in v2.expected.by_deployment.values()) == v2.expected.good
+
+
+def test_expected_totals_match_the_v1_lines(v1):
+    # v1 carries no details: nothing cached or reasoned is known, and subscriptions are key fingerprints.
+    totals: dict[str, list[int]] = {}
+    for event in good_events(v1, classify_v1):
+        key = "sha256:" + hashlib.sha256(event["appSubscriptionKey"].encode()).hexdigest()
+        row = totals.setdefault(key, [0, 0, 0, 0, 0, 0])
+        row[0] += 1
+        row[2] += int(event["promptTokens"])
+        row[4] += int(event["completionTokens"])
+    assert totals == as_rows(v1)
 
 
 def test_same_seed_same_lines_other_seed_other_lines():

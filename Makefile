@@ -1,0 +1,39 @@
+# Two commands: `make run` (the main job, locally) and `make test` (the whole suite).
+# Both bootstrap a fresh clone by themselves: .venv, Python packages, npm packages (Azurite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+MONTH ?= $(shell date -u -d "$$(date -u +%Y-%m-01) -1 day" +%Y-%m)
+
+.PHONY: run test bench setup clean stack-down
+
+run: setup
+	$(BIN)/chargeback demo --month $(MONTH)
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/chargeback bench
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+stack-down:
+	-$(BIN)/chargeback stack down
+
+clean: stack-down
+	rm -rf $(VENV) node_modules .chargeback out .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,170 @@
+"""A priced month, explainable line by line: what each department owes and why."""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class PaygLine:
+    """Pay-as-you-go usage of one subscription on one deployment during one price period."""
+
+    subscription: str
+    deployment: str
+    models: tuple[str, ...]
+    period_start: date          # first day the rates applied this month (inclusive)
+    period_end: date            # last day they applied (inclusive)
+    unit: str                   # rates are per "1K" or "1M" tokens
+    input_rate: Decimal
+    cached_input_rate: Decimal
+    output_rate: Decimal
+    requests: int
+    unmetered: int
+    prompt_tokens: int          # includes cached_tokens
+    cached_tokens: int
+    completion_tokens: int      # includes reasoning_tokens
+    reasoning_tokens: int
+    exact_amount: Decimal       # before rounding, for the curious reader
+    amount: Decimal
+    kind: typing.ClassVar[str] = "payg"
+
+
+@dataclass(frozen=True)
+class PoolLine:
+    """One department's share of a provisioned pool during one pool period."""
+
+    pool: str                   # the pool's deployment
+    period_start: date
+    period_end: date            # inclusive
+    subscriptions: tuple[str, ...]
+    models: tuple[str, ...]
+    requests: int
+    unmetered: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    weighted_tokens: Decimal    # w_in*(prompt-cached) + w_cached*cached + w_out*completion
+    pool_weighted_tokens: Decimal
+    share: Decimal              # weighted_tokens / pool_weighted_tokens, 6 places, for display only
+    pool_cost: Decimal
+    amount: Decimal             # largest-remainder share of pool_cost
+    kind: typing.ClassVar[str] = "pool"
+
+
+@dataclass(frozen=True)
+class DepartmentCharges:
+    """A department's invoice: its lines, their subtotal, the markup on it, and the total."""
+
+    department: str
+    name: str
+    cost_center: str
+    lines: tuple[PaygLine | PoolLine, ...]
+    subtotal: Decimal
+    markup: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class PoolCharge:
+    """A pool's cost for one period of the month and how it was shared."""
+
+    deployment: str
+    period_start: date
+    period_end: date            # inclusive
+    hours: int
+    basis: str                  # how ``cost`` was worked out, in words and figures
+    cost: Decimal
+    weights: dict[str, Decimal]
+    weighted_tokens: Decimal
+    shares: dict[str, Decimal]  # department id -> amount; sums to cost exactly
+
+
+@dataclass(frozen=True)
+class UnpricedUsage:
+    """Usage of a deployment with neither a price nor a pool in effect: shown, not charged."""
+
+    department: str
+    subscription: str
+    deployment: str
+    models: tuple[str, ...]
+    first_day: date
+    last_day: date
+    requests: int
+    unmetered: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+
+
+@dataclass(frozen=True)
+class MonthCharges:
+    """Everything a month's invoicing run charges; ``grand_total`` is the sum of department totals."""
+
+    month: str
+    currency: str
+    minor_unit: int
+    markup_percent: Decimal
+    config_fingerprint: str
+    departments: tuple[DepartmentCharges, ...]
+    pools: tuple[PoolCharge, ...]
+    unpriced: tuple[UnpricedUsage, ...]
+    warnings: tuple[str, ...]
+    grand_total: Decimal
+
+    def department(self, department_id: str) -> DepartmentCharges | None:
+        return next((d for d in self.departments if d.department == department_id), None)
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable: Decimals as strings, dates ISO, each line tagged with its ``kind``."""
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MonthCharges:
+        return _build(cls, data)
+
+
+_LINE_KINDS = {PaygLine.kind: PaygLine, PoolLine.kind: PoolLine}
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value):
+        out = {"kind": value.kind} if isinstance(value, (PaygLine, PoolLine)) else {}
+        out.update((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value))
+        return out
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _build(cls: type, data: dict) -> object:
+    hints = typing.get_type_hints(cls)
+    return cls(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(cls)})
+
+
+def _decode(hint: object, value: object) -> object:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Decimal:
+        return Decimal(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value)
+    if origin is tuple:
+        return tuple(_decode(args[0], v) for v in value)
+    if origin is dict:
+        return {k: _decode(args[1], v) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):   # a line: PaygLine | PoolLine, told apart by kind
+        return _build(_LINE_KINDS[value["kind"]], value)
+    return value

@@ -1,0 +1,77 @@
+"""`chargeback`: the local face of the product (see README and DESIGN.md for the command table)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from chargeback.errors import ChargebackError
+
+from . import commands
+from .demo import demo
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chargeback", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(handler=handler)
+        return p
+
+    run = command("demo", demo, "the main job end to end on generated data (what `make run` runs)", json_flag=False)
+    run.add_argument("--month", required=True, help="YYYY-MM")
+    run.add_argument("--events", type=int, default=20_000)
+    run.add_argument("--departments", type=int, default=6)
+    run.add_argument("--seed", type=int, default=7)
+    run.add_argument("--out", type=Path, default=Path("out"))
+
+    stack = command("stack", commands.stack, "manage the local Azurite (data under .chargeback/)")
+    stack.add_argument("action", choices=["up", "down", "status"])
+
+    gen = command("generate", commands.generate, "write a realistic month of usage events (JSON lines)")
+    gen.add_argument("--month", required=True, help="YYYY-MM")
+    gen.add_argument("--departments", type=int, default=4)
+    gen.add_argument("--events", type=int, default=10_000)
+    gen.add_argument("--format", choices=["v1", "v2"], default="v2")
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--bad-events", type=int, default=None, help="invalid events to mix in (default ~0.2%%)")
+    gen.add_argument("-o", "--output", type=Path, required=True, help="events file to write")
+    gen.add_argument("--config-out", type=Path, help="also write a config YAML claiming the subscriptions")
+
+    ing = command("ingest", commands.ingest, "feed events through the real Event Hub trigger")
+    ing.add_argument("file", type=Path)
+    ing.add_argument("--batch", type=int, default=500, help="events per trigger invocation (default 500)")
+
+    usage = command("usage", commands.usage, "a month's stored usage by subscription and deployment")
+    usage.add_argument("month", help="YYYY-MM")
+
+    dead = command("deadletters", commands.deadletters, "list or replay events set aside as invalid")
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument("ids", nargs="*", help="replay only these dead-letter ids (default: all)")
+    dead.add_argument("--show-body", action="store_true", help="print each body (keys are fingerprinted)")
+
+    bench = command("bench", commands.bench, "benchmarks, as ratios against baselines measured in the same run")
+    bench.add_argument("--events", type=int, default=20_000, help="events per measured path")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.getLogger().addFilter(lambda r: "Auth level is not applied" not in r.getMessage())
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except ChargebackError as exc:
+        print(f"chargeback {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"chargeback {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

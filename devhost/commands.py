@@ -1,0 +1,125 @@
+"""The CLI's commands: each parses nothing, calls the domain or the local host, and prints."""
+from __future__ import annotations
+
+import sys
+
+from chargeback.aggregation import month_bounds
+from chargeback.ingest_service import replay_dead_letters
+from chargeback.usage_reading import aggregate_stored_month, totals_by
+from chargeback.wiring import services
+
+from . import local_stack
+from .output import print_json, table
+
+
+def stack(args) -> int:
+    if args.action == "up":
+        state = local_stack.up()
+    elif args.action == "down":
+        state = {"stopped": local_stack.down()}
+    else:
+        state = local_stack.status()
+    if args.json:
+        print_json(state)
+    elif args.action == "down":
+        print("local Azurite stopped" if state["stopped"] else "local Azurite was not running")
+    elif state.get("running"):
+        print(f"local Azurite running (pid {state['pid']}), blob {state['ports']['blob']}, "
+              f"queue {state['ports']['queue']}, table {state['ports']['table']}; data in {state['location']}")
+    else:
+        print("local Azurite is not running (any command starts it; `chargeback stack up` does too)")
+    return 0
+
+
+def generate(args) -> int:
+    from chargeback.generate import write_events
+    expected = write_events(args.output, args.month, departments=args.departments, events=args.events,
+                            fmt=args.format, seed=args.seed, bad_events=args.bad_events,
+                            config_path=args.config_out)
+    summary = {"file": str(args.output), "events": expected.events, "bad": expected.bad,
+               "unmetered": expected.unmetered, "format": args.format,
+               "config": str(args.config_out) if args.config_out else None}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"wrote {expected.events:,} {args.format} events for {args.month} to {args.output} "
+              f"({expected.bad} invalid on purpose, {expected.unmetered} streams without usage)")
+        if args.config_out:
+            print(f"wrote a config claiming their subscriptions to {args.config_out}")
+    return 0
+
+
+def ingest(args) -> int:
+    from .ingest_runner import ingest_file
+    where = local_stack.ensure_storage()
+    result = ingest_file(args.file, args.batch)
+    if args.json:
+        print_json({**result.as_dict(), "storage": where})
+    else:
+        print(f"ingested {args.file} into {where}")
+        print(f"  received {result.received:,}  stored {result.stored:,}  dead-lettered {result.dead_lettered:,}"
+              f"  (unmetered streams kept: {result.unmetered:,})")
+        if result.dead_lettered:
+            print("  see them with: chargeback deadletters list")
+    return 0
+
+
+def usage(args) -> int:
+    month_bounds(args.month)
+    local_stack.ensure_storage()
+    month = aggregate_stored_month(services().usage, args.month)
+    rows = [[sub, dep, t.requests, t.prompt_tokens, t.cached_tokens, t.completion_tokens, t.reasoning_tokens,
+             t.unmetered] for (sub, dep), t in totals_by(month, "subscription", "deployment").items()]
+    headers = ["subscription", "deployment", "requests", "input", "cached input", "output", "reasoning",
+               "unmetered"]
+    if args.json:
+        print_json({"month": args.month, "rows": [dict(zip(headers, r)) for r in rows]})
+        return 0
+    print(f"Usage in {args.month} by subscription and deployment (input includes cached, output includes reasoning)")
+    if not rows:
+        print("  no usage stored for this month")
+        return 0
+    totals = [sum(r[i] for r in rows) for i in range(2, 8)]
+    print(table(headers, [[_short(r[0]), *r[1:]] for r in rows] + [["total", "", *totals]]))
+    return 0
+
+
+def _short(subscription: str) -> str:
+    return subscription[:19] + "…" if subscription.startswith("sha256:") else subscription
+
+
+def deadletters(args) -> int:
+    local_stack.ensure_storage()
+    s = services()
+    if args.action == "replay":
+        result = replay_dead_letters(s.dead_letters, s.usage, args.ids or None)
+        if args.json:
+            print_json(result.as_dict())
+        else:
+            print(f"replayed {result.replayed} (stored and removed), {result.still_invalid} still invalid")
+        return 0
+    letters = [d for d in s.dead_letters.list() if not args.ids or d.id in args.ids]
+    if args.json:
+        print_json([{k: v for k, v in d.as_dict().items() if args.show_body or k != "body"} for d in letters])
+        return 0
+    if not letters:
+        print("no dead letters")
+        return 0
+    print(table(["id", "partition", "sequence", "recorded at", "reason"],
+                [[d.id[:12], d.partition, d.sequence_number, d.recorded_at.isoformat(timespec="seconds")
+                  if d.recorded_at else "", d.reason] for d in letters], right={2}))
+    if args.show_body:
+        for d in letters:
+            print(f"\n{d.id}:\n{d.body}")
+    return 0
+
+
+def bench(args) -> int:
+    from .bench import run_benchmarks
+    results = run_benchmarks(args.events, progress=None if args.json else sys.stderr)
+    if args.json:
+        print_json(results)
+    else:
+        for key, value in results.items():
+            print(f"{key:32} {value}")
+    return 0
