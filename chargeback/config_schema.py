@@ -1,14 +1,13 @@
 """Validation of a whole config document: every problem is collected as ``path: problem``."""
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlparse
 
 from .config import UNALLOCATED, UNITS, ChargebackConfig, Department, Notify, Pool, PoolWeights, Price
+from .config_fields import MISSING, Problems, amount, check_keys, date_field, emails, items, kind, show, text
 from .errors import InvalidConfig
 from .keys import is_fingerprint
 
@@ -20,28 +19,21 @@ POOL_KEYS = ("deployment", "effective_from", "monthly_cost", "ptus", "hourly_rat
 WEIGHT_KEYS = ("input", "cached_input", "output")
 
 _DEPARTMENT_ID = re.compile(r"[a-z0-9-]+")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _RAW_KEY = re.compile(r"[0-9a-fA-F]{32}")   # what an APIM subscription key looks like: a secret
-_MISSING = object()
-
-
-class _Problems(list):
-    def add(self, path: str, problem: str) -> None:
-        self.append(f"{path}: {problem}")
 
 
 def build_config(doc: object) -> ChargebackConfig:
     """A ``ChargebackConfig`` from a parsed document, or ``InvalidConfig`` listing every problem."""
     if not isinstance(doc, dict):
-        raise InvalidConfig([f"file: must be a mapping with currency, departments, prices, pools, got {_kind(doc)}"])
-    p = _Problems()
-    _check_keys(p, "", doc, TOP_KEYS, required=("currency", "departments"))
-    currency = _currency(p, doc.get("currency", _MISSING))
-    markup = _amount(p, "markup_percent", doc.get("markup_percent", Decimal(0)))
-    departments = _items(p, "departments", doc.get("departments", _MISSING), _department)
-    prices = _items(p, "prices", doc.get("prices", []), _price)
-    pools = _items(p, "pools", doc.get("pools", []), _pool)
-    admins = _emails(p, "admins", doc.get("admins", []))
+        raise InvalidConfig([f"file: must be a mapping with currency, departments, prices, pools, got {kind(doc)}"])
+    p = Problems()
+    check_keys(p, "", doc, TOP_KEYS, required=("currency", "departments"))
+    currency = _currency(p, doc.get("currency", MISSING))
+    markup = amount(p, "markup_percent", doc.get("markup_percent", Decimal(0)))
+    departments = items(p, "departments", doc.get("departments", MISSING), _department)
+    prices = items(p, "prices", doc.get("prices", []), _price)
+    pools = items(p, "pools", doc.get("pools", []), _pool)
+    admins = emails(p, "admins", doc.get("admins", []))
     _check_departments(p, departments)
     _check_effective_dates(p, "prices", prices)
     _check_effective_dates(p, "pools", pools)
@@ -52,89 +44,89 @@ def build_config(doc: object) -> ChargebackConfig:
                             prices=tuple(prices), pools=tuple(pools), admins=tuple(admins))
 
 
-def _department(p: _Problems, path: str, raw: dict) -> Department | None:
-    _check_keys(p, path, raw, DEPARTMENT_KEYS, required=("id", "subscriptions"))
-    dept_id = _text(p, f"{path}.id", raw.get("id", _MISSING))
+def _department(p: Problems, path: str, raw: dict) -> Department | None:
+    check_keys(p, path, raw, DEPARTMENT_KEYS, required=("id", "subscriptions"))
+    dept_id = text(p, f"{path}.id", raw.get("id", MISSING))
     if dept_id is not None and not _DEPARTMENT_ID.fullmatch(dept_id):
-        p.add(f"{path}.id", f"{_show(dept_id)} must match [a-z0-9-]+ (lower-case letters, digits, hyphens)")
+        p.add(f"{path}.id", f"{show(dept_id)} must match [a-z0-9-]+ (lower-case letters, digits, hyphens)")
     elif dept_id == UNALLOCATED:
         p.add(f"{path}.id", f'"{UNALLOCATED}" is reserved for usage no department claims')
-    name = _text(p, f"{path}.name", raw.get("name", dept_id or ""), allow_empty=True)
-    cost_center = _text(p, f"{path}.cost_center", raw.get("cost_center", ""), allow_empty=True)
-    owners = _emails(p, f"{path}.owners", raw.get("owners", []))
+    name = text(p, f"{path}.name", raw.get("name", dept_id or ""), allow_empty=True)
+    cost_center = text(p, f"{path}.cost_center", raw.get("cost_center", ""), allow_empty=True)
+    owners = emails(p, f"{path}.owners", raw.get("owners", []))
     notify = _notify(p, f"{path}.notify", raw.get("notify", {}))
-    subscriptions = _subscriptions(p, f"{path}.subscriptions", raw.get("subscriptions", _MISSING))
+    subscriptions = _subscriptions(p, f"{path}.subscriptions", raw.get("subscriptions", MISSING))
     if None in (dept_id, name, cost_center, notify):
         return None
     return Department(dept_id, name, cost_center, tuple(owners), notify, tuple(subscriptions))
 
 
-def _notify(p: _Problems, path: str, raw: object) -> Notify | None:
+def _notify(p: Problems, path: str, raw: object) -> Notify | None:
     if raw is None:
         return Notify()
     if not isinstance(raw, dict):
-        p.add(path, f"must be a mapping like {{email: [...], webhook: null}}, got {_kind(raw)}")
+        p.add(path, f"must be a mapping like {{email: [...], webhook: null}}, got {kind(raw)}")
         return None
-    _check_keys(p, path, raw, NOTIFY_KEYS, required=())
-    emails = _emails(p, f"{path}.email", raw.get("email", []))
+    check_keys(p, path, raw, NOTIFY_KEYS, required=())
+    emails = emails(p, f"{path}.email", raw.get("email", []))
     webhook = raw.get("webhook")
     if webhook is not None:
         url = urlparse(webhook) if isinstance(webhook, str) else None
         if url is None or url.scheme not in ("http", "https") or not url.netloc:
-            p.add(f"{path}.webhook", f"must be an http(s) URL or null, got {_show(webhook)}")
+            p.add(f"{path}.webhook", f"must be an http(s) URL or null, got {show(webhook)}")
             webhook = None
     return Notify(tuple(emails), webhook)
 
 
-def _subscriptions(p: _Problems, path: str, raw: object) -> list[str]:
+def _subscriptions(p: Problems, path: str, raw: object) -> list[str]:
     out: list[str] = []
-    if raw is _MISSING:
+    if raw is MISSING:
         return out
     if not isinstance(raw, list):
-        p.add(path, f"must be a list of APIM subscription ids or sha256: key fingerprints, got {_kind(raw)}")
+        p.add(path, f"must be a list of APIM subscription ids or sha256: key fingerprints, got {kind(raw)}")
         return out
     for index, value in enumerate(raw):
         here = f"{path}[{index}]"
-        sub = _text(p, here, value)
+        sub = text(p, here, value)
         if sub is None:
             continue
         if sub.startswith("sha256:") and not is_fingerprint(sub):
-            p.add(here, f"{_show(sub)} is not a whole key fingerprint: sha256: and 64 lower-case hex digits "
+            p.add(here, f"{show(sub)} is not a whole key fingerprint: sha256: and 64 lower-case hex digits "
                         "(`chargeback config fingerprint KEY` prints it)")
         elif _RAW_KEY.fullmatch(sub):
             p.add(here, "looks like a raw subscription key, which is a secret: list its fingerprint instead "
                         "(`chargeback config fingerprint KEY`)")
         elif sub in out:
-            p.add(here, f"{_show(sub)} is listed twice")
+            p.add(here, f"{show(sub)} is listed twice")
         else:
             out.append(sub)
     return out
 
 
-def _price(p: _Problems, path: str, raw: dict) -> Price | None:
-    _check_keys(p, path, raw, PRICE_KEYS, required=("deployment", "effective_from", "unit", "input", "output"))
-    deployment = _text(p, f"{path}.deployment", raw.get("deployment", _MISSING))
-    effective_from = _date(p, f"{path}.effective_from", raw.get("effective_from", _MISSING))
-    unit = raw.get("unit", _MISSING)
+def _price(p: Problems, path: str, raw: dict) -> Price | None:
+    check_keys(p, path, raw, PRICE_KEYS, required=("deployment", "effective_from", "unit", "input", "output"))
+    deployment = text(p, f"{path}.deployment", raw.get("deployment", MISSING))
+    effective_from = date_field(p, f"{path}.effective_from", raw.get("effective_from", MISSING))
+    unit = raw.get("unit", MISSING)
     unit_ok = isinstance(unit, str) and unit in UNITS
-    if unit is not _MISSING and not unit_ok:
-        p.add(f"{path}.unit", f"must be 1K or 1M, got {_show(unit)}")
-    rates = {k: _amount(p, f"{path}.{k}", raw.get(k, _MISSING)) for k in ("input", "cached_input", "output")}
+    if unit is not MISSING and not unit_ok:
+        p.add(f"{path}.unit", f"must be 1K or 1M, got {show(unit)}")
+    rates = {k: amount(p, f"{path}.{k}", raw.get(k, MISSING)) for k in ("input", "cached_input", "output")}
     if None in (deployment, effective_from, rates["input"], rates["output"]) or not unit_ok:
         return None
     return Price(deployment, effective_from, unit, rates["input"], rates["output"], rates["cached_input"])
 
 
-def _pool(p: _Problems, path: str, raw: dict) -> Pool | None:
-    _check_keys(p, path, raw, POOL_KEYS, required=("deployment", "effective_from"))
-    deployment = _text(p, f"{path}.deployment", raw.get("deployment", _MISSING))
-    effective_from = _date(p, f"{path}.effective_from", raw.get("effective_from", _MISSING))
-    monthly = _amount(p, f"{path}.monthly_cost", raw.get("monthly_cost", _MISSING))
-    ptus = raw.get("ptus", _MISSING)
-    if ptus is not _MISSING and (not isinstance(ptus, int) or isinstance(ptus, bool) or ptus <= 0):
-        p.add(f"{path}.ptus", f"must be a whole number of PTUs above 0, got {_show(ptus)}")
+def _pool(p: Problems, path: str, raw: dict) -> Pool | None:
+    check_keys(p, path, raw, POOL_KEYS, required=("deployment", "effective_from"))
+    deployment = text(p, f"{path}.deployment", raw.get("deployment", MISSING))
+    effective_from = date_field(p, f"{path}.effective_from", raw.get("effective_from", MISSING))
+    monthly = amount(p, f"{path}.monthly_cost", raw.get("monthly_cost", MISSING))
+    ptus = raw.get("ptus", MISSING)
+    if ptus is not MISSING and (not isinstance(ptus, int) or isinstance(ptus, bool) or ptus <= 0):
+        p.add(f"{path}.ptus", f"must be a whole number of PTUs above 0, got {show(ptus)}")
         ptus = None
-    hourly = _amount(p, f"{path}.hourly_rate", raw.get("hourly_rate", _MISSING))
+    hourly = amount(p, f"{path}.hourly_rate", raw.get("hourly_rate", MISSING))
     has_monthly, has_ptus, has_hourly = ("monthly_cost" in raw, "ptus" in raw, "hourly_rate" in raw)
     if has_monthly and (has_ptus or has_hourly):
         p.add(path, "give monthly_cost or ptus + hourly_rate, not both")
@@ -151,13 +143,13 @@ def _pool(p: _Problems, path: str, raw: dict) -> Pool | None:
     return Pool(deployment, effective_from, weights, ptus=ptus, hourly_rate=hourly)
 
 
-def _weights(p: _Problems, path: str, raw: object) -> PoolWeights | None:
+def _weights(p: Problems, path: str, raw: object) -> PoolWeights | None:
     if not isinstance(raw, dict):
-        p.add(path, f"must be a mapping like {{input: 1, cached_input: 0, output: 4}}, got {_kind(raw)}")
+        p.add(path, f"must be a mapping like {{input: 1, cached_input: 0, output: 4}}, got {kind(raw)}")
         return None
-    _check_keys(p, path, raw, WEIGHT_KEYS, required=())
+    check_keys(p, path, raw, WEIGHT_KEYS, required=())
     # A weight left out counts 1: the pool is then shared by plain token counts.
-    values = {k: _amount(p, f"{path}.{k}", raw.get(k, Decimal(1))) for k in WEIGHT_KEYS}
+    values = {k: amount(p, f"{path}.{k}", raw.get(k, Decimal(1))) for k in WEIGHT_KEYS}
     if None in values.values():
         return None
     if not any(values.values()):
@@ -166,23 +158,23 @@ def _weights(p: _Problems, path: str, raw: object) -> PoolWeights | None:
     return PoolWeights(**values)
 
 
-def _check_departments(p: _Problems, departments: list[Department | None]) -> None:
+def _check_departments(p: Problems, departments: list[Department | None]) -> None:
     ids: dict[str, int] = {}
     claims: dict[str, str] = {}
     for index, dept in enumerate(departments):
         if dept is None:
             continue
         if dept.id in ids:
-            p.add(f"departments[{index}].id", f"{_show(dept.id)} is already used by departments[{ids[dept.id]}]")
+            p.add(f"departments[{index}].id", f"{show(dept.id)} is already used by departments[{ids[dept.id]}]")
         ids.setdefault(dept.id, index)
         for n, sub in enumerate(dept.subscriptions):
             owner = claims.setdefault(sub, dept.id)
             if owner != dept.id:
                 p.add(f"departments[{index}].subscriptions[{n}]",
-                      f"{_show(sub)} is already claimed by department {_show(owner)}")
+                      f"{show(sub)} is already claimed by department {show(owner)}")
 
 
-def _check_effective_dates(p: _Problems, section: str, entries: list[Price | Pool | None]) -> None:
+def _check_effective_dates(p: Problems, section: str, entries: list[Price | Pool | None]) -> None:
     seen: dict[tuple[str, date], int] = {}
     for index, entry in enumerate(entries):
         if entry is None:
@@ -191,10 +183,10 @@ def _check_effective_dates(p: _Problems, section: str, entries: list[Price | Poo
         if first != index:
             p.add(f"{section}[{index}].effective_from",
                   f"{entry.effective_from.isoformat()} repeats {section}[{first}] for deployment "
-                  f"{_show(entry.deployment)}; one entry per deployment and date")
+                  f"{show(entry.deployment)}; one entry per deployment and date")
 
 
-def _check_one_billing_per_deployment(p: _Problems, prices: list, pools: list) -> None:
+def _check_one_billing_per_deployment(p: Problems, prices: list, pools: list) -> None:
     # Entries run open-ended until superseded, so a deployment with both a price and a pool would be
     # billed twice from the later date on. Refuse instead of guessing which one was meant.
     priced = {}
@@ -204,124 +196,29 @@ def _check_one_billing_per_deployment(p: _Problems, prices: list, pools: list) -
     for index, pool in enumerate(pools):
         if pool is not None and pool.deployment in priced:
             p.add(f"pools[{index}].deployment",
-                  f"{_show(pool.deployment)} also has a pay-as-you-go price (prices[{priced[pool.deployment]}]); "
+                  f"{show(pool.deployment)} also has a pay-as-you-go price (prices[{priced[pool.deployment]}]); "
                   "a deployment is billed per token or as a pool, not both")
 
 
-def _items(p: _Problems, path: str, raw: object, build) -> list:
-    if raw is _MISSING:
-        return []
-    if not isinstance(raw, list):
-        p.add(path, f"must be a list, got {_kind(raw)}")
-        return []
-    out = []
-    for index, item in enumerate(raw):
-        here = f"{path}[{index}]"
-        if not isinstance(item, dict):
-            p.add(here, f"must be a mapping, got {_kind(item)}")
-            out.append(None)
-        else:
-            out.append(build(p, here, item))
-    return out
 
 
-def _check_keys(p: _Problems, path: str, raw: dict, known: tuple, required: tuple) -> None:
-    prefix = f"{path}." if path else ""
-    for key in raw:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(known)})"
-            p.add(f"{prefix}{key}", f"unknown key{hint}")
-    for key in getattr(raw, "duplicates", ()):
-        p.add(f"{prefix}{key}", "is given twice in the same mapping")
-    for key in required:
-        if key not in raw:
-            p.add(f"{prefix}{key}", "required")
 
 
-def _currency(p: _Problems, raw: object) -> str | None:
-    if raw is _MISSING:
+def _currency(p: Problems, raw: object) -> str | None:
+    if raw is MISSING:
         return None
     if not isinstance(raw, str) or not re.fullmatch(r"[A-Z]{3}", raw):
-        p.add("currency", f"must be a 3-letter ISO 4217 code in capitals such as USD or EUR, got {_show(raw)}")
+        p.add("currency", f"must be a 3-letter ISO 4217 code in capitals such as USD or EUR, got {show(raw)}")
         return None
     return raw
 
 
-def _amount(p: _Problems, path: str, raw: object) -> Decimal | None:
-    """A rate, cost, weight or percentage: a finite Decimal >= 0, kept exactly as written."""
-    if raw is _MISSING:
-        return None
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = Decimal(raw.strip())
-        except InvalidOperation:
-            value = None
-    elif isinstance(raw, int) and not isinstance(raw, bool):
-        value = Decimal(raw)
-    if not isinstance(value, Decimal) or not value.is_finite():
-        p.add(path, f"must be a number, got {_show(raw)}")
-        return None
-    if value < 0:
-        p.add(path, f"must not be negative, got {value}")
-        return None
-    return value
 
 
-def _date(p: _Problems, path: str, raw: object) -> date | None:
-    if raw is _MISSING:
-        return None
-    if isinstance(raw, date):
-        return raw
-    if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-        p.add(path, f"must be a date written YYYY-MM-DD, got {_show(raw)}")
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        p.add(path, f"{raw} is not a real date")
-        return None
 
 
-def _text(p: _Problems, path: str, raw: object, allow_empty: bool = False) -> str | None:
-    if raw is _MISSING:
-        return None
-    if not isinstance(raw, str) or (not allow_empty and not raw.strip()):
-        p.add(path, f"must be {'text' if allow_empty else 'non-empty text'}, got {_show(raw)}")
-        return None
-    return raw.strip()
 
 
-def _emails(p: _Problems, path: str, raw: object) -> list[str]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        p.add(path, f"must be a list of email addresses, e.g. [alice@contoso.com], got {_kind(raw)}")
-        return []
-    out = []
-    for index, value in enumerate(raw):
-        if isinstance(value, str) and _EMAIL.fullmatch(value.strip()):
-            out.append(value.strip())
-        else:
-            p.add(f"{path}[{index}]", f"{_show(value)} is not an email address")
-    return out
 
 
-def _kind(value: object) -> str:
-    kinds = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "nothing (null)"}
-    for cls, name in kinds.items():
-        if isinstance(value, cls):
-            return name
-    return _show(value)
 
-
-def _show(value: object) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
-    if value is None:
-        return "null"
-    if isinstance(value, (dict, list)):
-        return _kind(value)
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + '..."'

@@ -90,6 +90,7 @@ class UsageStore:
         self.account = account
         self.shards = shards
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usage-write")
+        self._indexed: set[str] = set()  # partitions this process has indexed already: skip re-writing them
 
     @property
     def table(self):
@@ -115,11 +116,15 @@ class UsageStore:
         return sum(len(c) for c in chunks)
 
     def _index_partitions(self, partitions: set[str]) -> None:
-        rows = [{"PartitionKey": pk.split("~", 1)[0], "RowKey": pk} for pk in sorted(partitions)]
+        new = sorted(partitions - self._indexed)
+        if not new:
+            return
+        rows = [{"PartitionKey": pk.split("~", 1)[0], "RowKey": pk} for pk in new]
         index = self.index
         with storage_errors("indexing usage partitions"):
             for chunk in transactions(rows):
                 _submit(index, chunk)
+        self._indexed.update(new)
 
     def partitions(self, month: str) -> list[str]:
         """Every usage partition of the month (``YYYY-MM``), sorted."""

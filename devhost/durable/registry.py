@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import threading
 import traceback
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -104,11 +106,18 @@ class FunctionRegistry:
             return ActivityOutcome(reason=reason, details="".join(traceback.format_exception(error)))
 
 
+# An app may be indexed only once (a second get_functions() fails on "duplicate" names), so
+# each app is indexed here once; pass devhost.functions.function_index() if it was indexed elsewhere.
+_INDEXED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_INDEX_LOCK = threading.Lock()
+
+
 def _functions_of(app_or_functions) -> Iterable:
     if hasattr(app_or_functions, "get_functions"):
-        # An app may be indexed only once (the SDK rejects a second get_functions): pass
-        # devhost.functions.function_index().values() when the app was indexed elsewhere.
-        return app_or_functions.get_functions()
+        with _INDEX_LOCK:
+            if app_or_functions not in _INDEXED:
+                _INDEXED[app_or_functions] = app_or_functions.get_functions()
+            return _INDEXED[app_or_functions]
     if isinstance(app_or_functions, dict):
         return app_or_functions.values()
     return app_or_functions

@@ -1,0 +1,132 @@
+"""Readers for config fields: each checks one value and records a ``path: problem`` when it is wrong."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+MISSING = object()   # the key is absent: "required" is reported once, by check_keys
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+class Problems(list):
+    """Every problem found so far, as ``path: problem`` lines."""
+
+    def add(self, path: str, problem: str) -> None:
+        self.append(f"{path}: {problem}")
+
+
+def items(p: Problems, path: str, raw: object, build) -> list:
+    """A list of mappings, each built by ``build(p, path, item)``; None stands for a refused item."""
+    if raw is MISSING:
+        return []
+    if not isinstance(raw, list):
+        p.add(path, f"must be a list, got {kind(raw)}")
+        return []
+    out = []
+    for index, item in enumerate(raw):
+        here = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            p.add(here, f"must be a mapping, got {kind(item)}")
+            out.append(None)
+        else:
+            out.append(build(p, here, item))
+    return out
+
+
+def check_keys(p: Problems, path: str, raw: dict, known: tuple, required: tuple) -> None:
+    """Unknown keys (with the closest known one: typos are the usual cause), repeated and missing keys."""
+    prefix = f"{path}." if path else ""
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(known)})"
+            p.add(f"{prefix}{key}", f"unknown key{hint}")
+    for key in getattr(raw, "duplicates", ()):
+        p.add(f"{prefix}{key}", "is given twice in the same mapping")
+    for key in required:
+        if key not in raw:
+            p.add(f"{prefix}{key}", "required")
+
+
+def amount(p: Problems, path: str, raw: object) -> Decimal | None:
+    """A rate, cost, weight or percentage: a finite Decimal >= 0, kept exactly as written."""
+    if raw is MISSING:
+        return None
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = Decimal(raw.strip())
+        except InvalidOperation:
+            value = None
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        value = Decimal(raw)
+    if not isinstance(value, Decimal) or not value.is_finite():
+        p.add(path, f"must be a number, got {show(raw)}")
+        return None
+    if value < 0:
+        p.add(path, f"must not be negative, got {value}")
+        return None
+    return value
+
+
+def date_field(p: Problems, path: str, raw: object) -> date | None:
+    if raw is MISSING:
+        return None
+    if isinstance(raw, date):
+        return raw
+    if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        p.add(path, f"must be a date written YYYY-MM-DD, got {show(raw)}")
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        p.add(path, f"{raw} is not a real date")
+        return None
+
+
+def text(p: Problems, path: str, raw: object, allow_empty: bool = False) -> str | None:
+    if raw is MISSING:
+        return None
+    if not isinstance(raw, str) or (not allow_empty and not raw.strip()):
+        p.add(path, f"must be {'text' if allow_empty else 'non-empty text'}, got {show(raw)}")
+        return None
+    return raw.strip()
+
+
+def emails(p: Problems, path: str, raw: object) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        p.add(path, f"must be a list of email addresses, e.g. [alice@contoso.com], got {kind(raw)}")
+        return []
+    out = []
+    for index, value in enumerate(raw):
+        if isinstance(value, str) and _EMAIL.fullmatch(value.strip()):
+            out.append(value.strip())
+        else:
+            p.add(f"{path}[{index}]", f"{show(value)} is not an email address")
+    return out
+
+
+def kind(value: object) -> str:
+    """What a person would call the value they wrote: "a list", "text" ..."""
+    kinds = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "nothing (null)"}
+    for cls, name in kinds.items():
+        if isinstance(value, cls):
+            return name
+    return show(value)
+
+
+def show(value: object) -> str:
+    """A value as it would read in the file, shortened."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return kind(value)
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return shown if len(shown) <= 60 else shown[:57] + '..."'

@@ -1,0 +1,223 @@
+"""The local Durable Functions host: starts, drives, queries and terminates orchestration instances.
+
+A stand-in for the Functions host plus the Durable extension; orchestrators run through the SDK's
+own replay engine, activities in a thread pool. No business logic lives here.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from .registry import FunctionRegistry
+from .replay import Work
+from .runner import HostAborted, InstanceRunner, Superseded
+from .store import InstanceRecord
+
+__all__ = ["DurableHost", "HostAborted", "InstanceAlreadyRunning", "InstanceNotFound", "InstanceNotRunning"]
+
+_FORBIDDEN_ID_CHARS = set("/\\#?")
+
+
+class InstanceAlreadyRunning(Exception):
+    """start_new with the id of an instance that is Pending or Running."""
+
+
+class InstanceNotFound(LookupError):
+    """No instance has that id."""
+
+
+class InstanceNotRunning(Exception):
+    """terminate on an instance that already finished."""
+
+
+class DurableHost:
+    """Runs a DFApp's orchestrations locally; ``background=True`` drives each instance on its own thread."""
+
+    def __init__(self, app, store, max_workers: int = 4, *, background: bool = False,
+                 retry_delay_scale: float = 1.0, timer_delay_scale: float = 1.0):
+        self.registry = FunctionRegistry(app)
+        self.store = store
+        self.background = background
+        self.retry_delay_scale = retry_delay_scale
+        self.timer_delay_scale = timer_delay_scale
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="durable-activity")
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._runners: dict[str, InstanceRunner] = {}
+        self._aborted: BaseException | None = None
+        self._api = None
+
+    # Instance management (what DurableOrchestrationClient asks of the extension).
+    def start_new(self, name: str, instance_id: str | None = None, input=None) -> str:
+        """Create a Pending instance; a finished instance id may be reused, a running one may not."""
+        return self.start_new_json(name, instance_id, None if input is None else _dumps(input))
+
+    def start_new_json(self, name: str, instance_id: str | None, input_json: str | None) -> str:
+        """start_new with the input already serialised (as the HTTP API receives it)."""
+        self._check_alive()
+        self.registry.orchestrator(name)
+        instance_id = instance_id or uuid.uuid4().hex
+        if not instance_id or _FORBIDDEN_ID_CHARS & set(instance_id) or not instance_id.isprintable():
+            raise ValueError(f"invalid instance id {instance_id!r}: no '/', '\\', '#', '?' or control characters")
+        now = datetime.now(timezone.utc)
+        with self._lock:
+            existing = self.store.load(instance_id, with_history=False)
+            if existing is not None and not existing.finished:
+                raise InstanceAlreadyRunning(
+                    f"An instance with ID '{instance_id}' already exists and is {existing.runtime_status}.")
+            record = InstanceRecord(instance_id, name, uuid.uuid4().hex, "Pending", input_json, now, now)
+            self.store.save(record)
+            runner = self._runners[instance_id] = InstanceRunner(self, instance_id, record.execution_id)
+            self._changed.notify_all()
+        if self.background:
+            self._drive_in_background(runner)
+        return instance_id
+
+    def run_until_idle(self, instance_id: str, timeout: float | None = None) -> dict:
+        """Drive the instance in this thread until it finishes or has nothing outstanding; its status."""
+        self._check_alive()
+        runner = self._runner(instance_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            runner.drive(deadline)
+        except Superseded:
+            pass
+        return self.get_status(instance_id)
+
+    def wait_for_completion(self, instance_id: str, timeout: float = 30.0) -> dict:
+        """The status once Completed, Failed or Terminated; TimeoutError if that takes longer than timeout."""
+        deadline = time.monotonic() + timeout
+        if not self.background:
+            self.run_until_idle(instance_id, timeout)
+        with self._changed:
+            while True:
+                self._check_alive()
+                record = self.store.load(instance_id, with_history=False)
+                if record is None:
+                    raise InstanceNotFound(instance_id)
+                if record.finished:
+                    return record.status()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.background:
+                    raise TimeoutError(f"instance {instance_id} is still {record.runtime_status}")
+                self._changed.wait(remaining)
+
+    def get_status(self, instance_id: str) -> dict | None:
+        """The status API's view of the instance, or None when there is none."""
+        record = self.store.load(instance_id, with_history=False)
+        return None if record is None else record.status()
+
+    def list_statuses(self) -> list[dict]:
+        return [record.status() for record in self.store.list_records()]
+
+    def history(self, instance_id: str) -> list[dict]:
+        record = self.store.load(instance_id)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        return record.history
+
+    def terminate(self, instance_id: str, reason: str) -> None:
+        """Terminate a Pending or Running instance; its in-flight activity results are then ignored."""
+        record = self.store.load(instance_id, with_history=False)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        if record.finished:
+            raise InstanceNotRunning(f"instance {instance_id} is already {record.runtime_status}")
+        runner = self._runner(instance_id)
+        if not runner.post(("terminate", reason)):
+            try:
+                runner.drive()
+            except Superseded:
+                pass
+
+    def purge(self, instance_id: str) -> bool:
+        """Delete a finished instance's state; True when there was one."""
+        record = self.store.load(instance_id, with_history=False)
+        if record is not None and not record.finished:
+            raise InstanceAlreadyRunning(f"instance {instance_id} is {record.runtime_status}")
+        with self._lock:
+            self._runners.pop(instance_id, None)
+        return self.store.delete(instance_id)
+
+    # The management HTTP API, for starters using the real DurableOrchestrationClient.
+    def client_binding(self, task_hub: str = "DevHostHub") -> str:
+        """The durableClient binding JSON the worker would give a starter; serves the API on first use."""
+        from .client_api import ManagementApi
+        with self._lock:
+            if self._api is None:
+                self._api = ManagementApi(self)
+                self._api.start()
+        return self._api.binding_json(task_hub)
+
+    def close(self) -> None:
+        """Stop the HTTP API and the activity pool (running activities are abandoned)."""
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> "DurableHost":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Used by the runners.
+    def save(self, runner: InstanceRunner, record: InstanceRecord) -> None:
+        with self._lock:
+            if self._runners.get(record.instance_id) is not runner:
+                raise Superseded(record.instance_id)
+            self.store.save(record)
+            self._changed.notify_all()
+
+    def submit_activity(self, runner: InstanceRunner, work: Work) -> None:
+        future = self._executor.submit(self.registry.run_activity, work.name, work.input_json)
+        future.add_done_callback(lambda done: _report(runner, work.event_id, done))
+
+    def abort(self, cause: BaseException) -> HostAborted:
+        """The host 'dies': nothing more runs; a new DurableHost over the same store resumes."""
+        with self._lock:
+            self._aborted = cause
+            self._changed.notify_all()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        return HostAborted(f"host aborted by {type(cause).__name__}: {cause}")
+
+    def _check_alive(self) -> None:
+        if self._aborted is not None:
+            raise HostAborted(f"host aborted by {type(self._aborted).__name__}: {self._aborted}")
+
+    def _runner(self, instance_id: str) -> InstanceRunner:
+        with self._lock:
+            record = self.store.load(instance_id, with_history=False)
+            if record is None:
+                raise InstanceNotFound(instance_id)
+            runner = self._runners.get(instance_id)
+            if runner is None or runner.execution_id != record.execution_id:
+                runner = self._runners[instance_id] = InstanceRunner(self, instance_id, record.execution_id)
+            return runner
+
+    def _drive_in_background(self, runner: InstanceRunner) -> None:
+        def drive():
+            try:
+                runner.drive()
+            except (Superseded, HostAborted):
+                pass
+        threading.Thread(target=drive, name=f"durable-{runner.instance_id}", daemon=True).start()
+
+
+def _report(runner: InstanceRunner, event_id: int, done: Future) -> None:
+    if done.cancelled():
+        return
+    error = done.exception()
+    if error is not None:  # only a BaseException gets here: run_activity turns Exceptions into TaskFailed
+        runner.post(("crashed", event_id, error))
+    else:
+        runner.post(("completed", event_id, done.result()))
+
+
+def _dumps(value) -> str:
+    from azure.durable_functions.models.utils.df_serialization import df_dumps
+    return df_dumps(value)
