@@ -14,7 +14,7 @@ from .money import quantum, round_money
 
 
 def largest_remainder(total: Decimal, weights: Mapping[str, Decimal | int], step: Decimal) -> dict[str, Decimal]:
-    """Split ``total`` (a whole number of ``step``, e.g. 0.01) in proportion to ``weights``; the parts sum to it exactly.
+    """Split ``total`` (a whole number of ``step``, e.g. 0.01) by ``weights``; the parts sum to it exactly.
 
     Each key gets the whole steps of its exact share; the steps left over go one each to the largest
     remainders, ties to the smallest key, so the result does not depend on the mapping's order.

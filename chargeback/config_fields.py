@@ -72,7 +72,7 @@ def amount(p: Problems, path: str, raw: object) -> Decimal | None:
     return value
 
 
-def date_field(p: Problems, path: str, raw: object) -> date | None:
+def day(p: Problems, path: str, raw: object) -> date | None:
     if raw is MISSING:
         return None
     if isinstance(raw, date):

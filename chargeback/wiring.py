@@ -7,6 +7,7 @@ from functools import cached_property
 
 from .settings import Settings, settings
 from .storage.account import StorageAccount
+from .storage.config_store import ConfigStore
 from .storage.deadletter_store import DeadLetterStore
 from .storage.usage_table import UsageStore
 from .telemetry import UsageTelemetry, configure_telemetry
@@ -27,6 +28,10 @@ class Services:
     @cached_property
     def dead_letters(self) -> DeadLetterStore:
         return DeadLetterStore(self.account)
+
+    @cached_property
+    def config(self) -> ConfigStore:
+        return ConfigStore(self.account)
 
     @cached_property
     def telemetry(self) -> UsageTelemetry:

@@ -9,6 +9,7 @@ from pathlib import Path
 from chargeback.errors import ChargebackError
 
 from . import commands
+from .config_commands import config
 from .demo import demo
 
 
@@ -32,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     stack = command("stack", commands.stack, "manage the local Azurite (data under .chargeback/)")
     stack.add_argument("action", choices=["up", "down", "status"])
+
+    cfg = command("config", config, "import (validated whole), show, list versions; fingerprint a seed-format key")
+    cfg.add_argument("action", choices=["import", "show", "versions", "fingerprint"])
+    cfg.add_argument("file_or_key", nargs="?", metavar="FILE|KEY",
+                     help="import: the YAML file; fingerprint: the key, or '-' to read it from standard input")
 
     gen = command("generate", commands.generate, "write a realistic month of usage events (JSON lines)")
     gen.add_argument("--month", required=True, help="YYYY-MM")

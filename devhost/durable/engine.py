@@ -177,13 +177,12 @@ class DurableHost:
         future = self._executor.submit(self.registry.run_activity, work.name, work.input_json)
         future.add_done_callback(lambda done: _report(runner, work.event_id, done))
 
-    def abort(self, cause: BaseException) -> HostAborted:
+    def abort(self, cause: BaseException) -> None:
         """The host 'dies': nothing more runs; a new DurableHost over the same store resumes."""
         with self._lock:
-            self._aborted = cause
+            self._aborted = self._aborted or cause
             self._changed.notify_all()
         self._executor.shutdown(wait=False, cancel_futures=True)
-        return HostAborted(f"host aborted by {type(cause).__name__}: {cause}")
 
     def _check_alive(self) -> None:
         if self._aborted is not None:
@@ -213,6 +212,7 @@ def _report(runner: InstanceRunner, event_id: int, done: Future) -> None:
         return
     error = done.exception()
     if error is not None:  # only a BaseException gets here: run_activity turns Exceptions into TaskFailed
+        runner.host.abort(error)  # at once, in the worker thread, so no queued activity starts after it
         runner.post(("crashed", event_id, error))
     else:
         runner.post(("completed", event_id, done.result()))

@@ -103,7 +103,9 @@ class FunctionRegistry:
             return ActivityOutcome(ActivityTriggerConverter.encode(result, expected_type=None).value)
         except Exception as error:
             reason = f"Activity function '{name}' failed: {type(error).__name__}: {error}"
-            return ActivityOutcome(reason=reason, details="".join(traceback.format_exception(error)))
+            # The trace starts in the user's function, not in this host.
+            trace = traceback.format_exception(type(error), error, error.__traceback__.tb_next)
+            return ActivityOutcome(reason=reason, details="".join(trace))
 
 
 # An app may be indexed only once (a second get_functions() fails on "duplicate" names), so

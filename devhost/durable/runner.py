@@ -82,7 +82,7 @@ class InstanceRunner:
                 if message[0] == "crashed":
                     if completions:
                         self._episode(record, completions)
-                    raise self.host.abort(message[2])
+                    raise HostAborted(f"host aborted by {type(message[2]).__name__}: {message[2]}")
                 self._in_flight.discard(message[1])
                 completions.append(message)
             completions += self._due_timers()
@@ -122,7 +122,9 @@ class InstanceRunner:
 
     def _episode(self, record: InstanceRecord, messages: list[tuple]) -> InstanceRecord:
         wall = datetime.now(timezone.utc)
-        now = h.logical_now(record.history, wall)
+        # A timer's message arrives at its FireAt, so the episode that applies it is never earlier.
+        fired = [h.parse_time(m[2]) for m in messages if m[0] == "fired"]
+        now = max([h.logical_now(record.history, wall)] + fired)
         trial = record.history + [h.orchestrator_started(now)] + [self._event(record, m, now) for m in messages]
         outcome = self.host.registry.run_orchestrator(
             record.name, h.orchestration_context(record.instance_id, trial, record.input_json))

@@ -1,0 +1,69 @@
+"""The configuration in Table Storage: every imported version kept by fingerprint, plus a current pointer.
+
+Invoicing runs record the fingerprint they priced with, so an old month can be explained with the
+config it was invoiced under, whatever was imported since.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import UpdateMode
+
+from ..config import ChargebackConfig
+from .account import StorageAccount, storage_errors
+from .json_entity import from_properties, to_properties
+
+CONFIG_TABLE = "ChargebackConfig"
+VERSIONS, POINTER = "version", "pointer"
+
+
+class ConfigStore:
+    def __init__(self, account: StorageAccount):
+        self.account = account
+
+    @property
+    def table(self):
+        return self.account.table(CONFIG_TABLE)
+
+    def save(self, config: ChargebackConfig, source: str = "") -> str:
+        """Store the config as a version and make it current; returns its fingerprint."""
+        fingerprint = config.fingerprint()
+        now = datetime.now(timezone.utc)
+        with storage_errors("storing the configuration"):
+            self.table.upsert_entity({"PartitionKey": VERSIONS, "RowKey": fingerprint, "ImportedAt": now,
+                                      "Source": source[:500], **to_properties(config.to_dict())},
+                                     mode=UpdateMode.REPLACE)
+            self.table.upsert_entity({"PartitionKey": POINTER, "RowKey": "current", "Fingerprint": fingerprint,
+                                      "ImportedAt": now}, mode=UpdateMode.REPLACE)
+        return fingerprint
+
+    def current_fingerprint(self) -> str | None:
+        with storage_errors("reading the configuration"):
+            try:
+                return self.table.get_entity(POINTER, "current")["Fingerprint"]
+            except ResourceNotFoundError:
+                return None
+
+    def current(self) -> ChargebackConfig | None:
+        """The config in force, or None if none was ever imported."""
+        fingerprint = self.current_fingerprint()
+        return self.get(fingerprint) if fingerprint else None
+
+    def get(self, fingerprint: str) -> ChargebackConfig | None:
+        """A config version by fingerprint (as recorded by an invoicing run)."""
+        with storage_errors("reading a configuration version"):
+            try:
+                entity = self.table.get_entity(VERSIONS, fingerprint)
+            except ResourceNotFoundError:
+                return None
+        return ChargebackConfig.from_dict(from_properties(entity))
+
+    def versions(self) -> list[dict]:
+        """Every imported version: fingerprint, imported at, source; newest first."""
+        with storage_errors("listing configuration versions"):
+            rows = self.table.query_entities("PartitionKey eq @p", parameters={"p": VERSIONS},
+                                             select=["RowKey", "ImportedAt", "Source"])
+            found = [{"fingerprint": r["RowKey"], "imported_at": r["ImportedAt"], "source": r.get("Source", "")}
+                     for r in rows]
+        return sorted(found, key=lambda v: v["imported_at"], reverse=True)
