@@ -1,11 +1,14 @@
 """The Function App: one DFApp, telemetry, and the blueprints. Nothing else lives here."""
 import azure.durable_functions as df
 
+from activities import bp as activities_blueprint
 from chargeback.settings import settings
 from chargeback.telemetry import configure_telemetry
 from ingest import bp as ingest_blueprint
+from orchestrations import monthly_bp, starters_bp
 
 configure_telemetry(settings().appinsights_connection)
 
 app = df.DFApp()  # HTTP routes set their own auth level
-app.register_functions(ingest_blueprint)
+for blueprint in (ingest_blueprint, monthly_bp, starters_bp, activities_blueprint):
+    app.register_functions(blueprint)

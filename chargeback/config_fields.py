@@ -90,6 +90,9 @@ def day(p: Problems, path: str, raw: object) -> date | None:
 def text(p: Problems, path: str, raw: object, allow_empty: bool = False) -> str | None:
     if raw is MISSING:
         return None
+    if isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+        p.add(path, f"must be text, got the number {show(raw)}; put it in quotes to keep it as written")
+        return None
     if not isinstance(raw, str) or (not allow_empty and not raw.strip()):
         p.add(path, f"must be {'text' if allow_empty else 'non-empty text'}, got {show(raw)}")
         return None

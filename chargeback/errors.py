@@ -23,3 +23,15 @@ class InvalidMonth(ChargebackError):
 
 class StorageUnavailable(ChargebackError):
     """Storage failed; the caller must not checkpoint (the host retries the batch)."""
+
+
+class Unauthenticated(ChargebackError):
+    """No trustworthy identity on the request (401)."""
+
+
+class Forbidden(ChargebackError):
+    """An identity that may not do this (403, or 404 where existence must not leak)."""
+
+
+class RunInProgress(ChargebackError):
+    """The month's invoicing run is already running (409)."""

@@ -23,6 +23,8 @@ class Settings:
     invoice_schedule: str = "0 0 2 1 * *"  # CHARGEBACK_INVOICE_SCHEDULE (NCRONTAB, UTC)
     public_url: str = "http://127.0.0.1:7071"  # CHARGEBACK_PUBLIC_URL: links in notices
     appinsights_connection: str = field(default="", repr=False)  # APPLICATIONINSIGHTS_CONNECTION_STRING
+    platform_auth: bool = False       # WEBSITE_AUTH_ENABLED=True: App Service authentication is on
+    local_auth: str = ""              # CHARGEBACK_LOCAL_AUTH=loopback: `chargeback serve` development mode
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -40,6 +42,8 @@ class Settings:
             invoice_schedule=env.get("CHARGEBACK_INVOICE_SCHEDULE", "0 0 2 1 * *"),
             public_url=env.get("CHARGEBACK_PUBLIC_URL", "http://127.0.0.1:7071").rstrip("/"),
             appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
+            platform_auth=env.get("WEBSITE_AUTH_ENABLED", "").lower() == "true",
+            local_auth=env.get("CHARGEBACK_LOCAL_AUTH", ""),
         )
 
     @property

@@ -34,6 +34,22 @@ class Services:
         return ConfigStore(self.account)
 
     @cached_property
+    def documents(self):
+        from .storage.documents import DocumentStore
+        return DocumentStore(self.account)
+
+    @cached_property
+    def invoice_index(self):
+        from .storage.invoice_index import InvoiceIndex
+        return InvoiceIndex(self.account)
+
+    @cached_property
+    def invoicing(self):
+        from .invoicing import InvoicingContext
+        return InvoicingContext(usage=self.usage, config=self.config, documents=self.documents,
+                                index=self.invoice_index)
+
+    @cached_property
     def telemetry(self) -> UsageTelemetry:
         configure_telemetry(self.settings.appinsights_connection)
         return UsageTelemetry()

@@ -111,8 +111,8 @@ param authClientId string
 @description('Further token audiences accepted by App Service authentication.')
 param authAllowedAudiences array = []
 
-@description('App setting that holds the app registration\'s client secret (a Key Vault reference); empty = none.')
-param authClientSecretSettingName string = ''
+@description('Key Vault secret URI of the app registration\'s client secret (browser sign-in with the code flow); empty = none (enable ID tokens on the registration instead). The app\'s identity needs Key Vault Secrets User on that vault.')
+param authClientSecretUri string = ''
 
 @description('NCRONTAB schedule (UTC) of the monthly invoicing run (CHARGEBACK_INVOICE_SCHEDULE).')
 param invoiceSchedule string = '0 0 2 1 * *'
@@ -208,6 +208,12 @@ var smtpSettings = empty(smtpHost) ? {} : union(
   empty(smtpPasswordSecretUri) ? {} : { CHARGEBACK_SMTP_PASSWORD: '@Microsoft.KeyVault(SecretUri=${smtpPasswordSecretUri})' }
 )
 
+// The platform (not the app) reads this one: App Service authentication's client secret.
+var authSecretSettingName = 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
+var authSettings = empty(authClientSecretUri) ? {} : {
+  '${authSecretSettingName}': '@Microsoft.KeyVault(SecretUri=${authClientSecretUri})'
+}
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'chargeback-functionapp'
   params: {
@@ -227,8 +233,8 @@ module functionApp 'modules/functionapp.bicep' = {
     publicUrl: publicUrl
     authClientId: authClientId
     authAllowedAudiences: authAllowedAudiences
-    authClientSecretSettingName: authClientSecretSettingName
-    extraAppSettings: smtpSettings
+    authClientSecretSettingName: empty(authClientSecretUri) ? '' : authSecretSettingName
+    extraAppSettings: union(smtpSettings, authSettings)
     maximumInstanceCount: maximumInstanceCount
   }
 }

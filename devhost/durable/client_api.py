@@ -133,8 +133,7 @@ def _input_json(body: bytes) -> str | None:
     value = json.loads(body)
     if isinstance(value, str):
         try:
-            json.loads(value)
-            return value
+            value = json.loads(value)
         except ValueError:
             pass
     return json.dumps(value)

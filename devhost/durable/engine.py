@@ -43,11 +43,13 @@ class DurableHost:
         self.background = background
         self.retry_delay_scale = retry_delay_scale
         self.timer_delay_scale = timer_delay_scale
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="durable-activity")
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="durable-activity")
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._runners: dict[str, InstanceRunner] = {}
         self._aborted: BaseException | None = None
+        self._stopped = False
+        self._driver_failures: dict[str, Exception] = {}
         self._api = None
 
     # Instance management (what DurableOrchestrationClient asks of the extension).
@@ -94,7 +96,7 @@ class DurableHost:
             self.run_until_idle(instance_id, timeout)
         with self._changed:
             while True:
-                self._check_alive()
+                self._check_alive(instance_id)
                 record = self.store.load(instance_id, with_history=False)
                 if record is None:
                     raise InstanceNotFound(instance_id)
@@ -119,8 +121,11 @@ class DurableHost:
             raise InstanceNotFound(instance_id)
         return record.history
 
-    def terminate(self, instance_id: str, reason: str) -> None:
-        """Terminate a Pending or Running instance; its in-flight activity results are then ignored."""
+    def terminate(self, instance_id: str, reason: str, timeout: float = 30.0) -> None:
+        """Terminate a Pending or Running instance and wait until that is recorded.
+
+        Activities already running finish in the background; their results are ignored.
+        """
         record = self.store.load(instance_id, with_history=False)
         if record is None:
             raise InstanceNotFound(instance_id)
@@ -132,6 +137,15 @@ class DurableHost:
                 runner.drive()
             except Superseded:
                 pass
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not self._finished(instance_id) and time.monotonic() < deadline:
+                self._check_alive()
+                self._changed.wait(deadline - time.monotonic())
+
+    def _finished(self, instance_id: str) -> bool:
+        record = self.store.load(instance_id, with_history=False)
+        return record is None or record.finished
 
     def purge(self, instance_id: str) -> bool:
         """Delete a finished instance's state; True when there was one."""
@@ -153,11 +167,15 @@ class DurableHost:
         return self._api.binding_json(task_hub)
 
     def close(self) -> None:
-        """Stop the HTTP API and the activity pool (running activities are abandoned)."""
+        """Stop the HTTP API, the drivers and the activity pool; running activities are abandoned."""
         if self._api is not None:
             self._api.stop()
             self._api = None
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._stop_everything()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     def __enter__(self) -> "DurableHost":
         return self
@@ -174,19 +192,42 @@ class DurableHost:
             self._changed.notify_all()
 
     def submit_activity(self, runner: InstanceRunner, work: Work) -> None:
-        future = self._executor.submit(self.registry.run_activity, work.name, work.input_json)
+        try:
+            future = self._executor.submit(self.registry.run_activity, work.name, work.input_json)
+        except RuntimeError:  # the pool is shut down: the host is closing, the runner gets "stop"
+            return
         future.add_done_callback(lambda done: _report(runner, work.event_id, done))
 
     def abort(self, cause: BaseException) -> None:
         """The host 'dies': nothing more runs; a new DurableHost over the same store resumes."""
         with self._lock:
             self._aborted = self._aborted or cause
+        self._stop_everything()
+
+    @property
+    def aborted(self) -> bool:
+        return self._aborted is not None
+
+    def aborted_error(self) -> HostAborted:
+        return HostAborted(f"host aborted by {type(self._aborted).__name__}: {self._aborted}")
+
+    def _stop_everything(self) -> None:
+        with self._lock:
+            self._stopped = True
+            runners = list(self._runners.values())
             self._changed.notify_all()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        for runner in runners:
+            runner.post(("stop",))
 
-    def _check_alive(self) -> None:
+    def _check_alive(self, instance_id: str | None = None) -> None:
         if self._aborted is not None:
-            raise HostAborted(f"host aborted by {type(self._aborted).__name__}: {self._aborted}")
+            raise self.aborted_error()
+        if self._stopped:
+            raise RuntimeError("this DurableHost is closed")
+        failure = self._driver_failures.get(instance_id)
+        if failure is not None:
+            raise RuntimeError(f"the driver of instance {instance_id} failed: {failure!r}") from failure
 
     def _runner(self, instance_id: str) -> InstanceRunner:
         with self._lock:
@@ -204,6 +245,11 @@ class DurableHost:
                 runner.drive()
             except (Superseded, HostAborted):
                 pass
+            except Exception as error:  # e.g. storage down: surfaced by wait_for_completion
+                with self._lock:
+                    self._driver_failures[runner.instance_id] = error
+                    self._changed.notify_all()
+                raise
         threading.Thread(target=drive, name=f"durable-{runner.instance_id}", daemon=True).start()
 
 
@@ -212,8 +258,8 @@ def _report(runner: InstanceRunner, event_id: int, done: Future) -> None:
         return
     error = done.exception()
     if error is not None:  # only a BaseException gets here: run_activity turns Exceptions into TaskFailed
-        runner.host.abort(error)  # at once, in the worker thread, so no queued activity starts after it
         runner.post(("crashed", event_id, error))
+        runner.host.abort(error)  # still in the worker thread, so no queued activity starts after it
     else:
         runner.post(("completed", event_id, done.result()))
 

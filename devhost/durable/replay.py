@@ -139,7 +139,7 @@ class _Replay:
 
 
 def node_finished(node) -> bool:
-    return isinstance(node, Work) and node.cancelled or getattr(node, "finished", False)
+    return (isinstance(node, Work) and node.cancelled) or getattr(node, "finished", False)
 
 
 class _Group:

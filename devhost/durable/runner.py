@@ -79,10 +79,14 @@ class InstanceRunner:
                 if message[0] == "terminate":
                     self._terminate(record, message[1])
                     return
-                if message[0] == "crashed":
-                    if completions:
+                if message[0] in ("crashed", "stop"):
+                    if completions:  # what arrived before the crash is kept, as a committed batch
                         self._episode(record, completions)
-                    raise HostAborted(f"host aborted by {type(message[2]).__name__}: {message[2]}")
+                    if message[0] == "crashed":
+                        raise HostAborted(f"host aborted by {type(message[2]).__name__}: {message[2]}")
+                    if self.host.aborted:
+                        raise self.host.aborted_error()
+                    return
                 self._in_flight.discard(message[1])
                 completions.append(message)
             completions += self._due_timers()

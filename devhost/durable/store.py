@@ -176,7 +176,8 @@ def _row_from(record: InstanceRecord, history_length: int) -> dict:
         text = getattr(record, attribute)
         if text is None:
             continue
-        parts = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+        size = CHUNK_CHARS if text.isascii() else CHUNK_CHARS // 2  # a non-BMP char is 2 UTF-16 units
+        parts = [text[i:i + size] for i in range(0, len(text), size)] or [""]
         row[f"{prop}Parts"] = len(parts)
         for i, part in enumerate(parts):
             row[prop if i == 0 else f"{prop}{i}"] = part

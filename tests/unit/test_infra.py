@@ -35,6 +35,7 @@ KNOWN_SETTINGS = {
     "CHARGEBACK_TABLE_ENDPOINT", "CHARGEBACK_BLOB_ENDPOINT", "CHARGEBACK_INVOICE_SCHEDULE",
     "CHARGEBACK_PUBLIC_URL", "CHARGEBACK_SMTP_HOST", "CHARGEBACK_SMTP_PORT", "CHARGEBACK_SMTP_USER",
     "CHARGEBACK_SMTP_PASSWORD", "CHARGEBACK_SMTP_FROM", "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET",  # read by App Service authentication, not the app
 }
 
 
@@ -179,15 +180,16 @@ def test_function_app_runs_python_311_on_flex_consumption_with_its_own_identity(
 def setting_names() -> set[str]:
     """Every app setting name the templates set."""
     names = set(properties(one(MODULES / "functionapp.bicep", "var", "coreSettings").body))
-    smtp = one(MAIN, "var", "smtpSettings").body
+    names.add(string_value(one(MAIN, "var", "authSecretSettingName").body))
 
     def walk(node):
         if node.type == "object":
-            names.update(properties(node))
+            names.update(k for k in properties(node) if not k.startswith("${"))
         for child in node.children:
             walk(child)
 
-    walk(smtp)
+    walk(one(MAIN, "var", "smtpSettings").body)
+    walk(one(MAIN, "var", "authSettings").body)
     return names
 
 
@@ -206,13 +208,29 @@ def test_app_settings_are_identity_based_and_named_as_the_app_reads_them():
     assert text(one(MAIN, "param", "invoiceSchedule").body) == "'0 0 2 1 * *'"
 
 
+def binding_sources() -> list[Path]:
+    folders = ("ingest", "orchestrations", "activities", "reports")
+    return [REPO / "function_app.py", *(p for f in folders for p in (REPO / f).rglob("*.py"))]
+
+
+def test_every_setting_the_function_bindings_name_is_deployed():
+    names = setting_names()
+    sources = [p.read_text() for p in binding_sources() if p.is_file()]
+    connections = {c for s in sources for c in re.findall(r'connection\s*=\s*"(\w+)"', s)}
+    percent = {n for s in sources for n in re.findall(r'"%(\w+)%"', s)}
+    assert "EventHubConnection" in connections and "CHARGEBACK_EVENTHUB_NAME" in percent
+    for connection in connections:  # identity-based: <name>__fullyQualifiedNamespace / __accountName ...
+        assert any(n.startswith(f"{connection}__") for n in names), connection
+    assert percent <= names, percent - names
+
+
 def test_templates_never_read_or_pass_keys():
     for path in BICEP_FILES:
         source = path.read_text()
         for marker in ("listKeys(", "listConnectionStrings(", "AccountKey=", "SharedAccessKey", "primaryKey"):
             assert marker not in source, f"{path.name} uses {marker}"
-    password = one(MAIN, "var", "smtpSettings").body
-    assert "@Microsoft.KeyVault(SecretUri=" in text(password)
+    for secret in ("smtpSettings", "authSettings"):  # secrets are Key Vault references, never values
+        assert "@Microsoft.KeyVault(SecretUri=" in text(one(MAIN, "var", secret).body)
 
 
 def test_http_routes_are_behind_entra_id_app_service_authentication():

@@ -1,0 +1,9 @@
+"""Names of the invoicing activities and orchestrations (never typed twice)."""
+
+MONTHLY_INVOICING = "monthly_invoicing"
+LIST_PARTITIONS = "list_usage_partitions"
+AGGREGATE_PARTITION = "aggregate_usage_partition"
+PRICE_MONTH = "price_month"
+RENDER_INVOICE = "render_department_invoice"
+RENDER_MONTH_DOCUMENTS = "render_month_documents"
+RECORD_RUN = "record_invoicing_run"

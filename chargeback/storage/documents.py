@@ -1,0 +1,63 @@
+"""Blob documents of the product: run artifacts, invoices and exports (one container each)."""
+from __future__ import annotations
+
+import json
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.storage.blob import ContentSettings
+
+from .account import StorageAccount, storage_errors
+
+RUNS, INVOICES, EXPORTS = "runs", "invoices", "exports"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+JSON = "application/json"
+
+
+class DocumentStore:
+    """Put and get blobs by ``container`` and name; JSON helpers for run artifacts."""
+
+    def __init__(self, account: StorageAccount):
+        self.account = account
+
+    def put(self, container: str, name: str, data: bytes, content_type: str,
+            metadata: dict[str, str] | None = None) -> str:
+        with storage_errors(f"writing {container}/{name}"):
+            self.account.container(container).upload_blob(
+                name, data, overwrite=True, content_settings=ContentSettings(content_type=content_type),
+                metadata={k: _ascii(v) for k, v in (metadata or {}).items()})
+        return name
+
+    def get(self, container: str, name: str) -> bytes | None:
+        with storage_errors(f"reading {container}/{name}"):
+            try:
+                return self.account.container(container).download_blob(name).readall()
+            except ResourceNotFoundError:
+                return None
+
+    def properties(self, container: str, name: str) -> dict | None:
+        with storage_errors(f"reading {container}/{name}"):
+            try:
+                props = self.account.container(container).get_blob_client(name).get_blob_properties()
+            except ResourceNotFoundError:
+                return None
+        return {"content_type": props.content_settings.content_type, "metadata": dict(props.metadata),
+                "size": props.size}
+
+    def list(self, container: str, prefix: str) -> list[str]:
+        with storage_errors(f"listing {container}/{prefix}"):
+            return sorted(b.name for b in self.account.container(container).list_blobs(name_starts_with=prefix))
+
+    def put_json(self, container: str, name: str, document) -> str:
+        return self.put(container, name, json.dumps(document, separators=(",", ":")).encode("utf-8"), JSON)
+
+    def get_json(self, container: str, name: str):
+        data = self.get(container, name)
+        if data is None:
+            raise FileNotFoundError(f"{container}/{name} does not exist")
+        return json.loads(data)
+
+
+def _ascii(value) -> str:
+    # Blob metadata must be ASCII; names from config may not be.
+    return str(value).encode("ascii", "backslashreplace").decode("ascii")

@@ -1,0 +1,64 @@
+"""The monthly invoicing orchestrator: deterministic, only context.* calls, all I/O in activities."""
+from __future__ import annotations
+
+import azure.durable_functions as df
+
+from activities.names import (AGGREGATE_PARTITION, LIST_PARTITIONS, MONTHLY_INVOICING, PRICE_MONTH, RECORD_RUN,
+                              RENDER_INVOICE, RENDER_MONTH_DOCUMENTS)
+
+bp = df.Blueprint()
+
+FAN_OUT = 16  # partitions aggregated per wave; custom status reports progress after each wave
+RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=4)
+
+
+def _status(context: df.DurableOrchestrationContext, stage: str, **progress) -> None:
+    context.set_custom_status({"stage": stage, **progress})
+
+
+@bp.function_name(MONTHLY_INVOICING)
+@bp.orchestration_trigger(context_name="context")
+def monthly_invoicing(context: df.DurableOrchestrationContext):
+    """List partitions -> aggregate each -> price -> render per department -> month documents -> record."""
+    month = (context.get_input() or {})["month"]
+    started = context.current_utc_datetime
+    run_id = f"{started:%Y%m%dT%H%M%S}Z"
+    issue_date = started.date().isoformat()
+
+    _status(context, "listing partitions")
+    partitions = yield context.call_activity_with_retry(LIST_PARTITIONS, RETRY, {"month": month})
+    parts: list[dict] = []
+    _status(context, "aggregating", partitions_done=0, partitions_total=len(partitions))
+    for start in range(0, len(partitions), FAN_OUT):
+        wave = [context.call_activity_with_retry(AGGREGATE_PARTITION, RETRY,
+                                                 {"month": month, "run_id": run_id, "partition": p})
+                for p in partitions[start:start + FAN_OUT]]
+        parts.extend((yield context.task_all(wave)))
+        _status(context, "aggregating", partitions_done=len(parts), partitions_total=len(partitions))
+
+    _status(context, "pricing", partitions_done=len(parts), partitions_total=len(partitions))
+    priced = yield context.call_activity_with_retry(
+        PRICE_MONTH, RETRY, {"month": month, "run_id": run_id, "parts": [p["blob"] for p in parts]})
+
+    departments = priced["departments"]
+    _status(context, "rendering invoices", departments=len(departments))
+    invoices = yield context.task_all([
+        context.call_activity_with_retry(RENDER_INVOICE, RETRY, {"month": month, "run_id": run_id,
+                                                                 "department": d, "issue_date": issue_date})
+        for d in departments])
+    documents = yield context.call_activity_with_retry(
+        RENDER_MONTH_DOCUMENTS, RETRY, {"month": month, "run_id": run_id, "issue_date": issue_date})
+
+    _status(context, "recording")
+    summary = yield context.call_activity_with_retry(RECORD_RUN, RETRY, {
+        "month": month, "run_id": run_id, "invoices": invoices, "priced": priced, "documents": documents,
+        "finished_at": context.current_utc_datetime.isoformat()})
+    _status(context, "done", departments=len(departments))
+    return {
+        "month": month, "run_id": run_id, "config_fingerprint": priced["config_fingerprint"],
+        "partitions": len(partitions), "records": sum(p["records"] for p in parts),
+        "currency": priced["currency"], "grand_total": priced["grand_total"], "warnings": priced["warnings"],
+        "invoices": [{k: i[k] for k in ("department", "name", "total", "currency", "version", "revision",
+                                        "changed", "blob", "invoice_number")} for i in invoices],
+        "documents": documents, "revised": summary["revised"],
+    }
