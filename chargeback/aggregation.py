@@ -74,8 +74,18 @@ class LineUsage:
         self.subscriptions.add(key.subscription)
         if key.model:
             self.models.add(key.model)
-        self.first_day = key.day if self.first_day is None else min(self.first_day, key.day)
-        self.last_day = key.day if self.last_day is None else max(self.last_day, key.day)
+        self._span(key.day, key.day)
+
+    def merge(self, other: LineUsage) -> None:
+        self.totals.add(other.totals)
+        self.subscriptions |= other.subscriptions
+        self.models |= other.models
+        if other.first_day is not None:
+            self._span(other.first_day, other.last_day)
+
+    def _span(self, first: date, last: date) -> None:
+        self.first_day = first if self.first_day is None else min(self.first_day, first)
+        self.last_day = last if self.last_day is None else max(self.last_day, last)
 
 
 class MonthUsage:

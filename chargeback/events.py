@@ -159,7 +159,7 @@ def v1_count(doc: dict, field: str, required: bool) -> int:
 
 def _parse_v2(doc: dict) -> UsageRecord:
     request_id = doc.get("requestId")
-    if not isinstance(request_id, str) or not _REQUEST_ID_RE.match(request_id):
+    if not isinstance(request_id, str) or not _REQUEST_ID_RE.fullmatch(request_id):
         raise InvalidEvent(f"requestId must be an id of letters, digits and ._:@-, got {_show(request_id)}")
     subscription = doc.get("subscriptionId")
     if not isinstance(subscription, str) or not subscription.strip():

@@ -13,4 +13,4 @@ def fingerprint(key: str) -> str:
 
 
 def is_fingerprint(value: str) -> bool:
-    return bool(FINGERPRINT_RE.match(value))
+    return bool(FINGERPRINT_RE.fullmatch(value))

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from .errors import InvalidMonth
 
-_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
 def parse_month(text: str) -> str:
     """The month unchanged if it is ``YYYY-MM`` (2000-2999), else InvalidMonth naming it."""
-    if not isinstance(text, str) or not _MONTH_RE.match(text) or not 2000 <= int(text[:4]) <= 2999:
+    if not isinstance(text, str) or not _MONTH_RE.fullmatch(text) or not 2000 <= int(text[:4]) <= 2999:
         raise InvalidMonth(f"month must be YYYY-MM, got {str(text)[:20]!r}")
     return text
 

@@ -143,16 +143,12 @@ class _Pricing:
         """Warnings a finance reader must see: nothing is free or dropped without a word."""
         by_deployment: dict[str, LineUsage] = defaultdict(LineUsage)
         for (_dept, _sub, deployment), u in self.unpriced.items():
-            for_key = by_deployment[deployment]
-            for_key.totals.add(u.totals)
-            for_key.subscriptions |= u.subscriptions
-            for_key.first_day = min(filter(None, (for_key.first_day, u.first_day)))
-            for_key.last_day = max(filter(None, (for_key.last_day, u.last_day)))
+            by_deployment[deployment].merge(u)
         for deployment, u in sorted(by_deployment.items()):
             tokens = u.totals.prompt_tokens + u.totals.completion_tokens
             self.warnings.append(
                 f'deployment "{deployment or "(none)"}" has no price or pool in effect from {u.first_day} to '
-                f"{u.last_day}: {tokens:,} tokens in {u.totals.requests:,} requests from "
+                f"{u.last_day}: {tokens:,} tokens in {u.totals.requests:,} request(s) from "
                 f"{len(u.subscriptions)} subscription(s) are listed as unpriced and not charged")
         for deployment, count in sorted(self.unmetered.items()):
             self.warnings.append(f'{count:,} streamed request(s) on "{deployment or "(none)"}" never reported '

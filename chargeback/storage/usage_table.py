@@ -27,7 +27,7 @@ _KEY_SAFE = re.compile(r"^[A-Za-z0-9._:@=+-]{1,200}$")
 
 def subscription_key(subscription: str) -> str:
     """The subscription as it may appear in a key ('/', '\\\\', '#', '?' are not allowed there)."""
-    if _KEY_SAFE.match(subscription):
+    if _KEY_SAFE.fullmatch(subscription):
         return subscription
     return "h-" + hashlib.sha256(subscription.encode("utf-8")).hexdigest()[:32]
 

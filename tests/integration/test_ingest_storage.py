@@ -135,3 +135,12 @@ def test_storage_outage_mid_batch_raises_and_the_retry_stores_every_record_once(
     finally:
         reset_services()
         emulator.stop()
+
+
+def test_subscription_with_characters_keys_refuse_is_stored_under_a_hashed_partition(app_services):
+    hostile = "/subscriptions/x/sub#1?\u0001"
+    result = ingest_lines([v2_event(1, subscriptionId=hostile)])
+    assert result.stored == 1
+    (partition,) = app_services.usage.partitions("2026-10")
+    (record,) = list(app_services.usage.read_partition(partition))
+    assert record.subscription == hostile.strip() and "/" not in partition and "#" not in partition
