@@ -7,12 +7,12 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 MONTH ?= $(shell date -u -d "$$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 
-.PHONY: run test bench setup clean stack-down
+.PHONY: run test bench setup system-deps clean stack-down
 
 run: setup
 	$(BIN)/chargeback demo --month $(MONTH)
 
-test: setup
+test: setup system-deps
 	$(BIN)/pytest
 
 bench: setup
@@ -31,6 +31,9 @@ $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+system-deps:
+	./scripts/system-deps.sh
 
 stack-down:
 	-$(BIN)/chargeback stack down

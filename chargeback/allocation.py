@@ -58,10 +58,7 @@ class PoolPeriod:
     def exact_cost(self, days_in_month: int) -> Decimal:
         """``monthly_cost`` prorated by the days in effect, or ``ptus x hourly_rate x hours``."""
         if self.pool.monthly_cost is not None:
-            days = (self.stop - self.start).days
-            if days == days_in_month:
-                return self.pool.monthly_cost
-            return self.pool.monthly_cost * days / days_in_month
+            return self.pool.monthly_cost * (self.stop - self.start).days / days_in_month
         return self.pool.ptus * self.pool.hourly_rate * self.hours
 
     def basis(self, days_in_month: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 MISSING = object()   # the key is absent: "required" is reported once, by check_keys
@@ -39,15 +39,17 @@ def items(p: Problems, path: str, raw: object, build) -> list:
 def check_keys(p: Problems, path: str, raw: dict, known: tuple, required: tuple) -> None:
     """Unknown keys (with the closest known one: typos are the usual cause), repeated and missing keys."""
     prefix = f"{path}." if path else ""
+    suggested = set()
     for key in raw:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             hint = f' (did you mean "{close[0]}"?)' if close else f" (known keys: {', '.join(known)})"
             p.add(f"{prefix}{key}", f"unknown key{hint}")
+            suggested.update(close)
     for key in getattr(raw, "duplicates", ()):
         p.add(f"{prefix}{key}", "is given twice in the same mapping")
     for key in required:
-        if key not in raw:
+        if key not in raw and key not in suggested:   # a typo of it was already reported
             p.add(f"{prefix}{key}", "required")
 
 
@@ -75,7 +77,7 @@ def amount(p: Problems, path: str, raw: object) -> Decimal | None:
 def day(p: Problems, path: str, raw: object) -> date | None:
     if raw is MISSING:
         return None
-    if isinstance(raw, date):
+    if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw
     if not isinstance(raw, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         p.add(path, f"must be a date written YYYY-MM-DD, got {show(raw)}")

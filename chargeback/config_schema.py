@@ -50,7 +50,9 @@ def _department(p: Problems, path: str, raw: dict) -> Department | None:
     read.check_keys(p, path, raw, DEPARTMENT_KEYS, required=("id", "subscriptions"))
     dept_id = read.text(p, f"{path}.id", raw.get("id", MISSING))
     if dept_id is not None and not _DEPARTMENT_ID.fullmatch(dept_id):
-        p.add(f"{path}.id", f"{read.show(dept_id)} must match [a-z0-9-]+ (lower-case letters, digits, hyphens)")
+        hint = re.sub(r"[^a-z0-9-]+", "-", dept_id.lower()).strip("-")
+        p.add(f"{path}.id", f"{read.show(dept_id)} must match [a-z0-9-]+ (lower-case letters, digits, hyphens)"
+                            + (f', e.g. "{hint}"' if hint else ""))
     elif dept_id == UNALLOCATED:
         p.add(f"{path}.id", f'"{UNALLOCATED}" is reserved for usage no department claims')
     name = read.text(p, f"{path}.name", raw.get("name", dept_id or ""), allow_empty=True)

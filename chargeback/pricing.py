@@ -1,4 +1,9 @@
-"""Price a month: pay-as-you-go rates in effect per day, PTU pools shared by use, markup per department."""
+"""Price a month: pay-as-you-go rates in effect per day, PTU pools shared by use, markup per department.
+
+Rounding, once per figure and half up: each invoice line's exact amount; each pool period's cost (then
+shared by largest remainder, so the shares sum to it); each department's markup on its subtotal.
+Everything else is a sum of those, so every total reconciles exactly with the lines shown.
+"""
 from __future__ import annotations
 
 from collections import defaultdict

@@ -41,3 +41,14 @@ def app_services(storage, monkeypatch):
     reset_services()
     yield services()
     reset_services()
+
+
+def require_tool(available: bool, what: str) -> None:
+    """Skip when a system tool is missing on a developer box; fail in CI (CHARGEBACK_REQUIRE_SYSTEM_TOOLS=1)."""
+    import os
+    if available:
+        return
+    message = f"needs {what} (make test installs it: scripts/system-deps.sh)"
+    if os.environ.get("CHARGEBACK_REQUIRE_SYSTEM_TOOLS"):
+        pytest.fail(message)
+    pytest.skip(message)

@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .engine import InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning
+from .errors import InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning
 from .registry import UnknownFunction
 
 RPC_PREFIX = "/durabletask/"

@@ -11,26 +11,15 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
+from .errors import HostAborted, InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning, Superseded
 from .registry import FunctionRegistry
 from .replay import Work
-from .runner import HostAborted, InstanceRunner, Superseded
+from .runner import InstanceRunner
 from .store import InstanceRecord
 
 __all__ = ["DurableHost", "HostAborted", "InstanceAlreadyRunning", "InstanceNotFound", "InstanceNotRunning"]
 
 _FORBIDDEN_ID_CHARS = set("/\\#?")
-
-
-class InstanceAlreadyRunning(Exception):
-    """start_new with the id of an instance that is Pending or Running."""
-
-
-class InstanceNotFound(LookupError):
-    """No instance has that id."""
-
-
-class InstanceNotRunning(Exception):
-    """terminate on an instance that already finished."""
 
 
 class DurableHost:
@@ -43,7 +32,7 @@ class DurableHost:
         self.background = background
         self.retry_delay_scale = retry_delay_scale
         self.timer_delay_scale = timer_delay_scale
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="durable-activity")
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="durable-activity")
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._runners: dict[str, InstanceRunner] = {}
@@ -88,6 +77,21 @@ class DurableHost:
         except Superseded:
             pass
         return self.get_status(instance_id)
+
+    def resume(self, instance_id: str) -> None:
+        """Continue a Pending or Running instance from its stored history (after a crash or restart)."""
+        if self.background:
+            self._check_alive()
+            self._drive_in_background(self._runner(instance_id))
+        else:
+            self.run_until_idle(instance_id)
+
+    def resume_all(self) -> list[str]:
+        """resume() every unfinished instance in the store; their ids."""
+        unfinished = [r.instance_id for r in self.store.list_records() if not r.finished]
+        for instance_id in unfinished:
+            self.resume(instance_id)
+        return unfinished
 
     def wait_for_completion(self, instance_id: str, timeout: float = 30.0) -> dict:
         """The status once Completed, Failed or Terminated; TimeoutError if that takes longer than timeout."""

@@ -17,7 +17,6 @@ STATUS_CODES = {"Running": 0, "Completed": 1, "ContinuedAsNew": 2, "Failed": 3, 
 # upperSchemaVersion 1 is the SDK's ReplaySchema.V2: one flat action list with WhenAll/WhenAny
 # compound actions, replayed by the extension one awaited action at a time.
 UPPER_SCHEMA_VERSION = 1
-COMPLETIONS = (Ev.TASK_COMPLETED, Ev.TASK_FAILED, Ev.TIMER_FIRED)
 
 
 def format_time(moment: datetime) -> str:
@@ -88,18 +87,6 @@ def orchestration_context(instance_id: str, history: list[dict], input_json: str
     return json.dumps({"history": played, "instanceId": instance_id, "isReplaying": boundary > 0,
                        "parentInstanceId": None, "input": input_json,
                        "upperSchemaVersion": UPPER_SCHEMA_VERSION})
-
-
-def open_work(history: list[dict]) -> tuple[dict[int, dict], dict[int, dict]]:
-    """Activities scheduled and timers created that have no completion yet, by event id."""
-    tasks = {e["EventId"]: e for e in history if e["EventType"] == Ev.TASK_SCHEDULED}
-    timers = {e["EventId"]: e for e in history if e["EventType"] == Ev.TIMER_CREATED}
-    for e in history:
-        if e["EventType"] in (Ev.TASK_COMPLETED, Ev.TASK_FAILED):
-            tasks.pop(e["TaskScheduledId"], None)
-        elif e["EventType"] == Ev.TIMER_FIRED:
-            timers.pop(e["TimerId"], None)
-    return tasks, timers
 
 
 def logical_now(history: list[dict], wall: datetime) -> datetime:

@@ -13,17 +13,10 @@ from collections import deque
 from datetime import datetime, timezone
 
 from . import history as h
+from .errors import HostAborted, Superseded
 from .registry import ActivityOutcome
 from .replay import ACTIVITY, RETRY_TIMER, NonDeterministicReplay, UnsupportedAction, Work, plan_work
 from .store import InstanceRecord
-
-
-class HostAborted(RuntimeError):
-    """An activity raised a BaseException that is not an Exception: the host 'died' (a simulated crash)."""
-
-
-class Superseded(Exception):
-    """The instance was restarted under a new execution id; this runner's work is stale."""
 
 
 class InstanceRunner:

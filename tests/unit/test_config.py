@@ -163,7 +163,10 @@ def test_minor_unit_follows_the_currency():
 # (what to change in the valid example, the exact problem expected)
 REFUSALS = [
     ("subscriptions: [sub-mkt-01", "subscription: [sub-mkt-01",
-     ['departments[0].subscription: unknown key (did you mean "subscriptions"?)', "departments[0].subscriptions: required"]),
+     ['departments[0].subscription: unknown key (did you mean "subscriptions"?)']),
+    ("    subscriptions: [sub-mkt-01, ", "    subs: [sub-mkt-01, ",
+     ["departments[0].subs: unknown key (known keys: id, name, cost_center, owners, notify, subscriptions)",
+      "departments[0].subscriptions: required"]),
     ("    cached_input: 1.25", "    cached_imput: 1.25", ['prices[0].cached_imput: unknown key (did you mean "cached_input"?)']),
     ("markup_percent: 0 ", "markup_prcent: 0 ", ['markup_prcent: unknown key (did you mean "markup_percent"?)']),
     ("admins:", "colour: blue\nadmins:",
@@ -176,7 +179,9 @@ REFUSALS = [
     ("unit: 1M ", "unit: 1k ", ['prices[0].unit: must be 1K or 1M, got "1k"']),
     ("unit: 1M ", "unit: 1000 ", ["prices[0].unit: must be 1K or 1M, got 1000"]),
     ("id: marketing", "id: Mkt Dept", ['departments[0].id: "Mkt Dept" must match [a-z0-9-]+ '
-                                       "(lower-case letters, digits, hyphens)"]),
+                                       '(lower-case letters, digits, hyphens), e.g. "mkt-dept"']),
+    ("id: marketing", "id: ___", ['departments[0].id: "___" must match [a-z0-9-]+ '
+                                  "(lower-case letters, digits, hyphens)"]),
     ("id: marketing", "id: unallocated", ['departments[0].id: "unallocated" is reserved for usage no department claims']),
     ("    effective_from: 2026-01-01\n    unit", "    effective_from: 2026-02-30\n    unit",
      ["prices[0].effective_from: 2026-02-30 is not a real date"]),
@@ -214,6 +219,7 @@ REFUSALS = [
      ["pools[0].weights: at least one weight must be above 0, or nobody could be charged for the pool"]),
     ("weights: {input: 1, cached_input: 0, output: 4}", "weights: {input: 1, cached: 0, output: 4}",
      ['pools[0].weights.cached: unknown key (did you mean "cached_input"?)']),
+    ("    output: 10.00\n", "    ouput: 10.00\n", ['prices[0].ouput: unknown key (did you mean "output"?)']),
     ("    output: 10.00\n", "    output: 10.00\n    output: 12.00\n",
      ["prices[0].output: is given twice in the same mapping"]),
     ("pools:", "  - {deployment: gpt-4o, effective_from: 2026-01-01, unit: 1K, input: 1, output: 2}\npools:",
@@ -277,3 +283,21 @@ def test_wrong_shapes_are_named():
     text = "currency: USD\ndepartments: {id: marketing}\nprices: gpt-4o\npools: [gpt-4o-ptu]\n"
     assert problems_of(text) == ["departments: must be a list, got a mapping", "prices: must be a list, got text",
                                  "pools[0]: must be a mapping, got text"]
+
+
+def test_a_file_full_of_typical_mistakes_reads_well():
+    problems = problems_of((SAMPLE.parent / "typos.yaml").read_text())
+    assert problems == [
+        'admin: unknown key (did you mean "admins"?)',
+        'currency: must be a 3-letter ISO 4217 code in capitals such as USD or EUR, got "EURO"',
+        'markup_percent: must be a number, got "2,5"',
+        'departments[0].subscription: unknown key (did you mean "subscriptions"?)',
+        'departments[0].id: "Marketing" must match [a-z0-9-]+ (lower-case letters, digits, hyphens), e.g. "marketing"',
+        'departments[0].owners[0]: "alice@contoso" is not an email address',
+        'departments[1].notify.webhook: must be an http(s) URL or null, got "hooks.contoso.com/sales"',
+        'departments[1].subscriptions[1]: "sub-sales-01" is listed twice',
+        'prices[0].ouput: unknown key (did you mean "output"?)',
+        "prices[0].effective_from: 2026-02-30 is not a real date",
+        'prices[0].unit: must be 1K or 1M, got "1m"',
+        "pools[0].monthly_cost: must not be negative, got -26000",
+    ]

@@ -236,6 +236,20 @@ def test_the_real_durable_client_starts_queries_and_terminates_over_http(probe):
         asyncio.run(_drive_real_client(host, binding, probe))
 
 
+def test_a_plain_json_post_starts_an_instance_under_the_given_id():
+    with DurableHost(sample.app, InMemoryInstanceStore(), background=True) as host:
+        binding = json.loads(host.client_binding())
+        url = binding["rpcBaseUrl"] + f"orchestrators/{sample.FAN_OUT}/invoices-2026-04"
+        request = urllib.request.Request(url, data=b'{"values": [7]}', method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 202
+            assert json.loads(response.read())["id"] == "invoices-2026-04"
+        status = host.wait_for_completion("invoices-2026-04", 10)
+    assert status["input"] == {"values": [7]}
+    assert status["output"] == {"squares": [49], "total": 49}
+
+
 async def _drive_real_client(host, binding, probe):
     client = df.DurableOrchestrationClient(binding)
     try:

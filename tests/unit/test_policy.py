@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_tool
+
 from chargeback.events import V1_FIELDS, V2_FIELDS, RawEvent, parse_event
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -250,8 +252,7 @@ def v2_expressions() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def policy_runner(tmp_path_factory):
-    if not (MCS and MONO and NEWTONSOFT):
-        pytest.skip("needs mono's C# compiler and Json.NET: apt-get install mono-mcs libnewtonsoft-json5.0-cil")
+    require_tool(bool(MCS and MONO and NEWTONSOFT), "mono's C# compiler and Json.NET (mono-mcs libnewtonsoft-json5.0-cil)")
     work = tmp_path_factory.mktemp("policy")
     shutil.copy(NEWTONSOFT[0], work / "Newtonsoft.Json.dll")
     source = HARNESS_PRELUDE + "".join(as_method(n, e) for n, e in v2_expressions().items()) + HARNESS_MAIN

@@ -1,0 +1,175 @@
+"""How the product's workbooks look and are written: shared styles, the one text-cell writer, stable bytes."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_FORMULA_START = ("=", "+", "-", "@")   # what Excel and LibreOffice would read as the start of a formula
+NAVY, GREY, RED = "1F3864", "595959", "C00000"
+TOKENS, DECIMAL, RATE, PERCENT = "#,##0", "#,##0.0###", "#,##0.00######", "0.00##%"
+
+_thin, _double = Side(style="thin", color="808080"), Side(style="double", color="000000")
+_bold = Font(bold=True)
+
+
+def money_format(minor_unit: int) -> str:
+    """Thousands separators and exactly the currency's minor unit: ``#,##0.00`` for USD, ``#,##0`` for JPY."""
+    return "#,##0" + ("." + "0" * minor_unit if minor_unit else "")
+
+
+def month_title(month: str) -> str:
+    """``2026-10`` -> ``October 2026`` (English whatever the process locale, so output is stable)."""
+    return f"{_MONTHS[int(month[5:7]) - 1]} {month[:4]}"
+
+
+def period_text(start: date, end: date) -> str:
+    """An inclusive day range, short: ``1–15 Oct 2026``, ``7 Oct 2026``."""
+    tail = f"{_MONTHS[end.month - 1][:3]} {end.year}"
+    if start == end:
+        return f"{end.day} {tail}"
+    head = f"{start.day}" if (start.year, start.month) == (end.year, end.month) else \
+        f"{start.day} {_MONTHS[start.month - 1][:3]}"
+    return f"{head}–{end.day} {tail}"
+
+
+def _styles(minor_unit: int) -> list[NamedStyle]:
+    money = money_format(minor_unit)
+    header = dict(font=Font(bold=True, color="FFFFFF"), fill=PatternFill("solid", fgColor=NAVY),
+                  border=Border(bottom=_thin))
+    total = dict(font=_bold, border=Border(top=_thin))
+    grand = dict(font=Font(bold=True, size=12), border=Border(top=_thin, bottom=_double))
+    specs = {
+        "cb-title": dict(font=Font(bold=True, size=18, color=NAVY)),
+        "cb-subtitle": dict(font=Font(size=11, color=GREY)),
+        "cb-revised": dict(font=Font(bold=True, size=14, color=RED)),
+        "cb-section": dict(font=Font(bold=True, size=12, color=NAVY)),
+        "cb-label": dict(font=Font(bold=True, color=GREY)),
+        "cb-text": {},
+        "cb-strong": dict(font=_bold),
+        "cb-note": dict(font=Font(italic=True, color=GREY)),
+        "cb-warning": dict(font=Font(color=RED)),
+        "cb-header": dict(alignment=Alignment(wrap_text=True, vertical="center"), **header),
+        "cb-header-num": dict(alignment=Alignment(wrap_text=True, vertical="center", horizontal="right"), **header),
+        "cb-tokens": dict(number_format=TOKENS),
+        "cb-decimal": dict(number_format=DECIMAL),
+        "cb-money": dict(number_format=money),
+        "cb-rate": dict(number_format=RATE),
+        "cb-percent": dict(number_format=PERCENT),
+        "cb-date": dict(number_format="yyyy-mm-dd", alignment=Alignment(horizontal="left")),
+        "cb-day": dict(number_format="ddd d mmm", alignment=Alignment(horizontal="left")),
+        "cb-total-label": total,
+        "cb-total-tokens": dict(number_format=TOKENS, **total),
+        "cb-total-money": dict(number_format=money, **total),
+        "cb-grand-label": grand,
+        "cb-grand-money": dict(number_format=money, **grand),
+    }
+    return [NamedStyle(name=name, **spec) for name, spec in specs.items()]
+
+
+def new_workbook(minor_unit: int) -> Workbook:
+    """An empty workbook with the product's named styles registered once (cells refer to them by name)."""
+    workbook = Workbook()
+    for style in _styles(minor_unit):
+        workbook.add_named_style(style)
+    workbook.remove(workbook.active)
+    return workbook
+
+
+def cell_text(value: object) -> str:
+    """Text as a cell can hold it: control characters Excel refuses become U+FFFD, length capped."""
+    text = str(value)
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)[:32767] if not text.isprintable() else text[:32767]
+
+
+class SheetWriter:
+    """Writes one sheet's cells through named styles and remembers how wide each column must be."""
+
+    def __init__(self, sheet: Worksheet):
+        self.sheet = sheet
+        self.widths: dict[int, float] = {}
+
+    def text(self, row: int, column: int, value: object, style: str = "cb-text", fit: bool = True) -> None:
+        """The only way text reaches a cell: always a string, never a formula, error code or number."""
+        text = cell_text(value)
+        cell = self.sheet.cell(row, column)
+        cell.value = text
+        cell.data_type = "s"   # openpyxl made "=..." a formula and "#N/A" an error: undo that
+        cell.style = style
+        if text.startswith(_FORMULA_START):
+            cell.quotePrefix = True   # and editing the cell in Excel keeps it text too
+        if fit:
+            self._fit(column, len(text))
+
+    def number(self, row: int, column: int, value: int | Decimal | date, style: str) -> None:
+        cell = self.sheet.cell(row, column)
+        cell.style = style
+        cell.value = value
+        self._fit(column, 11 if isinstance(value, date) else len(f"{value:,}") + 1)
+
+    def header(self, row: int, columns: list[tuple[str, bool]], height: float = 30) -> None:
+        """A table's header row, from ``(title, numeric)`` pairs; titles wrap onto two lines."""
+        for column, (title, numeric) in enumerate(columns, start=1):
+            self.text(row, column, title, "cb-header-num" if numeric else "cb-header", fit=False)
+            self._fit(column, max(max(len(word) for word in title.split()), (len(title) + 1) // 2))
+        self.sheet.row_dimensions[row].height = height
+
+    def _fit(self, column: int, length: int) -> None:
+        if length > self.widths.get(column, 0):
+            self.widths[column] = length
+
+    def set_widths(self, minimum: float = 8, maximum: float = 40, padding: float = 2) -> None:
+        for column, length in sorted(self.widths.items()):
+            letter = self.sheet.cell(1, column).column_letter
+            self.sheet.column_dimensions[letter].width = min(max(length + padding, minimum), maximum)
+
+
+def print_setup(sheet: Worksheet, landscape: bool, footer: str, title_rows: str | None = None) -> None:
+    """One page wide, as many pages tall as needed, page numbers in the footer."""
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    if title_rows:
+        sheet.print_title_rows = title_rows
+    # "&" starts a header/footer code: a literal one is written twice.
+    sheet.oddFooter.left.text = footer.replace("&", "&&")
+    sheet.oddFooter.right.text = "Page &P of &N"
+
+
+class _StampedZip(zipfile.ZipFile):
+    """A zip whose entries carry one fixed time instead of the clock: same workbook, same bytes."""
+
+    stamp = (1980, 1, 1, 0, 0, 0)
+
+    def writestr(self, name, data, compress_type=None, compresslevel=None):
+        if isinstance(name, str):
+            name = zipfile.ZipInfo(name, date_time=self.stamp)
+            name.compress_type = zipfile.ZIP_DEFLATED
+            name.external_attr = 0o600 << 16
+        super().writestr(name, data, compress_type, compresslevel)
+
+
+def workbook_bytes(workbook: Workbook, issued_at: datetime, creator: str, title: str) -> bytes:
+    """The .xlsx bytes, with the issue date (not the clock) as created/modified, in the properties and zip."""
+    props = workbook.properties
+    props.created = props.modified = issued_at
+    props.creator = props.lastModifiedBy = cell_text(creator)
+    props.title = cell_text(title)
+    buffer = io.BytesIO()
+    archive = _StampedZip(buffer, "w", zipfile.ZIP_DEFLATED)
+    archive.stamp = max(issued_at.timetuple()[:6], _StampedZip.stamp)   # zip times start in 1980
+    ExcelWriter(workbook, archive).save()   # not Workbook.save(): that stamps "modified" with the clock
+    return buffer.getvalue()

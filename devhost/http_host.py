@@ -1,0 +1,120 @@
+"""Serve the Function App's HTTP functions locally, as the Functions host would route them."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from .functions import function_index
+
+ROUTE_PREFIX = "/api/"
+
+
+@dataclass
+class HttpFunction:
+    name: str
+    methods: set[str]
+    pattern: re.Pattern
+    trigger_arg: str
+    client_arg: str | None
+    call: Callable
+
+
+def _route_pattern(route: str) -> re.Pattern:
+    # "invoices/{month}/{department}" -> named groups; a parameter never spans a "/".
+    regex = re.sub(r"\{(\w+)(?::[^}]*)?\??\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", route.strip("/"))
+    return re.compile(f"^{regex}$")
+
+
+def http_functions(app_module: str = "function_app") -> list[HttpFunction]:
+    found = []
+    for name, function in function_index(app_module).items():
+        trigger = function.get_trigger()
+        if trigger.type != "httpTrigger":
+            continue
+        bindings = json.loads(function.get_function_json())["bindings"]
+        spec = next(b for b in bindings if b["type"] == "httpTrigger")
+        client = next((b["name"] for b in bindings if b["type"] == "durableClient"), None)
+        methods = {m.upper() for m in (spec.get("methods") or ["GET", "POST"])}
+        found.append(HttpFunction(name, methods, _route_pattern(spec.get("route") or name), spec["name"], client,
+                                  function.get_user_function()))
+    # Literal segments before parameters: "portal" must win over "{month}".
+    return sorted(found, key=lambda f: f.pattern.pattern.count("(?P<"))
+
+
+class LocalHttpHost:
+    """Route requests to the HTTP functions; durable client bindings come from ``client_binding``."""
+
+    def __init__(self, client_binding: Callable[[], str] | None = None, app_module: str = "function_app"):
+        self.functions = http_functions(app_module)
+        self.client_binding = client_binding
+
+    def handle(self, method: str, url: str, headers: dict[str, str], body: bytes) -> func.HttpResponse:
+        parts = urlsplit(url)
+        if not parts.path.startswith(ROUTE_PREFIX):
+            return func.HttpResponse("not found", status_code=404)
+        path = parts.path[len(ROUTE_PREFIX):].strip("/")
+        allowed = False
+        for fn in self.functions:
+            match = fn.pattern.match(path)
+            if not match:
+                continue
+            if method.upper() not in fn.methods:
+                allowed = True
+                continue
+            request = func.HttpRequest(method=method.upper(), url=url, headers=headers,
+                                       params=dict(parse_qsl(parts.query)), route_params=match.groupdict(),
+                                       body=body)
+            kwargs = {fn.trigger_arg: request}
+            if fn.client_arg:
+                if self.client_binding is None:
+                    return func.HttpResponse("durable client not available", status_code=503)
+                kwargs[fn.client_arg] = self.client_binding()
+            result = fn.call(**kwargs)
+            return asyncio.run(result) if inspect.iscoroutine(result) else result
+        return func.HttpResponse("method not allowed" if allowed else "not found",
+                                 status_code=405 if allowed else 404)
+
+
+def make_server(host: LocalHttpHost, bind: str = "127.0.0.1", port: int = 7071) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            url = f"http://{self.headers.get('Host', f'{bind}:{port}')}{self.path}"
+            try:
+                response = host.handle(self.command, url, dict(self.headers.items()), body)
+            except Exception as exc:  # the Functions host answers 500 and logs; so do we
+                response = func.HttpResponse(f"internal error: {type(exc).__name__}", status_code=500)
+            data = response.get_body() or b""
+            self.send_response(response.status_code)
+            for key, value in response.headers.items():
+                if key.lower() not in ("content-length", "content-type"):
+                    self.send_header(key, value)
+            self.send_header("Content-Type", response.mimetype or "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        def log_message(self, fmt, *args):  # quiet: the CLI prints what matters
+            pass
+
+    return ThreadingHTTPServer((bind, port), Handler)
+
+
+def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name="local-http-host")
+    thread.start()
+    return thread
