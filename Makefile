@@ -13,7 +13,7 @@ run: setup
 	$(BIN)/chargeback demo --month $(MONTH)
 
 test: setup system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/chargeback bench

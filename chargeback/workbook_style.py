@@ -20,6 +20,7 @@ TOKENS, DECIMAL, RATE, PERCENT = "#,##0", "#,##0.0###", "#,##0.00######", "0.00#
 
 _thin, _double = Side(style="thin", color="808080"), Side(style="double", color="000000")
 _bold = Font(bold=True)
+_top = Alignment(vertical="top")   # a row with a wrapped cell reads from its first line
 
 
 def money_format(minor_unit: int) -> str:
@@ -54,18 +55,20 @@ def _styles(minor_unit: int) -> list[NamedStyle]:
         "cb-revised": dict(font=Font(bold=True, size=14, color=RED)),
         "cb-section": dict(font=Font(bold=True, size=12, color=NAVY)),
         "cb-label": dict(font=Font(bold=True, color=GREY)),
-        "cb-text": {},
+        "cb-text": dict(alignment=_top),
+        "cb-centre": dict(alignment=Alignment(horizontal="center", vertical="top")),
+        "cb-wrap": dict(alignment=Alignment(wrap_text=True, vertical="top")),
         "cb-strong": dict(font=_bold),
         "cb-note": dict(font=Font(italic=True, color=GREY)),
-        "cb-warning": dict(font=Font(color=RED)),
+        "cb-warning": dict(font=Font(color=RED), alignment=_top),
         "cb-header": dict(alignment=Alignment(wrap_text=True, vertical="center"), **header),
         "cb-header-num": dict(alignment=Alignment(wrap_text=True, vertical="center", horizontal="right"), **header),
-        "cb-tokens": dict(number_format=TOKENS),
-        "cb-decimal": dict(number_format=DECIMAL),
-        "cb-money": dict(number_format=money),
-        "cb-rate": dict(number_format=RATE),
-        "cb-percent": dict(number_format=PERCENT),
-        "cb-date": dict(number_format="yyyy-mm-dd", alignment=Alignment(horizontal="left")),
+        "cb-tokens": dict(number_format=TOKENS, alignment=_top),
+        "cb-decimal": dict(number_format=DECIMAL, alignment=_top),
+        "cb-money": dict(number_format=money, alignment=_top),
+        "cb-rate": dict(number_format=RATE, alignment=_top),
+        "cb-percent": dict(number_format=PERCENT, alignment=_top),
+        "cb-date": dict(number_format="yyyy-mm-dd", alignment=Alignment(horizontal="left", vertical="top")),
         "cb-day": dict(number_format="ddd d mmm", alignment=Alignment(horizontal="left")),
         "cb-total-label": total,
         "cb-total-tokens": dict(number_format=TOKENS, **total),
@@ -108,7 +111,13 @@ class SheetWriter:
         if text.startswith(_FORMULA_START):
             cell.quotePrefix = True   # and editing the cell in Excel keeps it text too
         if fit:
-            self._fit(column, len(text))
+            self._fit(column, max(map(len, text.split("\n"))) if "\n" in text else len(text))
+
+    def lines(self, row: int, column: int, values: list[str]) -> None:
+        """Several short texts in one cell, one per line (e.g. a pool line's subscriptions)."""
+        self.text(row, column, "\n".join(values), "cb-wrap")
+        if len(values) > 1:
+            self.sheet.row_dimensions[row].height = 15 * len(values)
 
     def number(self, row: int, column: int, value: int | Decimal | date, style: str) -> None:
         cell = self.sheet.cell(row, column)
@@ -120,7 +129,7 @@ class SheetWriter:
         """A table's header row, from ``(title, numeric)`` pairs; titles wrap onto two lines."""
         for column, (title, numeric) in enumerate(columns, start=1):
             self.text(row, column, title, "cb-header-num" if numeric else "cb-header", fit=False)
-            self._fit(column, max(max(len(word) for word in title.split()), (len(title) + 1) // 2))
+            self._fit(column, round(_two_line_width(title) * 1.15))   # bold runs wider
         self.sheet.row_dimensions[row].height = height
 
     def _fit(self, column: int, length: int) -> None:
@@ -133,6 +142,12 @@ class SheetWriter:
             self.sheet.column_dimensions[letter].width = min(max(length + padding, minimum), maximum)
 
 
+def _two_line_width(title: str) -> int:
+    """The longest line when ``title`` is broken into at most two lines as evenly as its words allow."""
+    words = title.split()
+    return min(max(len(" ".join(words[:cut])), len(" ".join(words[cut:]))) for cut in range(1, len(words) + 1))
+
+
 def print_setup(sheet: Worksheet, landscape: bool, footer: str, title_rows: str | None = None) -> None:
     """One page wide, as many pages tall as needed, page numbers in the footer."""
     sheet.page_setup.orientation = "landscape" if landscape else "portrait"
@@ -141,7 +156,8 @@ def print_setup(sheet: Worksheet, landscape: bool, footer: str, title_rows: str 
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.4
-    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.7
+    sheet.page_margins.footer = 0.3
     if title_rows:
         sheet.print_title_rows = title_rows
     # "&" starts a header/footer code: a literal one is written twice.
