@@ -42,6 +42,11 @@ _UNPRICED_COLUMNS = ["Subscription", "Deployment", "Period", "Requests", "Input 
                      "Output tokens"]
 
 
+def _align(index: int, title: str) -> str:
+    """Headers sit over their figures: the first three columns are text, the unit is centred."""
+    return "left" if index < 3 else "center" if title == "Rates per" else "right"
+
+
 class _InvoiceSheet:
     def __init__(self, out: SheetWriter, charges: MonthCharges, department: DepartmentCharges,
                  meta: InvoiceMeta, number: str):
@@ -78,26 +83,28 @@ class _InvoiceSheet:
         if meta.revision:
             out.text(1, 3, f"REVISED · version {meta.version}", "cb-revised", fit=False)
         out.text(2, 1, meta.issuer, "cb-subtitle", fit=False)
-        pairs = [("Invoice number", self.number), ("Issue date", meta.issue_date),
-                 ("Billing period", month_title(self.charges.month)), ("Department", d.name),
-                 ("Cost center", d.cost_center or "—"), ("Currency", self.currency)]
-        for row, (label, value) in enumerate(pairs, start=4):
-            out.text(row, 1, label, "cb-label", fit=False)
-            if label == "Issue date":
-                out.number(row, 2, value, "cb-date")
-            else:
+        left = [("Invoice number", self.number), ("Issue date", meta.issue_date),
+                ("Billing period", month_title(self.charges.month))]
+        right = [("Department", d.name), ("Cost center", d.cost_center or "—"), ("Currency", self.currency)]
+        for row, ((label, value), (label2, value2)) in enumerate(zip(left, right), start=4):
+            out.text(row, 1, label, "cb-label")
+            if isinstance(value, str):
                 out.text(row, 2, value, "cb-strong", fit=False)
+            else:
+                out.number(row, 2, value, "cb-date")
+            out.text(row, 5, label2, "cb-label")
+            out.text(row, 6, value2, "cb-strong", fit=False)
         out.text(4, AMOUNT_COLUMN - 2, f"Amount due ({self.currency})", "cb-label", fit=False)
         out.number(4, AMOUNT_COLUMN, d.total, "cb-grand-money")
-        self.row = 4 + len(pairs)
+        self.row = 4 + len(left)
 
     def _section(self, title: str, columns: list[str], lines: list, write_line, total_label: str) -> None:
         out = self.out
         self.row += 2
         out.text(self.row, 1, title, "cb-section", fit=False)
         self.row += 1
-        out.header(self.row, [(c, i >= 3 and c not in ("Rates per",)) for i, c in enumerate(columns)]
-                   + [(f"Amount ({self.currency})", True)])
+        out.header(self.row, [(c, _align(i, c)) for i, c in enumerate(columns)]
+                   + [(f"Amount ({self.currency})", "right")])
         self.first_header = self.first_header or self.row
         sums = Counter()
         for line in lines:
@@ -173,7 +180,7 @@ class _InvoiceSheet:
         out.text(self.row, 1, "Usage not charged", "cb-section", fit=False)
         if unpriced:
             self.row += 1
-            out.header(self.row, [(c, i >= 3) for i, c in enumerate(_UNPRICED_COLUMNS)] + [("Why", False)])
+            out.header(self.row, [(c, _align(i, c)) for i, c in enumerate(_UNPRICED_COLUMNS)] + [("Why", "left")])
             for u in unpriced:
                 self.row += 1
                 out.text(self.row, 1, u.subscription)

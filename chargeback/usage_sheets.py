@@ -32,8 +32,8 @@ def _daily_sheet(workbook: Workbook, month: str, subtitle: str, rows: list[Daily
         out.text(_HEADER_ROW, 1, "No usage this month.", "cb-note", fit=False)
         return
     tokens = {(row.day, row.deployment): row.total_tokens for row in rows}
-    out.header(_HEADER_ROW, [("Day", False)] + [(d or "(no deployment)", True) for d in deployments]
-               + [("Total", True)])
+    out.header(_HEADER_ROW, [("Day", "left")] + [(d or "(no deployment)", "right") for d in deployments]
+               + [("Total", "right")])
     first_day, next_first_day = month_bounds(month)
     row_number, day = _HEADER_ROW, first_day
     totals = [0] * len(deployments)
@@ -67,6 +67,7 @@ def _chart(sheet, deployments: int, last_day_row: int) -> BarChart:
     chart.x_axis.number_format = "d"
     chart.x_axis.delete = chart.y_axis.delete = False   # recent Excel hides axes openpyxl leaves unset
     chart.legend.position = "b"
+    chart.gapWidth = 40
     chart.width, chart.height = 24, 12
     data = Reference(sheet, min_col=2, max_col=deployments + 1, min_row=_HEADER_ROW, max_row=last_day_row)
     chart.add_data(data, titles_from_data=True)
@@ -74,9 +75,9 @@ def _chart(sheet, deployments: int, last_day_row: int) -> BarChart:
     return chart
 
 
-_DETAIL = [("Day", False), ("Deployment", False), ("Requests", True), ("Requests without usage", True),
-           ("Input tokens", True), ("Cached input tokens", True), ("Output tokens", True),
-           ("Reasoning tokens", True)]
+_DETAIL = [("Day", "left"), ("Deployment", "left"), ("Requests", "right"), ("Requests without usage", "right"),
+           ("Input tokens", "right"), ("Cached input tokens", "right"), ("Output tokens", "right"),
+           ("Reasoning tokens", "right")]
 
 
 def _detail_sheet(workbook: Workbook, subtitle: str, rows: list[DailyUsageRow], footer: str) -> None:

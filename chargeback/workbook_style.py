@@ -19,7 +19,14 @@ NAVY, GREY, RED = "1F3864", "595959", "C00000"
 TOKENS, DECIMAL, RATE, PERCENT = "#,##0", "#,##0.0###", "#,##0.00######", "0.00##%"
 
 _thin, _double = Side(style="thin", color="808080"), Side(style="double", color="000000")
-_bold = Font(bold=True)
+
+
+def _font(size: float = 11, **details) -> Font:
+    """Every font names its face and size: a bare <font/> leaves the choice to the reader, which varies."""
+    return Font(name="Calibri", family=2, size=size, **details)
+
+
+_bold, _plain = _font(bold=True), _font()
 _top = Alignment(vertical="top")   # a row with a wrapped cell reads from its first line
 
 
@@ -45,24 +52,24 @@ def period_text(start: date, end: date) -> str:
 
 def _styles(minor_unit: int) -> list[NamedStyle]:
     money = money_format(minor_unit)
-    header = dict(font=Font(bold=True, color="FFFFFF"), fill=PatternFill("solid", fgColor=NAVY),
+    header = dict(font=_font(bold=True, color="FFFFFF"), fill=PatternFill("solid", fgColor=NAVY),
                   border=Border(bottom=_thin))
     total = dict(font=_bold, border=Border(top=_thin))
-    grand = dict(font=Font(bold=True, size=12), border=Border(top=_thin, bottom=_double))
+    grand = dict(font=_font(bold=True, size=12), border=Border(top=_thin, bottom=_double))
     specs = {
-        "cb-title": dict(font=Font(bold=True, size=18, color=NAVY)),
-        "cb-subtitle": dict(font=Font(size=11, color=GREY)),
-        "cb-revised": dict(font=Font(bold=True, size=14, color=RED)),
-        "cb-section": dict(font=Font(bold=True, size=12, color=NAVY)),
-        "cb-label": dict(font=Font(bold=True, color=GREY)),
+        "cb-title": dict(font=_font(bold=True, size=18, color=NAVY)),
+        "cb-subtitle": dict(font=_font(size=11, color=GREY)),
+        "cb-revised": dict(font=_font(bold=True, size=14, color=RED)),
+        "cb-section": dict(font=_font(bold=True, size=12, color=NAVY)),
+        "cb-label": dict(font=_font(bold=True, color=GREY)),
         "cb-text": dict(alignment=_top),
         "cb-centre": dict(alignment=Alignment(horizontal="center", vertical="top")),
         "cb-wrap": dict(alignment=Alignment(wrap_text=True, vertical="top")),
         "cb-strong": dict(font=_bold),
-        "cb-note": dict(font=Font(italic=True, color=GREY)),
-        "cb-warning": dict(font=Font(color=RED), alignment=_top),
-        "cb-header": dict(alignment=Alignment(wrap_text=True, vertical="center"), **header),
-        "cb-header-num": dict(alignment=Alignment(wrap_text=True, vertical="center", horizontal="right"), **header),
+        "cb-note": dict(font=_font(italic=True, color=GREY)),
+        "cb-warning": dict(font=_font(color=RED), alignment=_top),
+        **{f"cb-header-{align}": dict(alignment=Alignment(wrap_text=True, vertical="center", horizontal=align),
+                                      **header) for align in ("left", "center", "right")},
         "cb-tokens": dict(number_format=TOKENS, alignment=_top),
         "cb-decimal": dict(number_format=DECIMAL, alignment=_top),
         "cb-money": dict(number_format=money, alignment=_top),
@@ -72,11 +79,12 @@ def _styles(minor_unit: int) -> list[NamedStyle]:
         "cb-day": dict(number_format="ddd d mmm", alignment=Alignment(horizontal="left")),
         "cb-total-label": total,
         "cb-total-tokens": dict(number_format=TOKENS, **total),
+        "cb-total-decimal": dict(number_format=DECIMAL, **total),
         "cb-total-money": dict(number_format=money, **total),
         "cb-grand-label": grand,
         "cb-grand-money": dict(number_format=money, **grand),
     }
-    return [NamedStyle(name=name, **spec) for name, spec in specs.items()]
+    return [NamedStyle(name=name, **{"font": _plain, **spec}) for name, spec in specs.items()]
 
 
 def new_workbook(minor_unit: int) -> Workbook:
@@ -117,7 +125,7 @@ class SheetWriter:
         """Several short texts in one cell, one per line (e.g. a pool line's subscriptions)."""
         self.text(row, column, "\n".join(values), "cb-wrap")
         if len(values) > 1:
-            self.sheet.row_dimensions[row].height = 15 * len(values)
+            self.sheet.row_dimensions[row].height = 14 * len(values) + 1
 
     def number(self, row: int, column: int, value: int | Decimal | date, style: str) -> None:
         cell = self.sheet.cell(row, column)
@@ -125,10 +133,10 @@ class SheetWriter:
         cell.value = value
         self._fit(column, 11 if isinstance(value, date) else len(f"{value:,}") + 1)
 
-    def header(self, row: int, columns: list[tuple[str, bool]], height: float = 30) -> None:
-        """A table's header row, from ``(title, numeric)`` pairs; titles wrap onto two lines."""
-        for column, (title, numeric) in enumerate(columns, start=1):
-            self.text(row, column, title, "cb-header-num" if numeric else "cb-header", fit=False)
+    def header(self, row: int, columns: list[tuple[str, str]], height: float = 30) -> None:
+        """A table's header row, from ``(title, "left" | "center" | "right")``; titles wrap onto two lines."""
+        for column, (title, align) in enumerate(columns, start=1):
+            self.text(row, column, title, f"cb-header-{align}", fit=False)
             self._fit(column, round(_two_line_width(title) * 1.15))   # bold runs wider
         self.sheet.row_dimensions[row].height = height
 

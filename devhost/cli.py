@@ -11,6 +11,7 @@ from chargeback.errors import ChargebackError
 from . import commands
 from .config_commands import config
 from .demo import demo
+from .invoice_commands import invoices, run_month, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("action", choices=["list", "replay"])
     dead.add_argument("ids", nargs="*", help="replay only these dead-letter ids (default: all)")
     dead.add_argument("--show-body", action="store_true", help="print each body (keys are fingerprinted)")
+
+    run_m = command("run-month", run_month, "run the monthly invoicing orchestration through the local host")
+    run_m.add_argument("month", help="YYYY-MM")
+    run_m.add_argument("--timeout", type=float, default=900, help="seconds to wait for the run (default 900)")
+
+    inv = command("invoices", invoices, "what was invoiced for a month; fetch one department's workbook")
+    inv.add_argument("action", choices=["list", "get"])
+    inv.add_argument("month", help="YYYY-MM")
+    inv.add_argument("department", nargs="?")
+    inv.add_argument("-o", "--output", type=Path, help="where to write the workbook (get)")
+
+    srv = command("serve", serve, "serve the HTTP functions locally (rerun, invoices, portal)", json_flag=False)
+    srv.add_argument("--port", type=int, default=7071)
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--dev-auth", action=argparse.BooleanOptionalAction, default=True,
+                     help="trust X-MS-CLIENT-PRINCIPAL as local development mode (loopback only; default on)")
 
     bench = command("bench", commands.bench, "benchmarks, as ratios against baselines measured in the same run")
     bench.add_argument("--events", type=int, default=20_000, help="events per measured path")

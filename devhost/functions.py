@@ -9,9 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@lru_cache(maxsize=None)
 def function_index(app_module: str = "function_app") -> dict:
     """name -> azure.functions Function, as the Functions worker would index them."""
+    return _index(app_module)
+
+
+@lru_cache(maxsize=None)
+def _index(app_module: str) -> dict:
     import importlib
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))

@@ -16,6 +16,7 @@ import azure.functions as func
 from .functions import function_index
 
 ROUTE_PREFIX = "/api/"
+WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"
 
 
 @dataclass
@@ -50,15 +51,51 @@ def http_functions(app_module: str = "function_app") -> list[HttpFunction]:
     return sorted(found, key=lambda f: f.pattern.pattern.count("(?P<"))
 
 
-class LocalHttpHost:
-    """Route requests to the HTTP functions; durable client bindings come from ``client_binding``."""
+class _EventLoopThread:
+    """One long-lived event loop for async functions: the Durable SDK keeps one aiohttp session per
+    process, bound to the loop that first used it, so a loop per request would break the second call."""
 
-    def __init__(self, client_binding: Callable[[], str] | None = None, app_module: str = "function_app"):
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True, name="local-http-async").start()
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+
+_process_loop: _EventLoopThread | None = None
+_process_loop_lock = threading.Lock()
+
+
+def process_event_loop() -> _EventLoopThread:
+    """The one loop of this process (shared by every LocalHttpHost, like the Python worker's)."""
+    global _process_loop
+    with _process_loop_lock:
+        if _process_loop is None:
+            _process_loop = _EventLoopThread()
+        return _process_loop
+
+
+class LocalHttpHost:
+    """Route requests to the HTTP functions; durable client bindings come from ``client_binding``.
+
+    ``management`` answers the Durable status URLs (``/runtime/webhooks/durabletask/...``) that
+    ``create_check_status_response`` points at this host.
+    """
+
+    def __init__(self, client_binding: Callable[[], str] | None = None, management=None,
+                 app_module: str = "function_app"):
         self.functions = http_functions(app_module)
         self.client_binding = client_binding
+        self.management = management
+        self._async = process_event_loop()
 
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes) -> func.HttpResponse:
         parts = urlsplit(url)
+        if parts.path.startswith(WEBHOOK_PREFIX) and self.management is not None:
+            code, extra, doc = self.management().handle(method.upper(), parts.path[len(WEBHOOK_PREFIX):],
+                                                        dict(parse_qsl(parts.query)), body)
+            return func.HttpResponse(json.dumps(doc), status_code=code, headers=extra, mimetype="application/json")
         if not parts.path.startswith(ROUTE_PREFIX):
             return func.HttpResponse("not found", status_code=404)
         path = parts.path[len(ROUTE_PREFIX):].strip("/")
@@ -79,7 +116,7 @@ class LocalHttpHost:
                     return func.HttpResponse("durable client not available", status_code=503)
                 kwargs[fn.client_arg] = self.client_binding()
             result = fn.call(**kwargs)
-            return asyncio.run(result) if inspect.iscoroutine(result) else result
+            return self._async.run(result) if inspect.iscoroutine(result) else result
         return func.HttpResponse("method not allowed" if allowed else "not found",
                                  status_code=405 if allowed else 404)
 

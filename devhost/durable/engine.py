@@ -163,12 +163,16 @@ class DurableHost:
     # The management HTTP API, for starters using the real DurableOrchestrationClient.
     def client_binding(self, task_hub: str = "DevHostHub") -> str:
         """The durableClient binding JSON the worker would give a starter; serves the API on first use."""
+        return self.management_api().binding_json(task_hub)
+
+    def management_api(self):
+        """The management HTTP API of this host (started on first use)."""
         from .client_api import ManagementApi
         with self._lock:
             if self._api is None:
                 self._api = ManagementApi(self)
                 self._api.start()
-        return self._api.binding_json(task_hub)
+        return self._api
 
     def close(self) -> None:
         """Stop the HTTP API, the drivers and the activity pool; running activities are abandoned."""
