@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-from chargeback import invoicing
+from chargeback import invoicing, notifications
 from chargeback.wiring import services
 
-from .names import (AGGREGATE_PARTITION, LIST_PARTITIONS, PRICE_MONTH, RECORD_RUN, RENDER_INVOICE,
-                    RENDER_MONTH_DOCUMENTS)
+from .names import (AGGREGATE_PARTITION, LIST_PARTITIONS, NOTIFY_DEPARTMENT, PRICE_MONTH, RECORD_RUN,
+                    RENDER_INVOICE, RENDER_MONTH_DOCUMENTS)
 
 bp = df.Blueprint()
 
@@ -51,3 +51,10 @@ def record_invoicing_run(request: dict) -> dict:
     return invoicing.record_run_step(services().invoicing, request["month"], request["run_id"],
                                      request["invoices"], request["priced"], request["documents"],
                                      request["finished_at"])
+
+
+@bp.function_name(NOTIFY_DEPARTMENT)
+@bp.activity_trigger(input_name="request")
+def notify_department(request: dict) -> dict:
+    return notifications.notify_department_step(services().notifying, request["month"], request["run_id"],
+                                                request["invoice"])

@@ -35,3 +35,19 @@ class Forbidden(ChargebackError):
 
 class RunInProgress(ChargebackError):
     """The month's invoicing run is already running (409)."""
+
+
+class InvalidDepartment(ChargebackError):
+    """A department id that is not ``[a-z0-9-]+`` (400): also what path tricks become."""
+
+
+class UnknownInvoice(ChargebackError):
+    """No invoice the caller may see (404): the same answer whether it is missing or someone else's."""
+
+
+class DeliveryFailed(ChargebackError):
+    """A notice that could not be delivered; ``permanent`` ones are not worth retrying."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        self.permanent = permanent
+        super().__init__(message)

@@ -64,8 +64,8 @@ def _summary_sheet(out: SheetWriter, charges: MonthCharges, meta: InvoiceMeta, f
         row += 1
         payg = sum((line.amount for line in d.lines if isinstance(line, PaygLine)), Decimal(0))
         pool = sum((line.amount for line in d.lines if isinstance(line, PoolLine)), Decimal(0))
-        for column, value in enumerate((d.department, d.name, d.cost_center or "—", meta.invoice_number(d.department)),
-                                       start=1):
+        texts = (d.department, d.name, d.cost_center or "—", meta.invoice_number(d.department))
+        for column, value in enumerate(texts, start=1):
             out.text(row, column, value)
         for column, amount in enumerate((payg, pool, d.subtotal, d.markup, d.total), start=5):
             out.number(row, column, amount, "cb-money")

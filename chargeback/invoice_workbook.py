@@ -72,7 +72,7 @@ class _InvoiceSheet:
         self._not_charged()
         self._notes(pools)
         sheet = self.out.sheet
-        sheet.freeze_panes = sheet.cell((self.first_header or 9) + 1, 1)
+        sheet.freeze_panes = sheet.cell((self.first_header or 6) + 1, 1)   # below a table header or the heading
         self.out.set_widths(minimum=10, maximum=30)
         print_setup(sheet, landscape=True, footer=self.number)
         return total_cell

@@ -25,6 +25,14 @@ class Settings:
     appinsights_connection: str = field(default="", repr=False)  # APPLICATIONINSIGHTS_CONNECTION_STRING
     platform_auth: bool = False       # WEBSITE_AUTH_ENABLED=True: App Service authentication is on
     local_auth: str = ""              # CHARGEBACK_LOCAL_AUTH=loopback: `chargeback serve` development mode
+    smtp_host: str = ""               # CHARGEBACK_SMTP_HOST: unset, email notices are recorded as failed
+    smtp_port: int = 25               # CHARGEBACK_SMTP_PORT
+    smtp_user: str = ""               # CHARGEBACK_SMTP_USER: log in only when set
+    smtp_password: str = field(default="", repr=False)  # CHARGEBACK_SMTP_PASSWORD
+    smtp_from: str = "chargeback@localhost"  # CHARGEBACK_SMTP_FROM
+    smtp_starttls: bool = False       # CHARGEBACK_SMTP_STARTTLS=true: upgrade the connection before login
+    notify_attempts: int = 3          # CHARGEBACK_NOTIFY_ATTEMPTS: tries per notice and channel within one run
+    notify_backoff: float = 2.0       # CHARGEBACK_NOTIFY_BACKOFF_SECONDS: first pause between tries, then doubled
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -44,6 +52,14 @@ class Settings:
             appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
             platform_auth=env.get("WEBSITE_AUTH_ENABLED", "").lower() == "true",
             local_auth=env.get("CHARGEBACK_LOCAL_AUTH", ""),
+            smtp_host=env.get("CHARGEBACK_SMTP_HOST", ""),
+            smtp_port=int(env.get("CHARGEBACK_SMTP_PORT") or 25),
+            smtp_user=env.get("CHARGEBACK_SMTP_USER", ""),
+            smtp_password=env.get("CHARGEBACK_SMTP_PASSWORD", ""),
+            smtp_from=env.get("CHARGEBACK_SMTP_FROM") or "chargeback@localhost",
+            smtp_starttls=env.get("CHARGEBACK_SMTP_STARTTLS", "").lower() == "true",
+            notify_attempts=max(1, int(env.get("CHARGEBACK_NOTIFY_ATTEMPTS") or 3)),
+            notify_backoff=float(env.get("CHARGEBACK_NOTIFY_BACKOFF_SECONDS") or 2.0),
         )
 
     @property

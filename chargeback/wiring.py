@@ -50,6 +50,19 @@ class Services:
                                 index=self.invoice_index)
 
     @cached_property
+    def notices(self):
+        from .storage.notice_store import NoticeStore
+        return NoticeStore(self.account)
+
+    @cached_property
+    def notifying(self):
+        from .notice_channels import SmtpMailer, WebhookPoster
+        from .notifications import EMAIL, WEBHOOK, NotifyContext
+        return NotifyContext(settings=self.settings, documents=self.documents, config=self.config,
+                             index=self.invoice_index, notices=self.notices,
+                             channels={EMAIL: SmtpMailer(self.settings), WEBHOOK: WebhookPoster()})
+
+    @cached_property
     def telemetry(self) -> UsageTelemetry:
         configure_telemetry(self.settings.appinsights_connection)
         return UsageTelemetry()

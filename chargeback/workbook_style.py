@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -184,6 +185,11 @@ class _StampedZip(zipfile.ZipFile):
             name.compress_type = zipfile.ZIP_DEFLATED
             name.external_attr = 0o600 << 16
         super().writestr(name, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        # openpyxl writes each worksheet to a temporary file first: its mtime is the clock.
+        with open(filename, "rb") as source:
+            self.writestr(arcname or os.path.basename(filename), source.read(), compress_type, compresslevel)
 
 
 def workbook_bytes(workbook: Workbook, issued_at: datetime, creator: str, title: str) -> bytes:

@@ -11,6 +11,8 @@ import time
 from contextlib import contextmanager
 from typing import IO
 
+from azure.data.tables import TableClient
+
 from chargeback.azurite import Azurite
 from chargeback.events import RawEvent, parse_batch
 from chargeback.generate import generate_month
@@ -19,6 +21,8 @@ from chargeback.storage.account import StorageAccount
 from chargeback.storage.usage_table import USAGE_TABLE, UsageStore, record_to_entity
 from chargeback.wiring import Services, reset_services
 
+from .bench_aggregation import bench_memory, bench_scan_vs_aggregate
+from .bench_workbooks import bench_workbooks
 from .eventhub import batches
 from .functions import ROOT, user_function
 
@@ -74,12 +78,16 @@ def bench_ingest(connection_string: str, prefix: str, lines: list[str]) -> float
         return _rate(len(lines), time.perf_counter() - start)
 
 
-def bench_naive(connection_string: str, prefix: str, lines: list[str]) -> float:
-    """What a direct port of the seed does: one event at a time, one upsert per event."""
+def bench_naive(connection_string: str, prefix: str, lines: list[str], client_per_event: bool) -> float:
+    """What a direct port of the seed does: event by event, one upsert each. The seed also builds its
+    client inside the loop (a TelemetryClient per message); ``client_per_event`` ports that too."""
     with _services_on(connection_string, prefix) as s:
-        table = s.account.table(USAGE_TABLE)
+        shared = s.account.table(USAGE_TABLE)
+        table_name = shared.table_name
         start = time.perf_counter()
-        for i, line in enumerate(lines):
+        for line in lines:
+            table = (TableClient.from_connection_string(connection_string, table_name) if client_per_event
+                     else shared)
             doc = json.loads(line)
             table.upsert_entity({"PartitionKey": doc["subscriptionId"], "RowKey": doc["requestId"],
                                  **{k: json.dumps(v) for k, v in doc.items() if k != "requestId"}})
@@ -102,15 +110,23 @@ def run_benchmarks(events: int = 20_000, repeats: int = 2, progress: IO | None =
         [RawEvent(e.get_body(), b.partition, e.sequence_number) for e in b.events])[0]]
         for b in batches(lines, batch_size=500)]
     naive_lines = lines[: max(500, events // 10)]
-    raw_rates, ingest_rates, naive_rates = [], [], []
+    raw_rates, ingest_rates, naive_rates, upsert_rates = [], [], [], []
     with Azurite(ROOT) as emulator:
         cs = emulator.connection_string
         for run in range(repeats):
             say(f"run {run + 1}/{repeats}: raw ceiling, ingest path, naive per-event upserts")
             raw_rates.append(bench_raw(cs, f"raw{run}", entity_batches))
             ingest_rates.append(bench_ingest(cs, f"ing{run}", lines))
-            naive_rates.append(bench_naive(cs, f"naive{run}", naive_lines))
-    raw, ingest, naive = max(raw_rates), max(ingest_rates), max(naive_rates)
+            naive_rates.append(bench_naive(cs, f"naive{run}", naive_lines, client_per_event=True))
+            upsert_rates.append(bench_naive(cs, f"upsert{run}", naive_lines, client_per_event=False))
+        say("aggregating the ingested month: read + aggregate vs the bare projected scan")
+        with _services_on(cs, "ing0") as s:
+            aggregation = bench_scan_vs_aggregate(s.usage)
+    say("peak memory of aggregating 100k and 1M in-memory records")
+    memory = bench_memory()
+    say("rendering department workbooks")
+    workbooks = bench_workbooks()
+    raw, ingest, naive, upsert = max(raw_rates), max(ingest_rates), max(naive_rates), max(upsert_rates)
     return {
         "events": len(lines),
         "parse_events_per_s": round(parse_rate),
@@ -118,5 +134,9 @@ def run_benchmarks(events: int = 20_000, repeats: int = 2, progress: IO | None =
         "ingest_events_per_s": round(ingest),
         "naive_events_per_s": round(naive),
         "ingest_vs_raw_ratio": round(ingest / raw, 3),
+        "per_event_upsert_events_per_s": round(upsert),
         "ingest_vs_naive_ratio": round(ingest / naive, 2),
+        "ingest_vs_per_event_upsert_ratio": round(ingest / upsert, 2),
+        **aggregation, **memory, **{f"workbooks_{k}" if k in ("events", "departments") else k: v
+                                    for k, v in workbooks.items()},
     }

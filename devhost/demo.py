@@ -1,24 +1,59 @@
-"""`chargeback demo`: the main job end to end on generated data, on the local stack."""
+"""`chargeback demo`: the main job end to end on generated data, on the local stack (what `make run` runs)."""
 from __future__ import annotations
 
 from argparse import Namespace
 from pathlib import Path
 
+from chargeback.storage.documents import EXPORTS, INVOICES
+from chargeback.wiring import services
+
 from . import commands, local_stack
+from .config_commands import config
+from .invoice_commands import print_run
 
 
 def demo(args) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     events_file, config_file = out / f"usage-{args.month}.jsonl", out / "config.yaml"
-    print(f"== 1. generate a month of usage ({args.events:,} events, {args.departments} departments)")
+    print(f"== 1. generate {args.month}: {args.events:,} usage events from {args.departments} departments")
     commands.generate(Namespace(output=events_file, config_out=config_file, month=args.month,
                                 departments=args.departments, events=args.events, format="v2", seed=args.seed,
                                 bad_events=None, json=False))
     print(f"\n== 2. storage: {local_stack.ensure_storage()}")
-    print("\n== 3. ingest through the Event Hub trigger (run it twice: redelivery changes nothing)")
+    print("\n== 3. import the config (validated whole before anything is stored)")
+    config(Namespace(action="import", file_or_key=str(config_file), json=False))
+    print("\n== 4. ingest through the Event Hub trigger (again and again: redelivery rewrites the same rows)")
     commands.ingest(Namespace(file=events_file, batch=500, json=False))
-    print(f"\n== 4. usage stored for {args.month}")
-    commands.usage(Namespace(month=args.month, json=False))
-    print(f"\nFiles in {out}/. Stop the local Azurite with: chargeback stack down")
+    print(f"\n== 5. the monthly invoicing orchestration for {args.month}, through the local host")
+    from .local_host import LocalHost
+    with LocalHost() as host:
+        status = host.run_month(args.month)
+    if status["runtimeStatus"] != "Completed":
+        print(f"the run {status['runtimeStatus'].lower()}: {status.get('output')}")
+        return 1
+    result = status["output"]
+    print_run(result)
+    print(f"\n== 6. documents copied to {out}/")
+    for path in copy_documents(result, out):
+        print(f"  {path}")
+    print("\nStop the local Azurite with: chargeback stack down")
     return 0
+
+
+def copy_documents(result: dict, out: Path) -> list[Path]:
+    """Every workbook of the run, the finance summary and the FOCUS export, from Blob Storage to ``out``."""
+    documents = services().documents
+    month, written = result["month"], []
+    target = out / "invoices" / month
+    target.mkdir(parents=True, exist_ok=True)
+    for invoice in result["invoices"]:
+        path = target / Path(invoice["blob"]).name
+        path.write_bytes(documents.get(INVOICES, invoice["blob"]))
+        written.append(path)
+    for kind, location in result.get("documents", {}).items():
+        container, name = location.split("/", 1)
+        path = out / f"{Path(name).stem}-{month}{Path(name).suffix}"
+        path.write_bytes(documents.get({"invoices": INVOICES, "exports": EXPORTS}[container], name))
+        written.append(path)
+    return written

@@ -62,10 +62,18 @@ def ensure_storage() -> str:
 
     Returns a description safe to print (never the connection string itself).
     """
+    global _described
+    if _described:
+        return _described
     if os.environ.get("CHARGEBACK_STORAGE") or "=" in os.environ.get("AzureWebJobsStorage", ""):
-        return "configured storage account"
+        _described = "the configured storage account"
+        return _described
     state = up()
     os.environ["CHARGEBACK_STORAGE"] = connection_string(Ports(**state["ports"]))
     from chargeback.wiring import reset_services
     reset_services()
-    return f"local Azurite (pid {state['pid']}, table port {state['ports']['table']})"
+    _described = f"local Azurite (pid {state['pid']}, table port {state['ports']['table']}, data in .chargeback/)"
+    return _described
+
+
+_described = ""

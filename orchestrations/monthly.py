@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-from activities.names import (AGGREGATE_PARTITION, LIST_PARTITIONS, MONTHLY_INVOICING, PRICE_MONTH, RECORD_RUN,
-                              RENDER_INVOICE, RENDER_MONTH_DOCUMENTS)
+from activities.names import (AGGREGATE_PARTITION, LIST_PARTITIONS, MONTHLY_INVOICING, NOTIFY_DEPARTMENT,
+                              PRICE_MONTH, RECORD_RUN, RENDER_INVOICE, RENDER_MONTH_DOCUMENTS)
+from chargeback.notifications import summarize_notices
 
 bp = df.Blueprint()
 
 FAN_OUT = 16  # partitions aggregated per wave; custom status reports progress after each wave
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=4)
+NOTICE_FIELDS = ("department", "name", "total", "currency", "version", "revision", "changed", "invoice_number")
 
 
 def _status(context: df.DurableOrchestrationContext, stage: str, **progress) -> None:
@@ -19,7 +21,8 @@ def _status(context: df.DurableOrchestrationContext, stage: str, **progress) -> 
 @bp.function_name(MONTHLY_INVOICING)
 @bp.orchestration_trigger(context_name="context")
 def monthly_invoicing(context: df.DurableOrchestrationContext):
-    """List partitions -> aggregate each -> price -> render per department -> month documents -> record."""
+    """List partitions -> aggregate each -> price -> render per department -> month documents -> record
+    -> notify per department."""
     month = (context.get_input() or {})["month"]
     started = context.current_utc_datetime
     run_id = f"{started:%Y%m%dT%H%M%S}Z"
@@ -53,6 +56,16 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
     summary = yield context.call_activity_with_retry(RECORD_RUN, RETRY, {
         "month": month, "run_id": run_id, "invoices": invoices, "priced": priced, "documents": documents,
         "finished_at": context.current_utc_datetime.isoformat()})
+
+    # After recording, not before: a notice's link serves the latest invoice in the index, so the index
+    # must already point at the version the notice announces.
+    _status(context, "notifying", departments=len(departments))
+    notify = [context.call_activity_with_retry(NOTIFY_DEPARTMENT, RETRY, {
+        "month": month, "run_id": run_id, "invoice": {k: i[k] for k in NOTICE_FIELDS}}) for i in invoices]
+    try:
+        notices = summarize_notices((yield context.task_all(notify)) or [])
+    except Exception as exc:  # the activity records delivery failures itself; this is storage giving out
+        notices = {"error": f"notices not sent: {exc}"[:500]}
     _status(context, "done", departments=len(departments))
     return {
         "month": month, "run_id": run_id, "config_fingerprint": priced["config_fingerprint"],
@@ -60,5 +73,5 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
         "currency": priced["currency"], "grand_total": priced["grand_total"], "warnings": priced["warnings"],
         "invoices": [{k: i[k] for k in ("department", "name", "total", "currency", "version", "revision",
                                         "changed", "blob", "invoice_number")} for i in invoices],
-        "documents": documents, "revised": summary["revised"],
+        "documents": documents, "revised": summary["revised"], "notices": notices,
     }

@@ -1,6 +1,6 @@
 """Raw usage records in Table Storage: idempotent, batched, sharded per month and subscription.
 
-PartitionKey ``{YYYY-MM}~{subscription}~{shard}`` lets the invoicing run read one month of one
+PartitionKey ``{YYYY-MM}~{subscription}~{shard}`` (shard: which slice of the month) lets the invoicing run read one month of one
 subscription in parallel shards; RowKey is the record id, so redelivery rewrites the same rows.
 A small index table lists each month's partitions, because Table Storage cannot list them.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
+import calendar
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -33,21 +33,32 @@ def subscription_key(subscription: str) -> str:
 
 
 def partition_key(record: UsageRecord, shards: int) -> str:
-    shard = zlib.crc32(record.record_id.encode("utf-8")) % shards
+    """Month, subscription, and a shard by time of month: a function of the record alone (so redelivery
+    finds the same row), and calls that arrive together share a partition (so a batch makes few, full
+    transactions) while a month still reads as ``shards`` parallel slices."""
+    ts = record.timestamp
+    days = calendar.monthrange(ts.year, ts.month)[1]
+    shard = (ts.day - 1) * shards // days
     return f"{record.month}~{subscription_key(record.subscription)}~{shard:02d}"
 
 
 def record_to_entity(record: UsageRecord, shards: int) -> dict:
-    return {
+    """The row of a record; empty texts and zero counts are left out (read back as their defaults)."""
+    entity = {
         "PartitionKey": partition_key(record, shards), "RowKey": record.record_id,
         "EventTime": record.timestamp, "Subscription": record.subscription,
-        "SubscriptionName": record.subscription_name, "Product": record.product,
-        "Deployment": record.deployment, "Model": record.model, "Operation": record.operation,
-        "ApiVersion": record.api_version, "Region": record.region, "StatusCode": record.status_code,
-        "Stream": record.stream, "Metered": record.metered, "PromptTokens": record.prompt_tokens,
-        "CachedTokens": record.cached_tokens, "CompletionTokens": record.completion_tokens,
-        "ReasoningTokens": record.reasoning_tokens, "SchemaVersion": record.schema_version,
+        "StatusCode": record.status_code, "Stream": record.stream, "Metered": record.metered,
+        "PromptTokens": record.prompt_tokens, "CompletionTokens": record.completion_tokens,
+        "SchemaVersion": record.schema_version,
     }
+    for name, value in (("SubscriptionName", record.subscription_name), ("Product", record.product),
+                        ("Deployment", record.deployment), ("Model", record.model),
+                        ("Operation", record.operation), ("ApiVersion", record.api_version),
+                        ("Region", record.region), ("CachedTokens", record.cached_tokens),
+                        ("ReasoningTokens", record.reasoning_tokens)):
+        if value:
+            entity[name] = value
+    return entity
 
 
 # What aggregation needs; reading only these columns keeps the monthly scan lean.

@@ -1,0 +1,97 @@
+"""What an invoice notice says: the email (subject, body, headers) and the webhook's chat message."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import formatdate
+
+TOP = 3  # deployments a notice names; the workbook has the rest
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One department's invoice of a month, as its owners hear about it."""
+
+    month: str
+    department: str
+    name: str
+    total: Decimal
+    currency: str
+    version: int
+    revision: bool
+    invoice_number: str
+    link: str                                        # the download route (sign-in required)
+    portal: str                                      # the portal page
+    deployments: tuple[tuple[str, Decimal], ...]     # (deployment, amount), largest first, all of them
+    previous_total: Decimal | None = None            # the replaced version's total, for a revision
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return f"{amount:,} {currency}"
+
+
+def _plain(text: str) -> str:
+    # Names come from config: no control characters into a header or a chat message.
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+
+
+def subject(n: Notice) -> str:
+    what = "Revised invoice" if n.revision else "Invoice"
+    was = f" (was {money(n.previous_total, n.currency)})" if n.revision and n.previous_total is not None else ""
+    return _plain(f"{what} {n.invoice_number}: {n.name}, {n.month}, {money(n.total, n.currency)}{was}")
+
+
+def headline(n: Notice) -> str:
+    if n.revision:
+        replaced = f" (version {n.version} replaces version {n.version - 1})" if n.version > 1 else ""
+        return _plain(f"The Azure OpenAI invoice of {n.name} for {n.month} was revised{replaced}.")
+    return _plain(f"The Azure OpenAI invoice of {n.name} for {n.month} is ready.")
+
+
+def top_lines(n: Notice) -> list[str]:
+    lines = [f"- {_plain(d)}: {money(a, n.currency)}" for d, a in n.deployments[:TOP]]
+    if len(n.deployments) > TOP:
+        lines.append(f"- {len(n.deployments) - TOP} more in the workbook")
+    return lines or ["- no charged usage this month"]
+
+
+def body_text(n: Notice) -> str:
+    total = f"Total: {money(n.total, n.currency)}"
+    if n.revision and n.previous_total is not None:
+        total += f" (was {money(n.previous_total, n.currency)})"
+    return "\n".join([
+        "Hello,", "", headline(n), "", total, f"Invoice: {n.invoice_number}", "",
+        "Top deployments:", *top_lines(n), "",
+        "Download the workbook (sign in with your work account):", n.link, "",
+        f"All your invoices: {n.portal}", "",
+        "This message was sent automatically by the chargeback service.", ""])
+
+
+def chat_text(n: Notice) -> str:
+    """Plain text with markdown-style list lines: Slack and Teams incoming webhooks both render it."""
+    total = f"Total: {money(n.total, n.currency)}"
+    if n.revision and n.previous_total is not None:
+        total += f" (was {money(n.previous_total, n.currency)})"
+    return "\n\n".join([headline(n), f"{total}. Invoice {n.invoice_number}.",
+                        "Top deployments:\n" + "\n".join(top_lines(n)), f"Download: {n.link}"])
+
+
+def webhook_payload(n: Notice) -> dict:
+    return {"text": chat_text(n)}
+
+
+def email_message(n: Notice, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
+    """The email; its Message-ID is stable per invoice version, so a duplicate collapses in mail clients."""
+    message = EmailMessage()
+    message["Subject"] = subject(n)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(usegmt=True)
+    domain = sender.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<{n.invoice_number}.{n.department}@{domain}>"
+    message["Auto-Submitted"] = "auto-generated"   # RFC 3834: no out-of-office replies, please
+    message["X-Chargeback-Invoice"] = n.invoice_number
+    message.set_content(body_text(n))
+    return message
