@@ -15,13 +15,17 @@ from decimal import Decimal
 from .aggregation import MonthUsage, month_bounds
 from .charges import MonthCharges
 from .config import ChargebackConfig
+from .daily_usage import DailyUsageRow, daily_usage_by_department
 from .errors import InvalidConfig
+from .finance_summary import render_finance_summary
+from .focus_export import render_focus_csv
+from .invoice_meta import InvoiceMeta
+from .invoice_workbook import render_department_workbook
 from .pricing import price_month
 from .storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX, DocumentStore
 from .storage.invoice_index import InvoiceEntry, InvoiceIndex
 from .usage_reading import aggregate_partition
 
-ISSUER = "Azure OpenAI platform team"
 
 
 @dataclass
@@ -32,6 +36,7 @@ class InvoicingContext:
     config: object      # ConfigStore
     documents: DocumentStore
     index: InvoiceIndex
+    issuer: str = "Azure OpenAI platform team"
 
 
 def run_prefix(month: str, run_id: str) -> str:
@@ -65,6 +70,11 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
     prefix = run_prefix(month, run_id)
     ctx.documents.put_json(RUNS, f"{prefix}/usage.json", usage.to_dict())
     ctx.documents.put_json(RUNS, f"{prefix}/charges.json", charges.to_dict())
+    # Each renderer reads only its own department's daily usage, not the whole month's groups.
+    daily = daily_usage_by_department(usage, config)
+    for dept in charges.departments:
+        ctx.documents.put_json(RUNS, f"{prefix}/daily/{dept.department}.json",
+                               [row.to_dict() for row in daily.get(dept.department, [])])
     return {"month": month, "run_id": run_id, "config_fingerprint": config_fingerprint,
             "currency": charges.currency, "grand_total": str(charges.grand_total),
             "departments": [d.department for d in charges.departments],
@@ -72,10 +82,19 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
 
 
 def load_run(ctx: InvoicingContext, month: str, run_id: str) -> tuple[MonthUsage, MonthCharges, ChargebackConfig]:
-    prefix = run_prefix(month, run_id)
-    charges = MonthCharges.from_dict(ctx.documents.get_json(RUNS, f"{prefix}/charges.json"))
-    usage = MonthUsage.from_dict(ctx.documents.get_json(RUNS, f"{prefix}/usage.json"))
+    """The whole priced run: usage, charges and the config they were priced with."""
+    usage = MonthUsage.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/usage.json"))
+    charges = load_charges(ctx, month, run_id)
     return usage, charges, ctx.config.get(charges.config_fingerprint)
+
+
+def load_charges(ctx: InvoicingContext, month: str, run_id: str) -> MonthCharges:
+    return MonthCharges.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/charges.json"))
+
+
+def load_daily(ctx: InvoicingContext, month: str, run_id: str, department: str) -> list[DailyUsageRow]:
+    rows = ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/daily/{department}.json")
+    return [DailyUsageRow.from_dict(row) for row in rows]
 
 
 def content_hash(charges: MonthCharges, department: str, daily: list) -> str:
@@ -94,21 +113,17 @@ def _only(charges: MonthCharges, dept) -> MonthCharges:
 def render_department_step(ctx: InvoicingContext, month: str, run_id: str, department: str,
                            issue_date: str) -> dict:
     """Render and store one department's workbook, unless the latest one already says the same."""
-    from .daily_usage import daily_usage
-    from .invoice_meta import InvoiceMeta
-    from .invoice_workbook import render_department_workbook
-
-    usage, charges, config = load_run(ctx, month, run_id)
+    charges = load_charges(ctx, month, run_id)
     dept = charges.department(department)
     if dept is None:
         raise LookupError(f"{department} has no charges in run {run_id}")
-    daily = daily_usage(usage, config, department)
+    daily = load_daily(ctx, month, run_id, department)
     digest = content_hash(charges, department, daily)
     latest = ctx.index.latest(month, department)
     if latest is not None and latest.content_hash == digest:
         return {**latest.as_dict(), "changed": False}
     version = latest.version + 1 if latest else 1
-    meta = InvoiceMeta(issuer=ISSUER, month=month, issue_date=date.fromisoformat(issue_date), version=version,
+    meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=version,
                        revision=latest is not None, run_id=run_id)
     number = meta.invoice_number(department)
     blob = f"{month}/{department}/{number}.xlsx"
@@ -125,12 +140,8 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
 
 def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date: str) -> dict:
     """The finance summary workbook and the FOCUS export of the month (latest run wins)."""
-    from .finance_summary import render_finance_summary
-    from .focus_export import render_focus_csv
-    from .invoice_meta import InvoiceMeta
-
-    _, charges, _ = load_run(ctx, month, run_id)
-    meta = InvoiceMeta(issuer=ISSUER, month=month, issue_date=date.fromisoformat(issue_date), version=1,
+    charges = load_charges(ctx, month, run_id)
+    meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=1,
                        revision=False, run_id=run_id)
     common = {"month": month, "run_id": run_id, "total": str(charges.grand_total), "currency": charges.currency}
     summary = ctx.documents.put(INVOICES, f"{month}/finance-summary.xlsx",

@@ -22,6 +22,7 @@ class Settings:
     consumer_group: str = "chargeback"  # CHARGEBACK_EVENTHUB_CONSUMER_GROUP
     invoice_schedule: str = "0 0 2 1 * *"  # CHARGEBACK_INVOICE_SCHEDULE (NCRONTAB, UTC)
     public_url: str = "http://127.0.0.1:7071"  # CHARGEBACK_PUBLIC_URL: links in notices
+    invoice_issuer: str = "Azure OpenAI platform team"  # CHARGEBACK_INVOICE_ISSUER: who issues the invoices
     appinsights_connection: str = field(default="", repr=False)  # APPLICATIONINSIGHTS_CONNECTION_STRING
     platform_auth: bool = False       # WEBSITE_AUTH_ENABLED=True: App Service authentication is on
     local_auth: str = ""              # CHARGEBACK_LOCAL_AUTH=loopback: `chargeback serve` development mode
@@ -49,6 +50,7 @@ class Settings:
             consumer_group=env.get("CHARGEBACK_EVENTHUB_CONSUMER_GROUP", "chargeback"),
             invoice_schedule=env.get("CHARGEBACK_INVOICE_SCHEDULE", "0 0 2 1 * *"),
             public_url=env.get("CHARGEBACK_PUBLIC_URL", "http://127.0.0.1:7071").rstrip("/"),
+            invoice_issuer=env.get("CHARGEBACK_INVOICE_ISSUER", "Azure OpenAI platform team"),
             appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
             platform_auth=env.get("WEBSITE_AUTH_ENABLED", "").lower() == "true",
             local_auth=env.get("CHARGEBACK_LOCAL_AUTH", ""),

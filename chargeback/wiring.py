@@ -47,7 +47,7 @@ class Services:
     def invoicing(self):
         from .invoicing import InvoicingContext
         return InvoicingContext(usage=self.usage, config=self.config, documents=self.documents,
-                                index=self.invoice_index)
+                                index=self.invoice_index, issuer=self.settings.invoice_issuer)
 
     @cached_property
     def notices(self):
