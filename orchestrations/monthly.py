@@ -25,7 +25,7 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
     -> notify per department."""
     month = (context.get_input() or {})["month"]
     started = context.current_utc_datetime
-    run_id = f"{started:%Y%m%dT%H%M%S}Z"
+    run_id = f"{started:%Y%m%dT%H%M%S%f}Z"  # microseconds: back-to-back reruns never share an id
     issue_date = started.date().isoformat()
 
     _status(context, "listing partitions")
