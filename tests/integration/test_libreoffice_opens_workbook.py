@@ -1,12 +1,11 @@
 """A real spreadsheet program (LibreOffice, headless) opens a rendered invoice and reads its figures and text.
 
-Skipped only when ``soffice`` is missing and CHARGEBACK_REQUIRE_SOFFICE is unset; CI sets it, so a
-missing install fails there instead of passing silently.
+Skipped only when ``soffice`` is missing on a developer box; CI sets CHARGEBACK_REQUIRE_SYSTEM_TOOLS, so a
+missing install fails there instead of passing silently (`make test` installs it: scripts/system-deps.sh).
 """
 from __future__ import annotations
 
 import csv
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 
 from chargeback.finance_summary import render_finance_summary
 from chargeback.invoice_workbook import render_department_workbook
+from tests.conftest import require_tool
 from tests.fixtures.invoice_inputs import HOSTILE_NAME, HOSTILE_SUBSCRIPTION, hand_month, meta
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -23,11 +23,7 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 @pytest.fixture(scope="module")
 def soffice():
-    if SOFFICE is None:
-        if os.environ.get("CHARGEBACK_REQUIRE_SOFFICE"):
-            pytest.fail("soffice is not installed but CHARGEBACK_REQUIRE_SOFFICE is set "
-                        "(apt-get install -y --no-install-recommends libreoffice-calc-nogui)")
-        pytest.skip("soffice is not installed (Debian package libreoffice-calc-nogui)")
+    require_tool(SOFFICE is not None, "LibreOffice (Debian package libreoffice-calc-nogui)")
     return SOFFICE
 
 
