@@ -30,6 +30,12 @@ def test_a_month_end_to_end_matches_the_hand_computed_totals(local_host, month_l
     assert all(e.version == 1 and not e.revision for e in index.values())
     workbook = openpyxl.load_workbook(BytesIO(month_loaded.documents.get(INVOICES, index["sales"].blob)))
     assert workbook.sheetnames  # a real workbook, stored where the index points
+    props = month_loaded.documents.properties(INVOICES, index["sales"].blob)
+    assert props["content_type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert (props["metadata"]["department"], props["metadata"]["version"], props["metadata"]["total"]) == \
+        ("sales", "1", "201.23")
+    focus = month_loaded.documents.properties("exports", "2026-10/focus.csv")
+    assert focus["content_type"].startswith("text/csv") and focus["metadata"]["total"] == "304.75"
 
 
 def test_an_unchanged_rerun_keeps_versions_and_a_late_event_revises_one_department(local_host, month_loaded):
