@@ -20,10 +20,10 @@ from typing import Callable
 from .charges import MonthCharges
 from .config import UNALLOCATED, Department
 from .errors import DeliveryFailed
-from .invoicing import run_prefix
+from .invoicing import load_charges
 from .notice_render import Notice
 from .settings import Settings
-from .storage.documents import RUNS, DocumentStore
+from .storage.documents import DocumentStore
 from .storage.notice_store import FAILED, SENT, DeliveryRecord, NoticeStore
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -89,7 +89,7 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
     department, version = invoice["department"], int(invoice["version"])
     result = {"department": department, "version": version, "revision": bool(invoice["revision"]),
               "deliveries": [], "skipped": ""}
-    charges = MonthCharges.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/charges.json"))
+    charges = load_charges(ctx, month, run_id)   # needs only ctx.documents
     config = ctx.config.get(charges.config_fingerprint)
     due = targets(config.department(department) if config else None)
     if not due:
@@ -98,11 +98,11 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
     notice = None
     for channel, target in due.items():
         earlier = ctx.notices.get(month, department, version, channel)
-        if earlier is not None and earlier.status == SENT:
+        if not invoice["changed"] and (earlier is None or earlier.status == SENT):
+            continue  # an unchanged invoice only owes what failed before (not notify settings added since)
+        if earlier is not None and earlier.status == SENT:   # this run's notice, retried or replayed
             result["deliveries"].append({"channel": channel, "status": ALREADY_SENT, "attempts": 0, "error": ""})
             continue
-        if not invoice["changed"] and earlier is None:
-            continue  # unchanged and never attempted (e.g. notify settings added later): nothing is due
         notice = notice or build_notice(ctx, {**invoice, "month": month}, charges)
         ok, attempts, error = _deliver(ctx, channel, notice, target)
         ctx.notices.record(DeliveryRecord(month=month, department=department, version=version, channel=channel,

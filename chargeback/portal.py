@@ -38,6 +38,7 @@ figcaption,.note{color:var(--muted);font-size:.9rem}
 .chart .grid{stroke:#e5e9ee;stroke-width:1}
 .chart .axis{stroke:#8c959f;stroke-width:1}
 .chart .tick,.chart .month,.chart .year,.chart .unit{fill:var(--muted);font-size:12px}
+.chart .value{fill:var(--ink);font-size:11px;font-weight:600}
 .chart .bar rect{fill:var(--bar)}
 .chart .bar.latest rect{fill:var(--accent)}
 .chart .bar:hover rect{fill:#08457f}
@@ -46,6 +47,7 @@ caption{text-align:left;color:var(--muted);font-size:.9rem;padding-bottom:.5rem}
 th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:baseline}
 thead th{font-size:.85rem;color:var(--muted);font-weight:600;border-bottom:2px solid var(--line)}
 .num{text-align:right;white-space:nowrap}
+.nowrap,tbody th{white-space:nowrap}
 a{color:var(--accent)}
 a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
 .revised{color:#8a4b00;font-size:.85rem}
@@ -124,10 +126,10 @@ def _department_section(h: DepartmentHistory) -> str:
     for e in h.invoices:
         revised = ' <span class="revised">revised</span>' if e.revision else ""
         rows.append(
-            f'<tr><th scope="row">{escape(e.month)}</th><td>{escape(e.invoice_number)}{revised}</td>'
+            f'<tr><th scope="row">{escape(e.month)}</th><td class="nowrap">{escape(e.invoice_number)}{revised}</td>'
             f'<td class="num">{e.version}</td><td class="num">{escape(_money(e.total, e.currency))}</td>'
-            f'<td><a href="{escape(download_href(e))}" download>Download {name} invoice for {escape(e.month)} '
-            f'(xlsx)</a></td></tr>')
+            f'<td><a href="{escape(download_href(e))}" download>Download {name} invoice '
+            f'<span class="nowrap">for {escape(e.month)} (xlsx)</span></a></td></tr>')
     return (head + f'<table><caption>{name} invoices, latest version per month, newest first</caption>'
             '<thead><tr><th scope="col">Month</th><th scope="col">Invoice</th><th scope="col" class="num">Version'
             '</th><th scope="col" class="num">Total</th><th scope="col">Workbook</th></tr></thead>'

@@ -5,11 +5,11 @@ Geometry is worked out in Decimal like every figure here; the SVG takes the numb
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
 WIDTH, HEIGHT = 760, 280
-LEFT, RIGHT, TOP, BOTTOM = 84, 16, 16, 48
+LEFT, RIGHT, TOP, BOTTOM = 84, 16, 36, 48
 TICKS = 4
 _MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
@@ -40,6 +40,13 @@ def _tick_label(value: Decimal) -> str:
     return f"{value.normalize():,f}" if value == value.to_integral() else f"{value.normalize():,}"
 
 
+def bar_value(total: Decimal) -> str:
+    """The figure printed above a bar: whole units from 1,000 up so it fits (exact figures are in the titles)."""
+    if total >= 1000:
+        return f"{total.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
+    return f"{total:,}"
+
+
 def cost_chart(bars: list[MonthBar], title: str, currency: str) -> str:
     """An accessible SVG bar chart: role=img, a <title> and <desc>, and a <title> per bar."""
     top = axis_top(max((b.total for b in bars if b.total is not None), default=Decimal(0)))
@@ -56,8 +63,7 @@ def cost_chart(bars: list[MonthBar], title: str, currency: str) -> str:
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y)}" y2="{_n(y)}"/>')
         parts.append(f'<text class="tick" x="{LEFT - 8}" y="{_n(y + 4)}" text-anchor="end">'
                      f'{escape(_tick_label(value))}</text>')
-    parts.append(f'<text class="unit" x="{LEFT - 8}" y="{TOP - 4 if TOP > 12 else 12}" text-anchor="end">'
-                 f'{escape(currency)}</text>')
+    parts.append(f'<text class="unit" x="{LEFT - 8}" y="14" text-anchor="end">{escape(currency)}</text>')
     for i, bar in enumerate(bars):
         x = Decimal(LEFT) + slot * i + slot * Decimal("0.18")
         width = slot * Decimal("0.64")
@@ -66,8 +72,11 @@ def cost_chart(bars: list[MonthBar], title: str, currency: str) -> str:
         parts.append(f'<g class="bar{latest}"><title>{escape(bar.label)}</title>'
                      f'<rect x="{_n(x)}" y="{_n(base_y - height)}" width="{_n(width)}" height="{_n(height)}" '
                      f'rx="3"/></g>')
-        year, number = bar.month.split("-")
         centre = _n(Decimal(LEFT) + slot * i + slot / 2)
+        if bar.total is not None:
+            parts.append(f'<text class="value" x="{centre}" y="{_n(base_y - height - 6)}" text-anchor="middle" '
+                         f'aria-hidden="true">{escape(bar_value(bar.total))}</text>')
+        year, number = bar.month.split("-")
         parts.append(f'<text class="month" x="{centre}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
                      f'{_MONTH_NAMES[int(number) - 1]}</text>')
         if i == 0 or number == "01":

@@ -1,0 +1,137 @@
+"""The portal in headless Chromium: the page renders, its download link fetches the workbook, a screenshot is kept.
+
+Chromium cannot add X-MS-CLIENT-PRINCIPAL; in Azure App Service authentication does. The test serves the
+functions behind devhost.dev_signin.SignedInAs, the local stand-in for that front door, which replaces any
+principal the client sends with the signed-in user's (as the platform does).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+import urllib.request
+from html.parser import HTMLParser
+from io import BytesIO
+from urllib.parse import urljoin
+
+import openpyxl
+import pytest
+
+from devhost.dev_signin import SignedInAs
+from devhost.http_host import make_server, serve_in_thread
+from devhost.ingest_runner import ingest_lines
+from devhost.local_host import LocalHost
+from tests.conftest import ROOT, require_tool
+
+from .conftest import OCTOBER
+
+ARTIFACTS = ROOT / "test-artifacts"
+BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+         # Offline: any host but the local server fails to resolve, so an external resource could not load.
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+def in_month(line: str, month: str, suffix: str) -> str:
+    event = json.loads(line)
+    event["timestamp"] = month + event["timestamp"][7:]
+    event["requestId"] += suffix
+    return json.dumps(event)
+
+
+class Links(HTMLParser):
+    def __init__(self, html: str):
+        super().__init__()
+        self.found, self._href, self._text = [], None, ""
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._href, self._text = dict(attrs).get("href"), ""
+
+    def handle_data(self, data):
+        if self._href is not None:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._href is not None:
+            self.found.append((" ".join(self._text.split()), self._href))
+            self._href = None
+
+
+@pytest.fixture()
+def served(month_loaded, monkeypatch):
+    """Three months invoiced; a server per user behind the sign-in stand-in. Yields {email: base URL}."""
+    require_tool(BROWSER is not None, "chromium (Debian packages chromium and chromium-driver)")
+    monkeypatch.setenv("CHARGEBACK_LOCAL_AUTH", "loopback")
+    from chargeback.wiring import reset_services
+    reset_services()
+    ingest_lines([in_month(line, "2026-09", "-sep") for line in OCTOBER] +
+                 [in_month(line, "2026-08", "-aug") for line in OCTOBER[:2]])   # August: no pool use
+    host = LocalHost(retry_delay_scale=0.001)
+    for month in ("2026-08", "2026-09", "2026-10"):
+        assert host.run_month(month, timeout=120)["runtimeStatus"] == "Completed"
+    servers, bases = [], {}
+    for email in ("alice@example.com", "finance@example.com"):
+        server = make_server(SignedInAs(host.http, email), "127.0.0.1", 0)
+        serve_in_thread(server)
+        servers.append(server)
+        bases[email] = f"http://127.0.0.1:{server.server_address[1]}"
+    yield bases
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    host.close()
+
+
+def chromium(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / "chromium-profile"
+    return subprocess.run([BROWSER, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True,
+                          timeout=120, check=True)
+
+
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_an_owner_opens_the_portal_and_its_link_downloads_her_workbook(served, tmp_path):
+    page = f"{served['alice@example.com']}/api/portal?until=2026-10"
+    shown = chromium(tmp_path, "--dump-dom", page)
+    assert "Content Security Policy" not in shown.stderr   # the inline style is the one the policy allows
+    assert 'lang="en"' in shown.stdout and "Signed in as alice@example.com" in shown.stdout
+    links = dict(Links(shown.stdout).found)
+    assert set(links) == {"Download Marketing invoice for 2026-10 (xlsx)",
+                          "Download Marketing invoice for 2026-09 (xlsx)",
+                          "Download Marketing invoice for 2026-08 (xlsx)"}   # nothing of Sales
+
+    with urllib.request.urlopen(urljoin(page, links["Download Marketing invoice for 2026-10 (xlsx)"]),
+                                timeout=30) as response:
+        assert response.headers["Content-Disposition"] == 'attachment; filename="CB-2026-10-MARKETING-1.xlsx"'
+        workbook = openpyxl.load_workbook(BytesIO(response.read()))
+    text = " ".join(str(c.value) for ws in workbook.worksheets for row in ws.iter_rows() for c in row if c.value)
+    assert "CB-2026-10-MARKETING-1" in text and "Marketing" in text
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "portal-owner.png"
+    shot.unlink(missing_ok=True)
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", page)
+    assert png_size(shot) == (1200, 900)
+
+
+def test_an_admin_sees_every_department_and_the_chart_of_all_of_them(served, tmp_path):
+    page = f"{served['finance@example.com']}/api/portal?until=2026-10"
+    shown = chromium(tmp_path, "--dump-dom", page)
+    links = [text for text, _ in Links(shown.stdout).found]
+    assert "Download Sales invoice for 2026-10 (xlsx)" in links
+    assert "Download Marketing invoice for 2026-08 (xlsx)" in links
+    # October's bar: marketing 103.52 + sales 201.23 = 304.75 (tests/e2e/conftest.py).
+    assert "<title>2026-10: 304.75 USD (Marketing 103.52, Sales 201.23)</title>" in shown.stdout
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "portal-admin.png"
+    shot.unlink(missing_ok=True)
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", page)
+    assert png_size(shot) == (1200, 1600)
