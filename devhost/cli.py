@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--dev-auth", action=argparse.BooleanOptionalAction, default=True,
                      help="trust X-MS-CLIENT-PRINCIPAL as local development mode (loopback only; default on)")
+    srv.add_argument("--as", dest="signed_in_as", metavar="EMAIL",
+                     help="development mode: every request arrives signed in as EMAIL (so a browser can open the portal)")
+    srv.add_argument("--admin", action="store_true", help="with --as: sign in with the Chargeback.Admin role")
 
     bench = command("bench", commands.bench, "benchmarks, as ratios against baselines measured in the same run")
     bench.add_argument("--events", type=int, default=20_000, help="events per measured path")

@@ -1,11 +1,12 @@
 """`chargeback demo`: the main job end to end on generated data, on the local stack (what `make run` runs)."""
 from __future__ import annotations
 
+import os
 from argparse import Namespace
 from pathlib import Path
 
 from chargeback.storage.documents import EXPORTS, INVOICES
-from chargeback.wiring import services
+from chargeback.wiring import reset_services, services
 
 from . import commands, local_stack
 from .config_commands import config
@@ -26,9 +27,18 @@ def demo(args) -> int:
     print("\n== 4. ingest through the Event Hub trigger (again and again: redelivery rewrites the same rows)")
     commands.ingest(Namespace(file=events_file, batch=500, json=False))
     print(f"\n== 5. the monthly invoicing orchestration for {args.month}, through the local host")
+    print(f"   (notices go by email to a local outbox: {out / 'outbox'}/*.eml)")
     from .local_host import LocalHost
-    with LocalHost() as host:
-        status = host.run_month(args.month)
+    from .outbox import LocalOutbox
+    box = LocalOutbox(out / "outbox")
+    smtp_host, smtp_port = box.start()
+    try:
+        os.environ.update(CHARGEBACK_SMTP_HOST=smtp_host, CHARGEBACK_SMTP_PORT=str(smtp_port))
+        reset_services()
+        with LocalHost() as host:
+            status = host.run_month(args.month)
+    finally:
+        box.stop()
     if status["runtimeStatus"] != "Completed":
         print(f"the run {status['runtimeStatus'].lower()}: {status.get('output')}")
         return 1
@@ -37,7 +47,12 @@ def demo(args) -> int:
     print(f"\n== 6. documents copied to {out}/")
     for path in copy_documents(result, out):
         print(f"  {path}")
-    print("\nStop the local Azurite with: chargeback stack down")
+    print(f"  {len(box.files())} notice(s) in {out / 'outbox'}/ (open them with any mail program)")
+    print("\nNext:")
+    print("  open the owners' portal:  chargeback serve --as <owner email from out/config.yaml>  "
+          "then http://127.0.0.1:7071/api/portal")
+    print(f"  rerun the month:          chargeback run-month {args.month}   (nothing changed: same versions, no notices)")
+    print("  stop the local Azurite:   chargeback stack down")
     return 0
 
 

@@ -36,6 +36,16 @@ def print_run(result: dict) -> None:
              i["blob"]] for i in result["invoices"]]
     print(table(["department", "name", "total", "currency", "version", "status", "workbook"], rows, right={2, 4}))
     print(f"grand total {_money(result['grand_total'])} {result['currency']}")
+    notices = result.get("notices") or {}
+    if notices:
+        if "error" in notices:
+            print(f"  notices: could not be sent: {notices['error']}")
+        else:
+            print(f"  notices: {notices.get('sent', 0)} sent, {notices.get('already_sent', 0)} already sent, "
+                  f"{notices.get('failed', 0)} failed")
+            for delivery in notices.get("deliveries", []):
+                if delivery.get("status") == "failed":
+                    print(f"    failed: {delivery.get('department')} by {delivery.get('channel')}: {delivery.get('error')}")
     for warning in result["warnings"]:
         print(f"  warning: {warning}")
     for kind, path in result.get("documents", {}).items():
@@ -88,10 +98,20 @@ def serve(args) -> int:
     reset_services()
     host = LocalHost()
     resumed = host.resume_unfinished()
-    server = make_server(host.http, args.host, args.port)
-    print(f"serving the HTTP functions on http://{args.host}:{server.server_address[1]}/api/ "
-          f"(identity header {'trusted: local development mode' if args.dev_auth else 'not trusted: every request is 401'})",
-          flush=True)
+    front = host.http
+    if args.signed_in_as:
+        if not args.dev_auth:
+            print("chargeback serve: --as needs the development mode (--dev-auth)", file=sys.stderr)
+            return 2
+        from chargeback.identity import ADMIN_ROLE
+        from .dev_signin import SignedInAs
+        front = SignedInAs(host.http, args.signed_in_as, (ADMIN_ROLE,) if args.admin else ())
+    server = make_server(front, args.host, args.port)
+    base = f"http://{args.host}:{server.server_address[1]}"
+    trust = "trusted: local development mode" if args.dev_auth else "not trusted: every request is 401"
+    print(f"serving the HTTP functions on {base}/api/ (identity header {trust})", flush=True)
+    if args.signed_in_as:
+        print(f"signed in as {args.signed_in_as}{' (admin)' if args.admin else ''}: open {base}/api/portal", flush=True)
     if resumed:
         print(f"resumed unfinished runs: {', '.join(resumed)}", flush=True)
     serve_in_thread(server)
