@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from .errors import InvalidEvent
 from .keys import fingerprint, is_fingerprint

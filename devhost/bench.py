@@ -17,9 +17,8 @@ from chargeback.azurite import Azurite
 from chargeback.events import RawEvent, parse_batch
 from chargeback.generate import generate_month
 from chargeback.settings import Settings
-from chargeback.storage.account import StorageAccount
-from chargeback.storage.usage_table import USAGE_TABLE, UsageStore, record_to_entity
-from chargeback.wiring import Services, reset_services
+from chargeback.storage.usage_table import USAGE_TABLE, record_to_entity
+from chargeback.wiring import reset_services
 
 from .bench_aggregation import bench_memory, bench_scan_vs_aggregate
 from .bench_workbooks import bench_workbooks

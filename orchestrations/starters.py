@@ -1,7 +1,6 @@
 """Starters of the monthly run: the timer on the 1st and the admins' HTTP rerun."""
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timezone
 
@@ -9,10 +8,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.names import MONTHLY_INVOICING
-from chargeback.errors import Forbidden, InvalidMonth, Unauthenticated
+from chargeback.errors import Forbidden, RunInProgress
 from chargeback.identity import is_admin, principal_from_headers
 from chargeback.months import instance_id, parse_month, previous_month
 from chargeback.wiring import services
+from reports.answers import answer_async
 
 bp = df.Blueprint()
 _log = logging.getLogger(__name__)
@@ -38,30 +38,21 @@ async def invoice_timer(timer: func.TimerRequest, client: df.DurableOrchestratio
     _log.info("started invoicing %s (%s)", month, instance)
 
 
-def _error(status: int, message: str) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"error": message}), status_code=status, mimetype="application/json")
-
-
 @bp.function_name("invoice_rerun")
 @bp.route(route="invoices/{month}/run", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def invoice_rerun(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Admins start (or restart) a month: 202 with status URLs, 409 while it runs, 400 for a bad month."""
-    try:
+    async def start() -> func.HttpResponse:
         principal = principal_from_headers(req.headers, services().settings)
         config = services().config.current()
         if not is_admin(principal, config.admins if config else ()):
             raise Forbidden("only admins may run invoicing")
         month = parse_month(req.route_params.get("month", ""))
-    except Unauthenticated as exc:
-        return _error(401, str(exc))
-    except Forbidden as exc:
-        return _error(403, str(exc))
-    except InvalidMonth as exc:
-        return _error(400, str(exc))
-    instance = instance_id(month)
-    if await _is_running(client, instance):
-        return _error(409, f"invoicing {month} is already running")
-    await client.start_new(MONTHLY_INVOICING, instance, {"month": month, "trigger": "http",
-                                                         "requested_by": principal.email})
-    return client.create_check_status_response(req, instance)
+        instance = instance_id(month)
+        if await _is_running(client, instance):
+            raise RunInProgress(f"invoicing {month} is already running")
+        await client.start_new(MONTHLY_INVOICING, instance, {"month": month, "trigger": "http",
+                                                             "requested_by": principal.email})
+        return client.create_check_status_response(req, instance)
+    return await answer_async(start)

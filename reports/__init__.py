@@ -7,45 +7,26 @@ trusted and every request here is 401 (chargeback.identity), so ANONYMOUS never 
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timezone
-from typing import Callable
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from chargeback.access import InvoiceAccess, download_name, parse_department
-from chargeback.errors import InvalidDepartment, InvalidMonth, StorageUnavailable, Unauthenticated, UnknownInvoice
+from chargeback.errors import StorageUnavailable
 from chargeback.identity import principal_from_headers
 from chargeback.months import parse_month
 from chargeback.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
 from chargeback.storage.documents import INVOICES, XLSX
 from chargeback.wiring import services
 
+from .answers import PRIVATE as _PRIVATE
+from .answers import answer as _answer
+from .answers import json_response as _json
+
 bp = df.Blueprint()
 _log = logging.getLogger(__name__)
-_PRIVATE = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
-
-
-def _json(status: int, document: dict, headers: dict | None = None) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(document), status_code=status, mimetype="application/json",
-                             headers={**_PRIVATE, **(headers or {})})
-
-
-def _answer(build: Callable[[], func.HttpResponse]) -> func.HttpResponse:
-    """Domain errors to HTTP codes; 404 carries the same body whether the invoice is missing or hidden."""
-    try:
-        return build()
-    except Unauthenticated as exc:
-        return _json(401, {"error": str(exc)})
-    except (InvalidMonth, InvalidDepartment) as exc:
-        return _json(400, {"error": str(exc)})
-    except UnknownInvoice as exc:
-        return _json(404, {"error": str(exc)})
-    except StorageUnavailable as exc:
-        _log.error("owner request failed: %s", exc)
-        return _json(503, {"error": "storage is unavailable; try again shortly"}, {"Retry-After": "30"})
 
 
 def _caller(req: func.HttpRequest):

@@ -1,7 +1,6 @@
 """The local durable host drives real orchestrators through the SDK's replay engine."""
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.request
 from datetime import timedelta
