@@ -7,7 +7,6 @@ trusted and every request here is 401 (chargeback.identity), so ANONYMOUS never 
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
 
 import azure.durable_functions as df
@@ -26,7 +25,6 @@ from .answers import answer as _answer
 from .answers import json_response as _json
 
 bp = df.Blueprint()
-_log = logging.getLogger(__name__)
 
 
 def _caller(req: func.HttpRequest):
