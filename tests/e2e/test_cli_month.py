@@ -1,0 +1,36 @@
+"""The `chargeback` command line over a month: run-month, invoices list and get."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import openpyxl
+
+from devhost.cli import main
+
+from .conftest import EXPECTED_TOTALS
+
+
+def test_run_month_then_list_and_get_an_invoice(month_loaded, tmp_path, capsys):
+    assert main(["run-month", "2026-10", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["runtimeStatus"] == "Completed"
+    assert {i["department"]: i["total"] for i in run["output"]["invoices"]} == EXPECTED_TOTALS
+
+    assert main(["invoices", "list", "2026-10", "--json"]) == 0
+    listed = {e["department"]: e for e in json.loads(capsys.readouterr().out)}
+    assert {d: e["total"] for d, e in listed.items()} == EXPECTED_TOTALS
+    assert listed["sales"]["version"] == 1 and listed["sales"]["blob"].endswith("CB-2026-10-SALES-1.xlsx")
+
+    target = tmp_path / "sales.xlsx"
+    assert main(["invoices", "get", "2026-10", "sales", "-o", str(target)]) == 0
+    workbook = openpyxl.load_workbook(target)
+    sheet_name, cell = next(iter(workbook.defined_names["InvoiceTotal"].destinations))
+    assert Decimal(str(workbook[sheet_name][cell.replace("$", "")].value)) == Decimal("201.23")
+
+
+def test_get_for_a_month_without_invoices_says_so(month_loaded, tmp_path, capsys):
+    assert main(["invoices", "get", "2026-09", "sales", "-o", str(tmp_path / "x.xlsx")]) == 1
+    assert "no invoice for sales in 2026-09" in capsys.readouterr().err
+    assert main(["run-month", "2026-13"]) == 2
+    assert "month must be YYYY-MM" in capsys.readouterr().err
