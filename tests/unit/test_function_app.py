@@ -56,3 +56,15 @@ def test_requirements_hold_runtime_packages_only():
         assert package + "==" in runtime
     for dev_only in ("pytest", "hypothesis", "aiosmtpd", "azure-functions-worker"):
         assert dev_only not in runtime
+
+
+def test_the_domain_imports_nothing_from_azure_functions_or_dev_tools():
+    import ast
+    forbidden = ("azure.functions", "azure.durable_functions", "aiosmtpd", "pytest", "hypothesis", "devhost")
+    offenders = []
+    for path in sorted((ROOT / "chargeback").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(forbidden)]
+    assert offenders == []
