@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from .aggregation import MonthUsage, month_bounds
 from .charges import MonthCharges
-from .config import ChargebackConfig
 from .daily_usage import DailyUsageRow, daily_usage_by_department
 from .errors import InvalidConfig
 from .finance_summary import render_finance_summary
@@ -70,31 +69,34 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
     prefix = run_prefix(month, run_id)
     ctx.documents.put_json(RUNS, f"{prefix}/usage.json", usage.to_dict())
     ctx.documents.put_json(RUNS, f"{prefix}/charges.json", charges.to_dict())
-    # Each renderer reads only its own department's daily usage, not the whole month's groups.
+    # Each renderer and notifier reads only its own department's charges and daily usage, not the month's.
     daily = daily_usage_by_department(usage, config)
     for dept in charges.departments:
-        ctx.documents.put_json(RUNS, f"{prefix}/daily/{dept.department}.json",
-                               [row.to_dict() for row in daily.get(dept.department, [])])
+        ctx.documents.put_json(RUNS, f"{prefix}/departments/{dept.department}.json", {
+            "charges": department_charges(charges, dept.department).to_dict(),
+            "daily": [row.to_dict() for row in daily.get(dept.department, [])]})
     return {"month": month, "run_id": run_id, "config_fingerprint": config_fingerprint,
             "currency": charges.currency, "grand_total": str(charges.grand_total),
             "departments": [d.department for d in charges.departments],
             "warnings": list(charges.warnings), "unpriced": len(charges.unpriced)}
 
 
-def load_run(ctx: InvoicingContext, month: str, run_id: str) -> tuple[MonthUsage, MonthCharges, ChargebackConfig]:
-    """The whole priced run: usage, charges and the config they were priced with."""
-    usage = MonthUsage.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/usage.json"))
-    charges = load_charges(ctx, month, run_id)
-    return usage, charges, ctx.config.get(charges.config_fingerprint)
+def department_charges(charges: MonthCharges, department: str) -> MonthCharges:
+    """The month's charges cut down to one department (pools stay: its lines explain its share of them)."""
+    return replace(charges, departments=tuple(d for d in charges.departments if d.department == department),
+                   unpriced=tuple(u for u in charges.unpriced if u.department == department))
 
 
 def load_charges(ctx: InvoicingContext, month: str, run_id: str) -> MonthCharges:
+    """The whole priced month of a run."""
     return MonthCharges.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/charges.json"))
 
 
-def load_daily(ctx: InvoicingContext, month: str, run_id: str, department: str) -> list[DailyUsageRow]:
-    rows = ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/daily/{department}.json")
-    return [DailyUsageRow.from_dict(row) for row in rows]
+def load_department(ctx: InvoicingContext, month: str, run_id: str,
+                    department: str) -> tuple[MonthCharges, list[DailyUsageRow]]:
+    """One department's charges and daily usage of a run."""
+    doc = ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
+    return MonthCharges.from_dict(doc["charges"]), [DailyUsageRow.from_dict(row) for row in doc["daily"]]
 
 
 def content_hash(charges: MonthCharges, department: str, daily: list) -> str:
@@ -106,18 +108,16 @@ def content_hash(charges: MonthCharges, department: str, daily: list) -> str:
 
 
 def _only(charges: MonthCharges, dept) -> MonthCharges:
-    from dataclasses import replace
     return replace(charges, departments=(dept,), pools=(), unpriced=(), warnings=())
 
 
 def render_department_step(ctx: InvoicingContext, month: str, run_id: str, department: str,
                            issue_date: str) -> dict:
     """Render and store one department's workbook, unless the latest one already says the same."""
-    charges = load_charges(ctx, month, run_id)
+    charges, daily = load_department(ctx, month, run_id, department)
     dept = charges.department(department)
     if dept is None:
         raise LookupError(f"{department} has no charges in run {run_id}")
-    daily = load_daily(ctx, month, run_id, department)
     digest = content_hash(charges, department, daily)
     latest = ctx.index.latest(month, department)
     if latest is not None and latest.content_hash == digest:

@@ -20,7 +20,7 @@ from typing import Callable
 from .charges import MonthCharges
 from .config import UNALLOCATED, Department
 from .errors import DeliveryFailed
-from .invoicing import load_charges
+from .invoicing import load_department
 from .notice_render import Notice
 from .settings import Settings
 from .storage.documents import DocumentStore
@@ -89,7 +89,7 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
     department, version = invoice["department"], int(invoice["version"])
     result = {"department": department, "version": version, "revision": bool(invoice["revision"]),
               "deliveries": [], "skipped": ""}
-    charges = load_charges(ctx, month, run_id)   # needs only ctx.documents
+    charges, _ = load_department(ctx, month, run_id, department)   # needs only ctx.documents
     config = ctx.config.get(charges.config_fingerprint)
     due = targets(config.department(department) if config else None)
     if not due:

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from chargeback.invoicing import department_charges
+
 from chargeback.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
 from chargeback.config import parse_config
 from chargeback.errors import DeliveryFailed
@@ -75,8 +77,10 @@ class FakeStores:
         self.versions = [Version(1, Decimal("110.00")), Version(2, Decimal("113.02"))]
 
     def get_json(self, container, name):
-        assert name == "2026-10/run-2/charges.json"
-        return CHARGES.to_dict()
+        prefix = "2026-10/run-2/departments/"
+        assert name.startswith(prefix) and name.endswith(".json")
+        department = name[len(prefix):-len(".json")]
+        return {"charges": department_charges(CHARGES, department).to_dict(), "daily": []}
 
     def get(self, fingerprint):
         return CONFIG if fingerprint == CONFIG.fingerprint() else None
