@@ -144,3 +144,18 @@ def test_subscription_with_characters_keys_refuse_is_stored_under_a_hashed_parti
     (partition,) = app_services.usage.partitions("2026-10")
     (record,) = list(app_services.usage.read_partition(partition))
     assert record.subscription == hostile.strip() and "/" not in partition and "#" not in partition
+
+
+def test_replay_stores_what_parses_today_and_removes_it(app_services):
+    """As after a parser fix: a letter set aside by an older version parses now."""
+    from chargeback.events import DeadLetter
+    from chargeback.ingest_service import replay_dead_letters
+    fixed = DeadLetter("reason from an older parser", v2_event(42), "utf-8", "2", 77, "770", None)
+    broken = DeadLetter("body is not JSON", "{nope", "utf-8", "2", 78, "780", None)
+    app_services.dead_letters.add([fixed, broken])
+    result = replay_dead_letters(app_services.dead_letters, app_services.usage)
+    assert (result.replayed, result.still_invalid) == (1, 1)
+    assert [d.reason for d in app_services.dead_letters.list()] == ["body is not JSON"]
+    (partition,) = app_services.usage.partitions("2026-10")
+    assert [r.record_id for r in app_services.usage.read_partition(partition)] == ["req-00042"]
+    assert replay_dead_letters(app_services.dead_letters, app_services.usage).replayed == 0  # nothing twice
