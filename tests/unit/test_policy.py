@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import require_tool
 
-from chargeback.events import V1_FIELDS, V2_FIELDS, RawEvent, parse_event
+from chargeback.events import V1_FIELDS, V2_FIELDS, RawEvent, parse_batch, parse_event
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 V2 = POLICIES / "usage-v2.xml"
@@ -207,9 +207,14 @@ HARNESS_MAIN = r"""
             try {
                 Thread.CurrentThread.CurrentCulture = new CultureInfo((string)s["culture"]);
                 var c = Build(s);
+                var variables = new Dictionary<string, object>();
+                c.Variables = variables;
                 var include = (bool)IncludeUsage(c);
-                c.Variables = new Dictionary<string, object> { { "chargeback-include-usage", include } };
+                variables["chargeback-include-usage"] = include;
                 r["includeUsage"] = include;
+                var requestModel = (string)RequestModel(c);
+                variables["chargeback-request-model"] = requestModel;
+                r["requestModel"] = requestModel;
                 if ((bool)RewriteCondition(c)) {
                     var rewritten = (string)RewriteBody(c);
                     r["requestBody"] = rewritten;
@@ -236,12 +241,19 @@ def as_method(name: str, expression: str) -> str:
     return f"    public static object {name}(Context context) {{ return ({expression[2:-1]}); }}\n"
 
 
+# The harness sets the inbound variables in this order, the policy's order.
+INBOUND_VARIABLES = ["chargeback-include-usage", "chargeback-request-model"]
+
+
 def v2_expressions() -> dict[str, str]:
     root = ET.parse(V2).getroot()
     inbound, outbound = root.find("inbound"), root.find("outbound")
     log = outbound.find("choose/when/log-to-eventhub")
+    # a variable the harness does not know would be missing from every run: fail here instead
+    assert [v.get("name") for v in inbound.iter("set-variable")] == INBOUND_VARIABLES
     return {
         "IncludeUsage": inbound.find("set-variable[@name='chargeback-include-usage']").get("value"),
+        "RequestModel": inbound.find("set-variable[@name='chargeback-request-model']").get("value"),
         "RewriteCondition": inbound.find("choose/when").get("condition"),
         "RewriteBody": inbound.find("choose/when/set-body").text,
         "LogCondition": outbound.find("choose/when").get("condition"),
@@ -458,3 +470,66 @@ def test_missing_context_is_logged_as_null_not_an_error(policy_runner):
 def test_failed_calls_are_not_logged(policy_runner, status):
     (result,) = policy_runner(scenario(response={"status": status, "body": "{}"}))
     assert result["logged"] is False and "event" not in result
+
+
+# ---------------------------------------------------------------- the v1 API: the deployment is the body's model
+
+V1_API = {"query": {}, "matched": {}}  # /openai/v1/...: no api-version needed, no deployment-id in the route
+
+
+@pytest.mark.parametrize("path, sent", [
+    ("/openai/v1/chat/completions", {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+    ("/openai/v1/responses", {"input": "hi", "model": "gpt-4o-mini", "store": False}),
+    ("/openai/v1/embeddings", {"model": "gpt-4o-mini", "input": ["a", "b"]}),
+])
+def test_a_v1_api_call_is_logged_with_the_deployment_named_in_its_body(policy_runner, path, sent):
+    (result,) = policy_runner(scenario(request={**V1_API, "path": path, "body": json.dumps(sent)}))
+    event = event_of(result)
+    assert set(event) == set(V2_FIELDS)
+    assert event["deploymentId"] == "gpt-4o-mini"
+    record = parse_event(RawEvent(body=result["event"].encode("utf-8")))
+    assert (record.deployment, record.prompt_tokens) == ("gpt-4o-mini", 1566)
+    assert SECRET not in result["event"]
+
+
+def test_a_v1_api_stream_gets_usage_and_still_names_its_deployment(policy_runner):
+    sent = {"model": "gpt-4o-mini", "messages": [], "stream": True}
+    (result,) = policy_runner(scenario(
+        request={**V1_API, "path": "/openai/v1/chat/completions", "body": json.dumps(sent)},
+        response={"headers": STREAM_HEADERS, "body": sse(AZURE_FIRST, DELTA, LAST, "[DONE]")}))
+    assert json.loads(result["requestBody"])["stream_options"] == {"include_usage": True}
+    event = event_of(result)
+    assert (event["deploymentId"], event["model"], event["usage"]) == ("gpt-4o-mini", "gpt-4o-mini-2024-07-18",
+                                                                       FINAL_USAGE)
+
+
+def test_the_route_names_the_deployment_when_it_has_one_whatever_the_body_says(policy_runner):
+    sent = {"model": "gpt-35-turbo", "messages": [{"role": "user", "content": "hi"}]}
+    (result,) = policy_runner(scenario(request={"path": CHAT_PATH, "matched": {"deployment-id": "gpt-4o"},
+                                                "body": json.dumps(sent)}))
+    assert event_of(result)["deploymentId"] == "gpt-4o"
+    assert result["requestModel"] == ""  # the route answered: the body is not parsed for it
+    assert parse_event(RawEvent(body=result["event"].encode("utf-8"))).deployment == "gpt-4o"
+
+
+@pytest.mark.parametrize("request_change", [
+    {"body": "not json"},
+    {"body": json.dumps({"messages": [{"role": "user", "content": "hi"}]})},           # no model
+    {"body": json.dumps({"model": 4, "messages": []})},                                 # not a string
+    {"body": json.dumps({"model": None, "messages": []})},
+    {"body": json.dumps({"model": {"name": "gpt-4o-mini"}, "messages": []})},
+    {"body": json.dumps({"model": "  ", "messages": []})},
+    {"body": json.dumps([{"model": "gpt-4o-mini"}])},                                   # not an object
+    {"body": json.dumps({"input": {"model": "gpt-4o-mini"}})},                          # not top-level
+    {"body": json.dumps({"model": "gpt-4o-mini"}), "headers": {"Content-Type": "text/plain"}},
+    {"body": json.dumps({"model": "gpt-4o-mini"}), "headers": {}},                      # no Content-Type
+    {"body": None, "method": "GET", "path": "/openai/v1/models"},
+])
+def test_a_v1_api_call_without_a_model_in_a_json_body_has_no_deployment_and_is_still_recorded(
+        policy_runner, request_change):
+    (result,) = policy_runner(scenario(request={**V1_API, "path": "/openai/v1/chat/completions", **request_change}))
+    event = event_of(result)
+    assert set(event) == set(V2_FIELDS)
+    assert event["deploymentId"] is None
+    records, dead = parse_batch([RawEvent(body=result["event"].encode("utf-8"))])
+    assert dead == [] and [(r.record_id, r.deployment, r.prompt_tokens) for r in records] == [(REQUEST_ID, "", 1566)]
