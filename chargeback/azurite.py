@@ -87,14 +87,16 @@ class Azurite:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
+        process = self.process  # local: another thread may start a new process meanwhile
+        if process and process.poll() is None:
+            process.terminate()
             try:
-                self.process.wait(10)
+                process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
+                process.kill()
+                process.wait(10)
+        if self.process is process:
+            self.process = None
 
     def __enter__(self) -> "Azurite":
         return self.start()

@@ -109,6 +109,7 @@ def test_storage_outage_mid_batch_raises_and_the_retry_stores_every_record_once(
         settings = Settings.from_env()
         responses = 0
         lock = threading.Lock()
+        stopped = threading.Event()
 
         def stop_after_some_writes(response):
             nonlocal responses
@@ -116,6 +117,7 @@ def test_storage_outage_mid_batch_raises_and_the_retry_stores_every_record_once(
                 responses += 1
                 if responses == 6:  # tables created, a few transactions committed, then the outage
                     emulator.stop()
+                    stopped.set()
 
         outage = Services(settings)
         outage.account = StorageAccount(settings, raw_response_hook=stop_after_some_writes)
@@ -126,6 +128,7 @@ def test_storage_outage_mid_batch_raises_and_the_retry_stores_every_record_once(
         with pytest.raises(StorageUnavailable):
             trigger(batch.events)
 
+        assert stopped.wait(30)  # the outage is over only once that process is gone
         emulator.start()  # same ports, same data directory: what was written before the outage is there
         partial = Services(settings).usage.count("2026-10")
         assert 0 < partial < 800
