@@ -8,18 +8,10 @@ import pytest
 
 from chargeback.finance_summary import render_finance_summary
 from tests.fixtures.invoice_inputs import (ERROR_LOOKING_COST_CENTER, GOLDEN, HAND_GRAND_TOTAL, HAND_POOL_SHARES,
-                                       HAND_TOTALS, HOSTILE_DEPLOYMENT, HOSTILE_NAME, generated_month, golden_month,
-                                       hand_month, load, meta, money, named_cell, texts)
+                                       HAND_TOTALS, HOSTILE_DEPLOYMENT, HOSTILE_NAME, golden_month,
+                                       load, meta, money, named_cell, texts)
 
 
-@pytest.fixture(scope="module")
-def hand():
-    return hand_month()[0]
-
-
-@pytest.fixture(scope="module")
-def generated():
-    return generated_month()[0]
 
 
 def department_rows(sheet) -> dict[str, dict]:

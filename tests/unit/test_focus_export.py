@@ -12,7 +12,7 @@ import pytest
 from chargeback.focus_export import render_focus_csv
 from tests.fixtures.invoice_inputs import (ERROR_LOOKING_COST_CENTER, GOLDEN, HAND_GRAND_TOTAL, HAND_TOTALS,
                                        HOSTILE_DEPLOYMENT, HOSTILE_NAME, HOSTILE_SUBSCRIPTION, UNICODE_NAME,
-                                       generated_month, golden_month, hand_month, meta)
+                                       golden_month, hand_month, meta)
 
 # FOCUS 1.0 mandatory columns, from the specification (not from the module under test).
 MANDATORY = ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "PricingQuantity", "BillingAccountId",
@@ -25,14 +25,6 @@ COSTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-@pytest.fixture(scope="module")
-def hand():
-    return hand_month()[0]
-
-
-@pytest.fixture(scope="module")
-def generated():
-    return generated_month()[0]
 
 
 def parse(data: bytes) -> list[dict]:

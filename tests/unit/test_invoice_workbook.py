@@ -17,18 +17,9 @@ from chargeback.invoice_workbook import render_department_workbook
 from chargeback.pricing import price_month
 from chargeback.usage import UsageRecord
 from tests.fixtures.invoice_inputs import (ERROR_LOOKING_COST_CENTER, GOLDEN, HAND_TOTALS, HOSTILE_DEPLOYMENT, HOSTILE_NAME,
-                                       HOSTILE_SUBSCRIPTION, UNICODE_NAME, generated_month, golden_month, hand_month,
-                                       hand_records, load, meta, money, named_cell, texts)
+                                       HOSTILE_SUBSCRIPTION, UNICODE_NAME, golden_month, hand_records, load, meta, money, named_cell, texts)
 
 
-@pytest.fixture(scope="module")
-def hand():
-    return hand_month()
-
-
-@pytest.fixture(scope="module")
-def generated():
-    return generated_month()
 
 
 def render(month, department: str, **meta_args) -> bytes:
@@ -63,16 +54,16 @@ def labelled(sheet, label: str):
 
 
 @pytest.mark.parametrize("department", ["marketing", "research", "legal", "unallocated"])
-def test_totals_are_the_hand_worked_figures(hand, department):
-    sheet = load(render(hand, department))["Invoice"]
+def test_totals_are_the_hand_worked_figures(hand_inputs, department):
+    sheet = load(render(hand_inputs, department))["Invoice"]
     expected = HAND_TOTALS[department]
     assert money(labelled(sheet, "Subtotal")) == expected["subtotal"]
     assert money(labelled(sheet, "Platform fee (10% of subtotal)")) == expected["markup"]
     assert money(labelled(sheet, "Total due (USD)")) == expected["total"]
 
 
-def test_total_is_a_value_under_a_defined_name_and_repeated_as_amount_due(hand):
-    workbook = load(render(hand, "marketing"))
+def test_total_is_a_value_under_a_defined_name_and_repeated_as_amount_due(hand_inputs):
+    workbook = load(render(hand_inputs, "marketing"))
     total = named_cell(workbook, "InvoiceTotal")
     assert total.data_type == "n" and money(total.value) == Decimal("1371.16")
     assert total.number_format == "#,##0.00"
@@ -80,8 +71,8 @@ def test_total_is_a_value_under_a_defined_name_and_repeated_as_amount_due(hand):
     assert money(amount_due[0][11].value) == Decimal("1371.16")
 
 
-def test_hand_lines_show_tokens_rates_and_amounts(hand):
-    tables = line_tables(load(render(hand, "marketing"))["Invoice"])
+def test_hand_lines_show_tokens_rates_and_amounts(hand_inputs):
+    tables = line_tables(load(render(hand_inputs, "marketing"))["Invoice"])
     payg = tables["Pay-as-you-go usage"]
     assert [(r["Subscription"], r["Deployment"], r["Period"]) for r in payg] == [
         (HOSTILE_SUBSCRIPTION, "gpt-4o", "1–15 Oct 2026"), (HOSTILE_SUBSCRIPTION, "gpt-4o", "16–31 Oct 2026"),
@@ -102,10 +93,10 @@ def test_hand_lines_show_tokens_rates_and_amounts(hand):
 
 
 @pytest.mark.parametrize("department", ["marketing", "sales", "research", "legal", "unallocated"])
-def test_generated_lines_add_up_to_the_priced_total(generated, department):
-    charges = generated[0]
+def test_generated_lines_add_up_to_the_priced_total(generated_inputs, department):
+    charges = generated_inputs[0]
     priced = charges.department(department)
-    sheet = load(render(generated, department))["Invoice"]
+    sheet = load(render(generated_inputs, department))["Invoice"]
     tables = line_tables(sheet)
     shown = [money(r["Amount (USD)"]) for title in ("Pay-as-you-go usage", "Provisioned throughput (PTU) pool "
                                                     "shares") for r in tables.get(title, [])]
@@ -118,8 +109,8 @@ def test_generated_lines_add_up_to_the_priced_total(generated, department):
     assert money(named_cell(sheet.parent, "InvoiceTotal").value) == priced.total
 
 
-def test_no_formulas_anywhere_in_the_file(generated, hand):
-    for data in (render(generated, "marketing"), render(hand, "marketing"), render(hand, "research")):
+def test_no_formulas_anywhere_in_the_file(generated_inputs, hand_inputs):
+    for data in (render(generated_inputs, "marketing"), render(hand_inputs, "marketing"), render(hand_inputs, "research")):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for name in archive.namelist():
                 if name.startswith("xl/worksheets/"):
@@ -129,8 +120,8 @@ def test_no_formulas_anywhere_in_the_file(generated, hand):
 # --- hostile and unusual text ------------------------------------------------------------------------
 
 
-def test_hostile_names_stay_text(hand):
-    workbook = load(render(hand, "marketing"))
+def test_hostile_names_stay_text(hand_inputs):
+    workbook = load(render(hand_inputs, "marketing"))
     cells = texts(workbook)
     name = [c for c in cells["Invoice"] if c.value == HOSTILE_NAME]
     subscription = [c for c in cells["Invoice"] if c.value == HOSTILE_SUBSCRIPTION]
@@ -142,8 +133,8 @@ def test_hostile_names_stay_text(hand):
                if c.value is not None)
 
 
-def test_hostile_deployment_and_error_looking_cost_center_stay_text(hand):
-    workbook = load(render(hand, "research"))
+def test_hostile_deployment_and_error_looking_cost_center_stay_text(hand_inputs):
+    workbook = load(render(hand_inputs, "research"))
     sheet = workbook["Invoice"]
     found = {c.value: c for c in texts(workbook)["Invoice"]}
     assert found[HOSTILE_DEPLOYMENT].data_type == "s"
@@ -157,8 +148,8 @@ def test_hostile_deployment_and_error_looking_cost_center_stay_text(hand):
     assert detail and detail[0][4] == 1_000
 
 
-def test_unmetered_streams_are_noted(hand):
-    notes = [c.value for c in texts(load(render(hand, "research")))["Invoice"]]
+def test_unmetered_streams_are_noted(hand_inputs):
+    notes = [c.value for c in texts(load(render(hand_inputs, "research")))["Invoice"]]
     assert any("1 streamed request(s) on gpt-4o never reported their usage" in n for n in notes)
 
 
@@ -179,8 +170,8 @@ prices: [{deployment: "gpt\\u0007bell", effective_from: 2026-01-01, unit: 1M, in
 # --- document facts, layout and print -----------------------------------------------------------------
 
 
-def test_heading_facts(hand):
-    sheet = load(render(hand, "research"))["Invoice"]
+def test_heading_facts(hand_inputs):
+    sheet = load(render(hand_inputs, "research"))["Invoice"]
     facts = {row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_row=6, max_col=2, values_only=True)}
     facts.update({row[0]: row[1] for row in sheet.iter_rows(min_row=4, max_row=6, min_col=5, max_col=6,
                                                              values_only=True)})
@@ -193,17 +184,17 @@ def test_heading_facts(hand):
     assert sheet["A2"].value == "Contoso AI Platform"
 
 
-def test_revised_marker_only_on_a_revision(hand):
-    revised = load(render(hand, "marketing", version=2, revision=True))["Invoice"]
-    first = load(render(hand, "marketing"))["Invoice"]
+def test_revised_marker_only_on_a_revision(hand_inputs):
+    revised = load(render(hand_inputs, "marketing", version=2, revision=True))["Invoice"]
+    first = load(render(hand_inputs, "marketing"))["Invoice"]
     assert any("REVISED" in str(c.value) for row in revised.iter_rows(max_row=2) for c in row)
     assert not any("REVISED" in str(c.value) for row in first.iter_rows() for c in row)
     numbers = [c.value for row in revised.iter_rows(max_row=6) for c in row]
     assert "CB-2026-10-MARKETING-2" in numbers
 
 
-def test_number_formats_frozen_panes_and_print_setup(generated):
-    workbook = load(render(generated, "marketing"))
+def test_number_formats_frozen_panes_and_print_setup(generated_inputs):
+    workbook = load(render(generated_inputs, "marketing"))
     invoice, daily, detail = workbook["Invoice"], workbook["Daily usage"], workbook["Usage detail"]
     payg = next(row for row in invoice.iter_rows() if row[0].value == "sub-marketing-01")
     assert payg[4].number_format == "#,##0"              # input tokens
@@ -239,8 +230,8 @@ prices: [{deployment: gpt-4o, effective_from: 2026-01-01, unit: 1M, input: 375, 
 # --- daily usage and its chart ------------------------------------------------------------------------
 
 
-def test_daily_usage_sheet_has_every_day_the_hand_tokens_and_a_chart(hand):
-    workbook = load(render(hand, "marketing"))
+def test_daily_usage_sheet_has_every_day_the_hand_tokens_and_a_chart(hand_inputs):
+    workbook = load(render(hand_inputs, "marketing"))
     sheet = workbook["Daily usage"]
     header = [c.value for c in sheet[4]]
     assert header == ["Day", "gpt-4o", "gpt-4o-ptu", "text-embedding-3-large", "Total"]
@@ -256,18 +247,18 @@ def test_daily_usage_sheet_has_every_day_the_hand_tokens_and_a_chart(hand):
     (chart,) = sheet._charts
     assert chart.tagname == "barChart" and chart.grouping == "stacked"
     assert len(chart.series) == 3
-    with zipfile.ZipFile(io.BytesIO(render(hand, "marketing"))) as archive:
+    with zipfile.ZipFile(io.BytesIO(render(hand_inputs, "marketing"))) as archive:
         assert any(name.startswith("xl/charts/chart") for name in archive.namelist())
 
 
-def test_department_without_usage_says_so_and_has_no_chart(hand):
-    sheet = load(render(hand, "legal"))["Daily usage"]
+def test_department_without_usage_says_so_and_has_no_chart(hand_inputs):
+    sheet = load(render(hand_inputs, "legal"))["Daily usage"]
     assert sheet["A4"].value == "No usage this month."
     assert not sheet._charts
 
 
-def test_usage_detail_lists_each_day_and_deployment(hand):
-    rows = [r for r in load(render(hand, "marketing"))["Usage detail"].iter_rows(min_row=5, values_only=True)
+def test_usage_detail_lists_each_day_and_deployment(hand_inputs):
+    rows = [r for r in load(render(hand_inputs, "marketing"))["Usage detail"].iter_rows(min_row=5, values_only=True)
             if isinstance(r[0], datetime)]
     assert [(r[0].date().day, r[1]) for r in rows] == [(2, "gpt-4o"), (3, "gpt-4o-ptu"),
                                                        (5, "text-embedding-3-large"), (20, "gpt-4o")]
@@ -277,8 +268,8 @@ def test_usage_detail_lists_each_day_and_deployment(hand):
 # --- determinism and properties ------------------------------------------------------------------------
 
 
-def test_same_inputs_same_bytes_and_properties_carry_the_issue_date(generated):
-    first, second = render(generated, "sales"), render(generated, "sales")
+def test_same_inputs_same_bytes_and_properties_carry_the_issue_date(generated_inputs):
+    first, second = render(generated_inputs, "sales"), render(generated_inputs, "sales")
     assert first == second
     props = load(first).properties
     assert props.created == props.modified == datetime(2026, 11, 2)
@@ -287,8 +278,8 @@ def test_same_inputs_same_bytes_and_properties_carry_the_issue_date(generated):
         assert {info.date_time for info in archive.infolist()} == {(2026, 11, 2, 0, 0, 0)}
 
 
-def test_refuses_a_department_without_charges_and_a_mismatched_month(hand):
-    charges, daily, _ = hand
+def test_refuses_a_department_without_charges_and_a_mismatched_month(hand_inputs):
+    charges, daily, _ = hand_inputs
     with pytest.raises(ValueError, match="no charges"):
         render_department_workbook(charges, "nobody", [], meta())
     with pytest.raises(ValueError, match="2026-09"):
@@ -306,8 +297,8 @@ def test_invoice_number_and_meta_round_trip():
         InvoiceMeta("Platform", "2026-10", date(2026, 11, 1), 0, False, "r")
 
 
-def test_daily_usage_sums_subscriptions_and_models_per_day_and_deployment(hand):
-    _charges, _daily, config = hand
+def test_daily_usage_sums_subscriptions_and_models_per_day_and_deployment(hand_inputs):
+    _charges, _daily, config = hand_inputs
     usage = aggregate_month("2026-10", list(hand_records()) + [
         UsageRecord("extra", datetime(2026, 10, 2, 23), "sub-mkt-02", "gpt-4o", prompt_tokens=5, cached_tokens=1,
                     completion_tokens=7, reasoning_tokens=3, model="gpt-4o-2024-11-20")])
