@@ -45,7 +45,10 @@ def _services_on(connection_string: str, prefix: str):
         yield s
     finally:
         for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         reset_services()
 
 

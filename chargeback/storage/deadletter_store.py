@@ -89,9 +89,6 @@ class DeadLetterStore:
             for entity in self.table.query_entities("PartitionKey eq @p", parameters={"p": PARTITION}):
                 yield StoredDeadLetter(entity, self._body(entity))
 
-    def get(self, letter_id: str) -> StoredDeadLetter | None:
-        return next((d for d in self.list() if d.id == letter_id), None)
-
     def _body(self, entity: dict) -> str:
         if "BodyBlob" not in entity:
             return entity.get("Body", "")
