@@ -1,9 +1,10 @@
-"""Activity functions: each a thin wrapper over one step in chargeback.invoicing."""
+"""Activity functions: each a thin wrapper over one step in chargeback.workflow.invoicing."""
 from __future__ import annotations
 
 import azure.durable_functions as df
 
-from chargeback import invoicing, notifications
+import chargeback.workflow.invoicing as invoicing
+import chargeback.workflow.notifying as notifications
 from chargeback.wiring import services
 
 from .names import (AGGREGATE_PARTITION, LIST_PARTITIONS, NOTIFY_DEPARTMENT, PRICE_MONTH, RECORD_RUN,

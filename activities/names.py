@@ -1,6 +1,5 @@
-"""Names of the invoicing activities and orchestrations (never typed twice)."""
+"""Names of the invoicing activities (never typed twice); orchestration names live in orchestrations.names."""
 
-MONTHLY_INVOICING = "monthly_invoicing"
 LIST_PARTITIONS = "list_usage_partitions"
 AGGREGATE_PARTITION = "aggregate_usage_partition"
 PRICE_MONTH = "price_month"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from .errors import InvalidMonth
+from chargeback.errors import InvalidMonth
 
 _MONTH_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 

@@ -13,13 +13,13 @@ from typing import Iterable
 
 from opentelemetry import metrics
 
-from .events import DeadLetter
-from .usage import UsageRecord
+from chargeback.usage.events import DeadLetter
+from chargeback.usage.record import UsageRecord
 
 USAGE_EVENT = "ChargebackUsage"
 DEAD_LETTER_EVENT = "ChargebackDeadLetter"
 CUSTOM_EVENT_ATTRIBUTE = "microsoft.custom_event.name"
-EVENT_LOGGER = "chargeback.events"
+EVENT_LOGGER = "chargeback.usage.events"
 _log = logging.getLogger(__name__)
 _configured = False
 _configure_lock = threading.Lock()

@@ -5,12 +5,12 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 
-from .settings import Settings, settings
-from .storage.account import StorageAccount
-from .storage.config_store import ConfigStore
-from .storage.deadletter_store import DeadLetterStore
-from .storage.usage_table import UsageStore
-from .telemetry import UsageTelemetry, configure_telemetry
+from chargeback.settings import Settings, settings
+from chargeback.storage.account import StorageAccount
+from chargeback.storage.config_store import ConfigStore
+from chargeback.storage.deadletter_store import DeadLetterStore
+from chargeback.storage.usage_table import UsageStore
+from chargeback.telemetry import UsageTelemetry, configure_telemetry
 
 
 @dataclass
@@ -35,29 +35,29 @@ class Services:
 
     @cached_property
     def documents(self):
-        from .storage.documents import DocumentStore
+        from chargeback.storage.documents import DocumentStore
         return DocumentStore(self.account)
 
     @cached_property
     def invoice_index(self):
-        from .storage.invoice_index import InvoiceIndex
+        from chargeback.storage.invoice_index import InvoiceIndex
         return InvoiceIndex(self.account)
 
     @cached_property
     def invoicing(self):
-        from .invoicing import InvoicingContext
+        from chargeback.workflow.invoicing import InvoicingContext
         return InvoicingContext(usage=self.usage, config=self.config, documents=self.documents,
                                 index=self.invoice_index, issuer=self.settings.invoice_issuer)
 
     @cached_property
     def notices(self):
-        from .storage.notice_store import NoticeStore
+        from chargeback.storage.notice_store import NoticeStore
         return NoticeStore(self.account)
 
     @cached_property
     def notifying(self):
-        from .notice_channels import SmtpMailer, WebhookPoster
-        from .notifications import EMAIL, WEBHOOK, NotifyContext
+        from chargeback.notices.channels import SmtpMailer, WebhookPoster
+        from chargeback.workflow.notifying import EMAIL, WEBHOOK, NotifyContext
         return NotifyContext(settings=self.settings, documents=self.documents, config=self.config,
                              index=self.invoice_index, notices=self.notices,
                              channels={EMAIL: SmtpMailer(self.settings), WEBHOOK: WebhookPoster()})

@@ -6,10 +6,10 @@ import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 
-from chargeback.aggregation import MonthUsage, aggregate_month
+from chargeback.usage.aggregation import MonthUsage, aggregate_month
 from chargeback.storage.usage_table import AGGREGATION_COLUMNS
-from chargeback.usage import UsageRecord
-from chargeback.usage_reading import aggregate_partition
+from chargeback.usage.record import UsageRecord
+from chargeback.usage.reading import aggregate_partition
 
 MONTH = "2026-10"
 _START = datetime(2026, 10, 1, tzinfo=timezone.utc)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from chargeback.errors import ChargebackError
 
-from . import commands
-from .config_commands import config
-from .demo import demo
-from .invoice_commands import invoices, run_month, serve
+from devhost import commands
+from devhost.config_commands import config
+from devhost.demo import demo
+from devhost.invoice_commands import invoices, run_month, serve
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from chargeback.aggregation import month_bounds
-from chargeback.ingest_service import replay_dead_letters
-from chargeback.usage_reading import aggregate_stored_month, totals_by
+from chargeback.usage.aggregation import month_bounds
+from chargeback.workflow.ingesting import replay_dead_letters
+from chargeback.usage.reading import aggregate_stored_month, totals_by
 from chargeback.wiring import services
 
-from . import local_stack
-from .output import print_json, table
+from devhost import local_stack
+from devhost.output import print_json, table
 
 
 def stack(args) -> int:
@@ -32,7 +32,7 @@ def stack(args) -> int:
 
 
 def generate(args) -> int:
-    from chargeback.generate import write_events
+    from devhost.generate.month import write_events
     expected = write_events(args.output, args.month, departments=args.departments, events=args.events,
                             fmt=args.format, seed=args.seed, bad_events=args.bad_events,
                             config_path=args.config_out)
@@ -50,7 +50,7 @@ def generate(args) -> int:
 
 
 def ingest(args) -> int:
-    from .ingest_runner import ingest_file
+    from devhost.ingest_runner import ingest_file
     where = local_stack.ensure_storage()
     result = ingest_file(args.file, args.batch)
     if args.json:
@@ -115,7 +115,7 @@ def deadletters(args) -> int:
 
 
 def bench(args) -> int:
-    from .bench import run_benchmarks
+    from devhost.bench import run_benchmarks
     results = run_benchmarks(args.events, progress=None if args.json else sys.stderr)
     if args.json:
         print_json(results)

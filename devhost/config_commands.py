@@ -4,13 +4,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chargeback.config import parse_config
+from chargeback.config.loading import parse_config
 from chargeback.errors import InvalidConfig
 from chargeback.keys import fingerprint
 from chargeback.wiring import services
 
-from . import local_stack
-from .output import print_json, table
+from devhost import local_stack
+from devhost.output import print_json, table
 
 
 def config(args) -> int:

@@ -8,9 +8,9 @@ from pathlib import Path
 from chargeback.storage.documents import EXPORTS, INVOICES
 from chargeback.wiring import reset_services, services
 
-from . import commands, local_stack
-from .config_commands import config
-from .invoice_commands import print_run
+from devhost import commands, local_stack
+from devhost.config_commands import config
+from devhost.invoice_commands import print_run
 
 
 def demo(args) -> int:
@@ -28,8 +28,8 @@ def demo(args) -> int:
     commands.ingest(Namespace(file=events_file, batch=500, json=False))
     print(f"\n== 5. the monthly invoicing orchestration for {args.month}, through the local host")
     print(f"   (notices go by email to a local outbox: {out / 'outbox'}/*.eml)")
-    from .local_host import LocalHost
-    from .outbox import LocalOutbox
+    from devhost.local_host import LocalHost
+    from devhost.outbox import LocalOutbox
     box = LocalOutbox(out / "outbox")
     smtp_host, smtp_port = box.start()
     try:

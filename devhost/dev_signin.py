@@ -6,7 +6,7 @@ functions trust the header only when CHARGEBACK_LOCAL_AUTH=loopback.
 """
 from __future__ import annotations
 
-from chargeback.identity import PRINCIPAL_HEADER, encode_principal
+from chargeback.owners.identity import PRINCIPAL_HEADER, encode_principal
 
 
 class SignedInAs:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-from .functions import function_index
+from devhost.functions import function_index
 
 ROUTE_PREFIX = "/api/"
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"

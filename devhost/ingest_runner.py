@@ -5,11 +5,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
-from chargeback import ingest_service
-from chargeback.ingest_service import IngestResult
+import chargeback.workflow.ingesting as ingest_service
+from chargeback.workflow.ingesting import IngestResult
 
-from .eventhub import batches
-from .functions import user_function
+from devhost.eventhub import batches
+from devhost.functions import user_function
 
 TRIGGER = "ingest_usage"
 

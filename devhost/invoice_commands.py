@@ -8,12 +8,12 @@ from chargeback.months import parse_month
 from chargeback.storage.documents import INVOICES
 from chargeback.wiring import services
 
-from . import local_stack
-from .output import print_json, table
+from devhost import local_stack
+from devhost.output import print_json, table
 
 
 def run_month(args) -> int:
-    from .local_host import LocalHost
+    from devhost.local_host import LocalHost
     month = parse_month(args.month)
     local_stack.ensure_storage()
     with LocalHost() as host:
@@ -86,8 +86,8 @@ def invoices(args) -> int:
 
 def serve(args) -> int:
     import os
-    from .http_host import make_server, serve_in_thread
-    from .local_host import LocalHost
+    from devhost.http_host import make_server, serve_in_thread
+    from devhost.local_host import LocalHost
     local_stack.ensure_storage()
     if args.dev_auth:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -103,8 +103,8 @@ def serve(args) -> int:
         if not args.dev_auth:
             print("chargeback serve: --as needs the development mode (--dev-auth)", file=sys.stderr)
             return 2
-        from chargeback.identity import ADMIN_ROLE
-        from .dev_signin import SignedInAs
+        from chargeback.owners.identity import ADMIN_ROLE
+        from devhost.dev_signin import SignedInAs
         front = SignedInAs(host.http, args.signed_in_as, (ADMIN_ROLE,) if args.admin else ())
     server = make_server(front, args.host, args.port)
     base = f"http://{args.host}:{server.server_address[1]}"

@@ -5,14 +5,14 @@ functions function_app.py registers; it holds no business logic.
 """
 from __future__ import annotations
 
-from activities.names import MONTHLY_INVOICING
+from orchestrations.names import MONTHLY_INVOICING
 from chargeback.errors import RunInProgress
 from chargeback.months import instance_id, parse_month
 from chargeback.wiring import services
 
-from .durable import DurableHost, InstanceAlreadyRunning, TableInstanceStore
-from .functions import function_index
-from .http_host import LocalHttpHost
+from devhost.durable import DurableHost, InstanceAlreadyRunning, TableInstanceStore
+from devhost.functions import function_index
+from devhost.http_host import LocalHttpHost
 
 INSTANCES_TABLE = "DurableInstances"
 

@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from chargeback.azurite import Azurite, Ports, connection_string, is_listening, pid_alive
+from devhost.azurite import Azurite, Ports, connection_string, is_listening, pid_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / ".chargeback"

@@ -6,8 +6,8 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
-from chargeback.events import RawEvent
-from chargeback.ingest_service import ingest_batch
+from chargeback.usage.events import RawEvent
+from chargeback.workflow.ingesting import ingest_batch
 from chargeback.wiring import services
 
 bp = df.Blueprint()

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-from activities.names import (AGGREGATE_PARTITION, LIST_PARTITIONS, MONTHLY_INVOICING, NOTIFY_DEPARTMENT,
+from activities.names import (AGGREGATE_PARTITION, LIST_PARTITIONS, NOTIFY_DEPARTMENT,
                               PRICE_MONTH, RECORD_RUN, RENDER_INVOICE, RENDER_MONTH_DOCUMENTS)
-from chargeback.notifications import summarize_notices
+from chargeback.workflow.notifying import summarize_notices
+from orchestrations.names import MONTHLY_INVOICING
 
 bp = df.Blueprint()
 

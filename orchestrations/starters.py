@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities.names import MONTHLY_INVOICING
+from orchestrations.names import MONTHLY_INVOICING
 from chargeback.errors import Forbidden, RunInProgress
-from chargeback.identity import is_admin, principal_from_headers
+from chargeback.owners.identity import is_admin, principal_from_headers
 from chargeback.months import instance_id, parse_month, previous_month
 from chargeback.wiring import services
-from reports.answers import answer_async
+from http_answers import answer_async
 
 bp = df.Blueprint()
 _log = logging.getLogger(__name__)

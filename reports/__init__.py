@@ -3,7 +3,7 @@
 auth_level is ANONYMOUS on purpose: in Azure these routes sit behind App Service authentication (Entra ID),
 which signs the browser in and adds X-MS-CLIENT-PRINCIPAL; a function key would be one shared secret in
 every owner's browser and say nothing about who they are. Without that platform guard the header is not
-trusted and every request here is 401 (chargeback.identity), so ANONYMOUS never means open.
+trusted and every request here is 401 (chargeback.owners.identity), so ANONYMOUS never means open.
 """
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from datetime import datetime, timezone
 import azure.durable_functions as df
 import azure.functions as func
 
-from chargeback.access import InvoiceAccess, download_name, parse_department
+from chargeback.owners.access import InvoiceAccess, download_name, parse_department
 from chargeback.errors import StorageUnavailable
-from chargeback.identity import principal_from_headers
+from chargeback.owners.identity import principal_from_headers
 from chargeback.months import parse_month
-from chargeback.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
+from chargeback.owners.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
 from chargeback.storage.documents import INVOICES, XLSX
 from chargeback.wiring import services
 
-from .answers import PRIVATE as _PRIVATE
-from .answers import answer as _answer
-from .answers import json_response as _json
+from http_answers import PRIVATE as _PRIVATE
+from http_answers import answer as _answer
+from http_answers import json_response as _json
 
 bp = df.Blueprint()
 

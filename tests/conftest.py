@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chargeback.azurite import Azurite
+from devhost.azurite import Azurite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,3 +52,14 @@ def require_tool(available: bool, what: str) -> None:
     if os.environ.get("CHARGEBACK_REQUIRE_SYSTEM_TOOLS"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+_TIERS = ("integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the tier folder it lives in, so ``-m "not integration and not e2e"`` is the unit tier."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        if parts and parts[0] in _TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))

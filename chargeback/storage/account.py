@@ -8,8 +8,8 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from ..errors import StorageUnavailable
-from ..settings import Settings
+from chargeback.errors import StorageUnavailable
+from chargeback.settings import Settings
 
 
 class StorageAccount:

@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from ..config import ChargebackConfig
-from .account import StorageAccount, storage_errors
-from .json_entity import from_properties, to_properties
+from chargeback.config.model import ChargebackConfig
+from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.storage.json_entity import from_properties, to_properties
+from chargeback.config.loading import config_from_dict
 
 CONFIG_TABLE = "ChargebackConfig"
 VERSIONS, POINTER = "version", "pointer"
@@ -57,7 +58,7 @@ class ConfigStore:
                 entity = self.table.get_entity(VERSIONS, fingerprint)
             except ResourceNotFoundError:
                 return None
-        return ChargebackConfig.from_dict(from_properties(entity))
+        return config_from_dict(from_properties(entity))
 
     def versions(self) -> list[dict]:
         """Every imported version: fingerprint, imported at, source; newest first."""

@@ -7,9 +7,9 @@ from typing import Iterable, Iterator
 
 from azure.data.tables import UpdateMode
 
-from ..events import DeadLetter, RawEvent
-from .account import StorageAccount, storage_errors
-from .usage_table import transactions, _submit
+from chargeback.usage.events import DeadLetter, RawEvent
+from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.storage.usage_table import transactions, _submit
 
 DEAD_LETTER_TABLE = "UsageDeadLetters"
 DEAD_LETTER_CONTAINER = "deadletters"

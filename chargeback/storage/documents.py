@@ -6,7 +6,7 @@ import json
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
-from .account import StorageAccount, storage_errors
+from chargeback.storage.account import StorageAccount, storage_errors
 
 RUNS, INVOICES, EXPORTS = "runs", "invoices", "exports"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from .account import StorageAccount, storage_errors
+from chargeback.storage.account import StorageAccount, storage_errors
 
 INDEX_TABLE, VERSIONS_TABLE, RUNS_TABLE = "InvoiceIndex", "InvoiceVersions", "InvoiceRuns"
 

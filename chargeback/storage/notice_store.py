@@ -7,7 +7,7 @@ from datetime import datetime
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from .account import StorageAccount, storage_errors
+from chargeback.storage.account import StorageAccount, storage_errors
 
 NOTICES_TABLE = "NoticeDeliveries"
 SENT, FAILED = "sent", "failed"

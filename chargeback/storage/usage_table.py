@@ -16,8 +16,8 @@ from typing import Iterable, Iterator
 
 from azure.data.tables import UpdateMode
 
-from ..usage import UsageRecord
-from .account import StorageAccount, storage_errors
+from chargeback.usage.record import UsageRecord
+from chargeback.storage.account import StorageAccount, storage_errors
 
 USAGE_TABLE = "UsageRecords"
 PARTITION_INDEX_TABLE = "UsagePartitions"

@@ -12,8 +12,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .errors import InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning
-from .registry import UnknownFunction
+from devhost.durable.errors import InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning
+from devhost.durable.registry import UnknownFunction
 
 RPC_PREFIX = "/durabletask/"
 WEBHOOK_PREFIX = "/runtime/webhooks/durabletask/"

@@ -11,11 +11,11 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from .errors import HostAborted, InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning, Superseded
-from .registry import FunctionRegistry
-from .replay import Work
-from .runner import InstanceRunner
-from .store import InstanceRecord
+from devhost.durable.errors import HostAborted, InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning, Superseded
+from devhost.durable.registry import FunctionRegistry
+from devhost.durable.replay import Work
+from devhost.durable.runner import InstanceRunner
+from devhost.durable.store import InstanceRecord
 
 __all__ = ["DurableHost", "HostAborted", "InstanceAlreadyRunning", "InstanceNotFound", "InstanceNotRunning"]
 
@@ -167,7 +167,7 @@ class DurableHost:
 
     def management_api(self):
         """The management HTTP API of this host (started on first use)."""
-        from .client_api import ManagementApi
+        from devhost.durable.client_api import ManagementApi
         with self._lock:
             if self._api is None:
                 self._api = ManagementApi(self)

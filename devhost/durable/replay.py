@@ -15,7 +15,7 @@ from datetime import timedelta
 from azure.durable_functions.models.actions import ActionType
 from azure.durable_functions.models.history import HistoryEventType as Ev
 
-from .history import format_time, parse_time
+from devhost.durable.history import format_time, parse_time
 
 ACTIVITY, TIMER, RETRY_TIMER = "activity", "timer", "retry-timer"
 

@@ -12,11 +12,11 @@ import time
 from collections import deque
 from datetime import datetime, timezone
 
-from . import history as h
-from .errors import HostAborted, Superseded
-from .registry import ActivityOutcome
-from .replay import ACTIVITY, RETRY_TIMER, NonDeterministicReplay, UnsupportedAction, Work, plan_work
-from .store import InstanceRecord
+from devhost.durable import history as h
+from devhost.durable.errors import HostAborted, Superseded
+from devhost.durable.registry import ActivityOutcome
+from devhost.durable.replay import ACTIVITY, RETRY_TIMER, NonDeterministicReplay, UnsupportedAction, Work, plan_work
+from devhost.durable.store import InstanceRecord
 
 
 class InstanceRunner:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from chargeback.config import parse_config
+from chargeback.config.loading import parse_config
 from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 

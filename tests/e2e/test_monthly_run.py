@@ -6,7 +6,7 @@ from io import BytesIO
 
 import openpyxl
 
-from chargeback import invoicing
+import chargeback.workflow.invoicing as invoicing
 from chargeback.storage.documents import INVOICES
 from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost

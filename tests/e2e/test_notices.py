@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from chargeback.config import parse_config
+from chargeback.config.loading import parse_config
 from chargeback.errors import DeliveryFailed
-from chargeback.notice_channels import SmtpMailer, WebhookPoster
-from chargeback.notice_render import Notice
+from chargeback.notices.channels import SmtpMailer, WebhookPoster
+from chargeback.notices.render import Notice
 from chargeback.settings import Settings
 from chargeback.storage.notice_store import DeliveryRecord
 from devhost.functions import user_function
@@ -248,7 +248,7 @@ def test_the_notice_store_keeps_one_record_per_version_and_channel(app_services)
 
 
 def test_when_the_notify_activity_itself_keeps_failing_the_month_still_completes(notifying, outbox, monkeypatch):
-    from chargeback import notifications
+    import chargeback.workflow.notifying as notifications
     from chargeback.errors import StorageUnavailable
     calls = []
 

@@ -10,8 +10,8 @@ from io import BytesIO
 import openpyxl
 import pytest
 
-from chargeback.config import parse_config
-from chargeback.identity import encode_principal
+from chargeback.config.loading import parse_config
+from chargeback.owners.identity import encode_principal
 from chargeback.storage.documents import XLSX
 from devhost.http_host import make_server, serve_in_thread
 from devhost.ingest_runner import ingest_lines

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from chargeback.config import parse_config
+from chargeback.config.loading import parse_config
 from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from azure.functions.timer import TimerRequest
 import pytest
 
-from chargeback.identity import encode_principal
+from chargeback.owners.identity import encode_principal
 from devhost.functions import user_function
 from devhost.local_host import LocalHost
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chargeback.config import parse_config
+from chargeback.config.loading import parse_config
 from devhost.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "configs"

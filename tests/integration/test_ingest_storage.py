@@ -8,7 +8,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
-from chargeback.azurite import Azurite, Ports
+from devhost.azurite import Azurite, Ports
 from chargeback.errors import StorageUnavailable
 from chargeback.settings import Settings
 from chargeback.storage.account import StorageAccount
@@ -94,7 +94,7 @@ def test_a_v1_raw_key_is_stored_nowhere(app_services, storage):
 
 
 def test_dead_letters_can_be_replayed_after_the_cause_is_fixed(app_services):
-    from chargeback.ingest_service import replay_dead_letters
+    from chargeback.workflow.ingesting import replay_dead_letters
     ingest_lines([v2_event(1, subscriptionId=None)])  # no subscription: set aside
     (letter,) = list(app_services.dead_letters.list())
     assert "no subscription" in letter.reason
@@ -151,8 +151,8 @@ def test_subscription_with_characters_keys_refuse_is_stored_under_a_hashed_parti
 
 def test_replay_stores_what_parses_today_and_removes_it(app_services):
     """As after a parser fix: a letter set aside by an older version parses now."""
-    from chargeback.events import DeadLetter
-    from chargeback.ingest_service import replay_dead_letters
+    from chargeback.usage.events import DeadLetter
+    from chargeback.workflow.ingesting import replay_dead_letters
     fixed = DeadLetter("reason from an older parser", v2_event(42), "utf-8", "2", 77, "770", None)
     broken = DeadLetter("body is not JSON", "{nope", "utf-8", "2", 78, "780", None)
     app_services.dead_letters.add([fixed, broken])

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chargeback.finance_summary import render_finance_summary
-from chargeback.invoice_workbook import render_department_workbook
+from chargeback.documents.finance_summary import render_finance_summary
+from chargeback.documents.invoice_workbook import render_department_workbook
 from tests.conftest import require_tool
 from tests.fixtures.invoice_inputs import HOSTILE_NAME, HOSTILE_SUBSCRIPTION, hand_month, meta
 

@@ -11,9 +11,9 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from chargeback import telemetry
-from chargeback.events import RawEvent, parse_batch
-from chargeback.usage import UsageRecord
+import chargeback.telemetry as telemetry
+from chargeback.usage.events import RawEvent, parse_batch
+from chargeback.usage.record import UsageRecord
 
 
 @pytest.fixture()
@@ -21,7 +21,7 @@ def captured():
     exporter = InMemoryLogRecordExporter()
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    logger = logging.getLogger("test.chargeback.events")
+    logger = logging.getLogger("test.chargeback.usage.events")
     handler = LoggingHandler(logger_provider=logger_provider)
     logger.addHandler(handler)
     reader = InMemoryMetricReader()

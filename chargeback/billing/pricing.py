@@ -1,0 +1,178 @@
+"""Price a month: pay-as-you-go rates in effect per day, PTU pools shared by use, markup per department.
+
+Rounding, once per figure and half up: each invoice line's exact amount; each pool period's cost (then
+shared by largest remainder, so the shares sum to it); each department's markup on its subtotal.
+Everything else is a sum of those, so every total reconciles exactly with the lines shown.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+
+from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals, month_bounds
+from chargeback.billing.pools import PoolPeriod
+from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolCharge, PoolLine, UnpricedUsage
+from chargeback.config.model import UNALLOCATED, ChargebackConfig, Price, effective_periods
+from chargeback.money import round_money
+
+_SHARE = Decimal("0.000001")
+
+
+def price_month(month: str, usage: MonthUsage, config: ChargebackConfig) -> MonthCharges:
+    """Charge every department for ``month``'s usage as ``config`` prices it; pure, deterministic."""
+    first_day, next_first_day = month_bounds(month)
+    if usage.month != month:
+        raise ValueError(f"usage is for {usage.month}, not {month}")
+    with localcontext() as ctx:
+        ctx.prec = 60   # token counts x rates stay exact; only the quantize steps round
+        return _Pricing(month, first_day, next_first_day, config).run(usage)
+
+
+class _Pricing:
+    def __init__(self, month: str, first_day: date, next_first_day: date, config: ChargebackConfig):
+        self.month, self.config, self.currency = month, config, config.currency
+        self.first_day, self.next_first_day = first_day, next_first_day
+        self.days_in_month = (next_first_day - first_day).days
+        self.price_periods: dict[str, list[tuple[Price, date, date]]] = {}
+        self.pool_periods = {
+            deployment: [PoolPeriod(pool, start, stop) for pool, start, stop
+                         in effective_periods(config.pool_history(deployment), first_day, next_first_day)]
+            for deployment in sorted({p.deployment for p in config.pools})}
+        self.payg: dict[tuple, LineUsage] = defaultdict(LineUsage)       # (dept, sub, deployment, period)
+        self.unpriced: dict[tuple, LineUsage] = defaultdict(LineUsage)   # (dept, sub, deployment)
+        self.unmetered: dict[str, int] = defaultdict(int)                # deployment -> streams without usage
+        self.unclaimed: set[str] = set()                                 # subscriptions no department claims
+        self.warnings: list[str] = []
+
+    def run(self, usage: MonthUsage) -> MonthCharges:
+        for key, totals in usage.groups():
+            self._route(key, totals)
+        lines: dict[str, list] = defaultdict(list)
+        for (dept, _sub, _deployment, period), line_usage in sorted(self.payg.items(), key=_payg_order):
+            lines[dept].append(self._payg_line(period, line_usage))
+        pools = [self._pool_charge(period, lines) for periods in self.pool_periods.values() for period in periods]
+        departments = self._departments(lines)
+        self._explain(usage)
+        return MonthCharges(
+            month=self.month, currency=self.currency, minor_unit=self.config.minor_unit,
+            markup_percent=self.config.markup_percent, config_fingerprint=self.config.fingerprint(),
+            departments=tuple(departments), pools=tuple(pools), unpriced=tuple(self._unpriced()),
+            warnings=tuple(self.warnings), grand_total=sum((d.total for d in departments), self._zero()))
+
+    def _route(self, key: UsageKey, totals: UsageTotals) -> None:
+        """Send one day's group to the price, the pool, or the unpriced list in effect that day."""
+        dept = self.config.department_for(key.subscription)
+        if dept == UNALLOCATED:
+            self.unclaimed.add(key.subscription)
+        if totals.unmetered:
+            self.unmetered[key.deployment] += totals.unmetered
+        price_period = _in_effect(self._price_periods(key.deployment), key.day)
+        if price_period is not None:
+            self.payg[(dept, key.subscription, key.deployment, price_period)].add(key, totals)
+            return
+        pool_period = next((p for p in self.pool_periods.get(key.deployment, ()) if p.start <= key.day < p.stop), None)
+        if pool_period is not None:
+            pool_period.use.setdefault(dept, LineUsage()).add(key, totals)
+            return
+        self.unpriced[(dept, key.subscription, key.deployment)].add(key, totals)
+
+    def _price_periods(self, deployment: str) -> list[tuple[Price, date, date]]:
+        if deployment not in self.price_periods:
+            history = self.config.price_history(deployment)
+            self.price_periods[deployment] = effective_periods(history, self.first_day, self.next_first_day)
+        return self.price_periods[deployment]
+
+    def _payg_line(self, period: tuple[Price, date, date], usage: LineUsage) -> PaygLine:
+        price, start, stop = period
+        t = usage.totals
+        exact = (t.uncached_prompt_tokens * price.input + t.cached_tokens * price.cached_input_rate
+                 + t.completion_tokens * price.output) / price.tokens_per_unit
+        return PaygLine(
+            subscription=next(iter(usage.subscriptions)), deployment=price.deployment,
+            models=tuple(sorted(usage.models)), period_start=start, period_end=stop - timedelta(days=1),
+            unit=price.unit, input_rate=price.input, cached_input_rate=price.cached_input_rate,
+            output_rate=price.output, requests=t.requests, unmetered=t.unmetered, prompt_tokens=t.prompt_tokens,
+            cached_tokens=t.cached_tokens, completion_tokens=t.completion_tokens,
+            reasoning_tokens=t.reasoning_tokens, exact_amount=exact, amount=round_money(exact, self.currency))
+
+    def _pool_charge(self, period: PoolPeriod, lines: dict[str, list]) -> PoolCharge:
+        """The period's cost, rounded once, shared out; appends each department's pool line."""
+        cost = round_money(period.exact_cost(self.days_in_month), self.currency)
+        weighted, amounts = period.shares(cost, self.currency)
+        pool_weighted = sum(weighted.values(), Decimal(0))
+        if not pool_weighted:
+            self.warnings.append(f'pool "{period.pool.deployment}" had no weighted usage from {period.start} '
+                                 f"to {period.last_day}: its cost {cost} {self.currency} goes to {UNALLOCATED}")
+        for dept in sorted(amounts):
+            use = period.use.get(dept, LineUsage())
+            t, mine = use.totals, weighted.get(dept, Decimal(0))
+            share = (mine / pool_weighted).quantize(_SHARE) if pool_weighted else Decimal(1).quantize(_SHARE)
+            lines[dept].append(PoolLine(
+                pool=period.pool.deployment, period_start=period.start, period_end=period.last_day,
+                subscriptions=tuple(sorted(use.subscriptions)), models=tuple(sorted(use.models)),
+                requests=t.requests, unmetered=t.unmetered, prompt_tokens=t.prompt_tokens,
+                cached_tokens=t.cached_tokens, completion_tokens=t.completion_tokens,
+                reasoning_tokens=t.reasoning_tokens, weighted_tokens=mine, pool_weighted_tokens=pool_weighted,
+                share=share, pool_cost=cost, amount=amounts[dept]))
+        w = period.pool.weights
+        return PoolCharge(
+            deployment=period.pool.deployment, period_start=period.start, period_end=period.last_day,
+            hours=period.hours, basis=period.basis(self.days_in_month), cost=cost,
+            weights={"input": w.input, "cached_input": w.cached_input, "output": w.output},
+            weighted_tokens=pool_weighted, shares={d: amounts[d] for d in sorted(amounts)})
+
+    def _departments(self, lines: dict[str, list]) -> list[DepartmentCharges]:
+        """Every configured department (even with nothing to pay), then ``unallocated`` if it has anything."""
+        known = [(d.id, d.name, d.cost_center) for d in self.config.departments]
+        if lines.get(UNALLOCATED) or any(key[0] == UNALLOCATED for key in self.unpriced):
+            known.append((UNALLOCATED, "Unallocated", ""))
+        out = []
+        for dept, name, cost_center in known:
+            mine = tuple(lines.get(dept, ()))
+            subtotal = sum((line.amount for line in mine), self._zero())
+            # Markup once on the subtotal, rounded once: total = displayed lines + displayed markup.
+            markup = round_money(subtotal * self.config.markup_percent / 100, self.currency)
+            out.append(DepartmentCharges(dept, name, cost_center, mine, subtotal, markup, subtotal + markup))
+        return out
+
+    def _unpriced(self) -> list[UnpricedUsage]:
+        return [UnpricedUsage(
+            department=dept, subscription=sub, deployment=deployment, models=tuple(sorted(u.models)),
+            first_day=u.first_day, last_day=u.last_day, requests=u.totals.requests, unmetered=u.totals.unmetered,
+            prompt_tokens=u.totals.prompt_tokens, cached_tokens=u.totals.cached_tokens,
+            completion_tokens=u.totals.completion_tokens, reasoning_tokens=u.totals.reasoning_tokens)
+            for (dept, sub, deployment), u in sorted(self.unpriced.items())]
+
+    def _explain(self, usage: MonthUsage) -> None:
+        """Warnings a finance reader must see: nothing is free or dropped without a word."""
+        by_deployment: dict[str, LineUsage] = defaultdict(LineUsage)
+        for (_dept, _sub, deployment), u in self.unpriced.items():
+            by_deployment[deployment].merge(u)
+        for deployment, u in sorted(by_deployment.items()):
+            tokens = u.totals.prompt_tokens + u.totals.completion_tokens
+            self.warnings.append(
+                f'deployment "{deployment or "(none)"}" has no price or pool in effect from {u.first_day} to '
+                f"{u.last_day}: {tokens:,} tokens in {u.totals.requests:,} request(s) from "
+                f"{len(u.subscriptions)} subscription(s) are listed as unpriced and not charged")
+        for deployment, count in sorted(self.unmetered.items()):
+            self.warnings.append(f'{count:,} streamed request(s) on "{deployment or "(none)"}" never reported '
+                                 "their usage: counted as unmetered, not charged")
+        if self.unclaimed:
+            self.warnings.append(f"{len(self.unclaimed)} subscription(s) claimed by no department are billed to "
+                                 f"{UNALLOCATED}: {', '.join(sorted(self.unclaimed))}")
+        if usage.outside_month:
+            self.warnings.append(f"{usage.outside_month:,} usage record(s) stamped outside {self.month} "
+                                 "were not counted in it")
+
+    def _zero(self) -> Decimal:
+        return round_money(Decimal(0), self.currency)
+
+
+def _payg_order(item: tuple) -> tuple:
+    (dept, sub, deployment, (_price, start, _stop)), _usage = item
+    return dept, sub, deployment, start
+
+
+def _in_effect(periods: list[tuple[Price, date, date]], day: date) -> tuple[Price, date, date] | None:
+    return next((period for period in periods if period[1] <= day < period[2]), None)

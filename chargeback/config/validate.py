@@ -1,0 +1,228 @@
+"""Validation of a whole config document: every problem is collected as ``path: problem``."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlparse
+
+from chargeback.config.model import UNALLOCATED, UNITS, ChargebackConfig, Department, Notify, Pool, PoolWeights, Price
+import chargeback.config.fields as read
+from chargeback.config.fields import MISSING, Problems
+from chargeback.errors import InvalidConfig
+from chargeback.keys import is_fingerprint
+
+TOP_KEYS = ("currency", "markup_percent", "departments", "prices", "pools", "admins")
+DEPARTMENT_KEYS = ("id", "name", "cost_center", "owners", "notify", "subscriptions")
+NOTIFY_KEYS = ("email", "webhook")
+PRICE_KEYS = ("deployment", "effective_from", "unit", "input", "cached_input", "output")
+POOL_KEYS = ("deployment", "effective_from", "monthly_cost", "ptus", "hourly_rate", "weights")
+WEIGHT_KEYS = ("input", "cached_input", "output")
+
+_DEPARTMENT_ID = re.compile(r"[a-z0-9-]+")
+_RAW_KEY = re.compile(r"[0-9a-fA-F]{32}")   # what an APIM subscription key looks like: a secret
+
+
+def build_config(doc: object) -> ChargebackConfig:
+    """A ``ChargebackConfig`` from a parsed document, or ``InvalidConfig`` listing every problem."""
+    if not isinstance(doc, dict):
+        raise InvalidConfig([f"file: must be a mapping with currency, departments, prices, pools, "
+                             f"got {read.kind(doc)}"])
+    p = Problems()
+    read.check_keys(p, "", doc, TOP_KEYS, required=("currency", "departments"))
+    currency = _currency(p, doc.get("currency", MISSING))
+    markup = read.amount(p, "markup_percent", doc.get("markup_percent", Decimal(0)))
+    departments = read.items(p, "departments", doc.get("departments", MISSING), _department)
+    prices = read.items(p, "prices", doc.get("prices", []), _price)
+    pools = read.items(p, "pools", doc.get("pools", []), _pool)
+    admins = read.emails(p, "admins", doc.get("admins", []))
+    _check_departments(p, departments)
+    _check_effective_dates(p, "prices", prices)
+    _check_effective_dates(p, "pools", pools)
+    _check_one_billing_per_deployment(p, prices, pools)
+    if p:
+        raise InvalidConfig(p)
+    return ChargebackConfig(currency=currency, markup_percent=markup, departments=tuple(departments),
+                            prices=tuple(prices), pools=tuple(pools), admins=tuple(admins))
+
+
+def _department(p: Problems, path: str, raw: dict) -> Department | None:
+    read.check_keys(p, path, raw, DEPARTMENT_KEYS, required=("id", "subscriptions"))
+    dept_id = read.text(p, f"{path}.id", raw.get("id", MISSING))
+    if dept_id is not None and not _DEPARTMENT_ID.fullmatch(dept_id):
+        hint = re.sub(r"[^a-z0-9-]+", "-", dept_id.lower()).strip("-")
+        p.add(f"{path}.id", f"{read.show(dept_id)} must match [a-z0-9-]+ (lower-case letters, digits, hyphens)"
+                            + (f', e.g. "{hint}"' if hint else ""))
+    elif dept_id == UNALLOCATED:
+        p.add(f"{path}.id", f'"{UNALLOCATED}" is reserved for usage no department claims')
+    name = read.text(p, f"{path}.name", raw.get("name", dept_id or ""), allow_empty=True)
+    cost_center = read.text(p, f"{path}.cost_center", raw.get("cost_center", ""), allow_empty=True)
+    owners = read.emails(p, f"{path}.owners", raw.get("owners", []))
+    notify = _notify(p, f"{path}.notify", raw.get("notify", {}))
+    subscriptions = _subscriptions(p, f"{path}.subscriptions", raw.get("subscriptions", MISSING))
+    if None in (dept_id, name, cost_center, notify):
+        return None
+    return Department(dept_id, name, cost_center, tuple(owners), notify, tuple(subscriptions))
+
+
+def _notify(p: Problems, path: str, raw: object) -> Notify | None:
+    if raw is None:
+        return Notify()
+    if not isinstance(raw, dict):
+        p.add(path, f"must be a mapping like {{email: [...], webhook: null}}, got {read.kind(raw)}")
+        return None
+    read.check_keys(p, path, raw, NOTIFY_KEYS, required=())
+    email = read.emails(p, f"{path}.email", raw.get("email", []))
+    webhook = raw.get("webhook")
+    if webhook is not None:
+        url = urlparse(webhook) if isinstance(webhook, str) else None
+        if url is None or url.scheme not in ("http", "https") or not url.netloc:
+            p.add(f"{path}.webhook", f"must be an http(s) URL or null, got {read.show(webhook)}")
+            webhook = None
+    return Notify(tuple(email), webhook)
+
+
+def _subscriptions(p: Problems, path: str, raw: object) -> list[str]:
+    out: list[str] = []
+    if raw is MISSING:
+        return out
+    if not isinstance(raw, list):
+        p.add(path, f"must be a list of APIM subscription ids or sha256: key fingerprints, got {read.kind(raw)}")
+        return out
+    for index, value in enumerate(raw):
+        here = f"{path}[{index}]"
+        sub = read.text(p, here, value)
+        if sub is None:
+            continue
+        if sub.startswith("sha256:") and not is_fingerprint(sub):
+            p.add(here, f"{read.show(sub)} is not a whole key fingerprint: sha256: and 64 lower-case hex digits "
+                        "(`chargeback config fingerprint KEY` prints it)")
+        elif _RAW_KEY.fullmatch(sub):
+            p.add(here, "looks like a raw subscription key, which is a secret: list its fingerprint instead "
+                        "(`chargeback config fingerprint KEY`)")
+        elif sub in out:
+            p.add(here, f"{read.show(sub)} is listed twice")
+        else:
+            out.append(sub)
+    return out
+
+
+def _price(p: Problems, path: str, raw: dict) -> Price | None:
+    read.check_keys(p, path, raw, PRICE_KEYS, required=("deployment", "effective_from", "unit", "input", "output"))
+    deployment = read.text(p, f"{path}.deployment", raw.get("deployment", MISSING))
+    effective_from = read.day(p, f"{path}.effective_from", raw.get("effective_from", MISSING))
+    unit = raw.get("unit", MISSING)
+    unit_ok = isinstance(unit, str) and unit in UNITS
+    if unit is not MISSING and not unit_ok:
+        p.add(f"{path}.unit", f"must be 1K or 1M, got {read.show(unit)}")
+    rates = {k: read.amount(p, f"{path}.{k}", raw.get(k, MISSING)) for k in ("input", "cached_input", "output")}
+    if None in (deployment, effective_from, rates["input"], rates["output"]) or not unit_ok:
+        return None
+    return Price(deployment, effective_from, unit, rates["input"], rates["output"], rates["cached_input"])
+
+
+def _pool(p: Problems, path: str, raw: dict) -> Pool | None:
+    read.check_keys(p, path, raw, POOL_KEYS, required=("deployment", "effective_from"))
+    deployment = read.text(p, f"{path}.deployment", raw.get("deployment", MISSING))
+    effective_from = read.day(p, f"{path}.effective_from", raw.get("effective_from", MISSING))
+    monthly = read.amount(p, f"{path}.monthly_cost", raw.get("monthly_cost", MISSING))
+    ptus = raw.get("ptus", MISSING)
+    if ptus is not MISSING and (not isinstance(ptus, int) or isinstance(ptus, bool) or ptus <= 0):
+        p.add(f"{path}.ptus", f"must be a whole number of PTUs above 0, got {read.show(ptus)}")
+        ptus = None
+    hourly = read.amount(p, f"{path}.hourly_rate", raw.get("hourly_rate", MISSING))
+    has_monthly, has_ptus, has_hourly = ("monthly_cost" in raw, "ptus" in raw, "hourly_rate" in raw)
+    if has_monthly and (has_ptus or has_hourly):
+        p.add(path, "give monthly_cost or ptus + hourly_rate, not both")
+    elif not has_monthly and not has_ptus and not has_hourly:
+        p.add(path, "has no cost: needs monthly_cost, or ptus and hourly_rate")
+    elif not has_monthly and has_ptus != has_hourly:
+        p.add(f"{path}.{'hourly_rate' if has_ptus else 'ptus'}",
+              f"required with {'ptus' if has_ptus else 'hourly_rate'} (the pool costs ptus x hourly_rate per hour)")
+    weights = _weights(p, f"{path}.weights", raw.get("weights", {}))
+    if None in (deployment, effective_from, weights) or (monthly is None and (ptus is None or hourly is None)):
+        return None
+    if has_monthly:
+        return Pool(deployment, effective_from, weights, monthly_cost=monthly)
+    return Pool(deployment, effective_from, weights, ptus=ptus, hourly_rate=hourly)
+
+
+def _weights(p: Problems, path: str, raw: object) -> PoolWeights | None:
+    if not isinstance(raw, dict):
+        p.add(path, f"must be a mapping like {{input: 1, cached_input: 0, output: 4}}, got {read.kind(raw)}")
+        return None
+    read.check_keys(p, path, raw, WEIGHT_KEYS, required=())
+    # A weight left out counts 1: the pool is then shared by plain token counts.
+    values = {k: read.amount(p, f"{path}.{k}", raw.get(k, Decimal(1))) for k in WEIGHT_KEYS}
+    if None in values.values():
+        return None
+    if not any(values.values()):
+        p.add(path, "at least one weight must be above 0, or nobody could be charged for the pool")
+        return None
+    return PoolWeights(**values)
+
+
+def _check_departments(p: Problems, departments: list[Department | None]) -> None:
+    ids: dict[str, int] = {}
+    claims: dict[str, str] = {}
+    for index, dept in enumerate(departments):
+        if dept is None:
+            continue
+        if dept.id in ids:
+            p.add(f"departments[{index}].id", f"{read.show(dept.id)} is already used by departments[{ids[dept.id]}]")
+        ids.setdefault(dept.id, index)
+        for n, sub in enumerate(dept.subscriptions):
+            owner = claims.setdefault(sub, dept.id)
+            if owner != dept.id:
+                p.add(f"departments[{index}].subscriptions[{n}]",
+                      f"{read.show(sub)} is already claimed by department {read.show(owner)}")
+
+
+def _check_effective_dates(p: Problems, section: str, entries: list[Price | Pool | None]) -> None:
+    seen: dict[tuple[str, date], int] = {}
+    for index, entry in enumerate(entries):
+        if entry is None:
+            continue
+        first = seen.setdefault((entry.deployment, entry.effective_from), index)
+        if first != index:
+            p.add(f"{section}[{index}].effective_from",
+                  f"{entry.effective_from.isoformat()} repeats {section}[{first}] for deployment "
+                  f"{read.show(entry.deployment)}; one entry per deployment and date")
+
+
+def _check_one_billing_per_deployment(p: Problems, prices: list, pools: list) -> None:
+    # Entries run open-ended until superseded, so a deployment with both a price and a pool would be
+    # billed twice from the later date on. Refuse instead of guessing which one was meant.
+    priced = {}
+    for index, price in enumerate(prices):
+        if price is not None:
+            priced.setdefault(price.deployment, index)
+    for index, pool in enumerate(pools):
+        if pool is not None and pool.deployment in priced:
+            p.add(f"pools[{index}].deployment",
+                  f"{read.show(pool.deployment)} also has a pay-as-you-go price (prices[{priced[pool.deployment]}]); "
+                  "a deployment is billed per token or as a pool, not both")
+
+
+
+
+
+
+def _currency(p: Problems, raw: object) -> str | None:
+    if raw is MISSING:
+        return None
+    if not isinstance(raw, str) or not re.fullmatch(r"[A-Z]{3}", raw):
+        p.add("currency", f"must be a 3-letter ISO 4217 code in capitals such as USD or EUR, got {read.show(raw)}")
+        return None
+    return raw
+
+
+
+
+
+
+
+
+
+
+

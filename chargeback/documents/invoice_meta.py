@@ -1,0 +1,42 @@
+"""What an invoicing run stamps on every document: issuer, month, issue date, version, run."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from chargeback.usage.aggregation import month_bounds
+
+
+@dataclass(frozen=True)
+class InvoiceMeta:
+    """The facts about a run's documents that are not in the priced month itself."""
+
+    issuer: str            # who invoices: the platform team, shown on every document
+    month: str             # "YYYY-MM"
+    issue_date: date
+    version: int           # 1 for a month's first run; each rerun issues the next version
+    revision: bool         # True when this version replaces an earlier one: the documents say so
+    run_id: str
+
+    def __post_init__(self) -> None:
+        month_bounds(self.month)   # InvalidMonth for anything but YYYY-MM
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise ValueError(f"version must be a whole number from 1, got {self.version!r}")
+
+    def invoice_number(self, department_id: str) -> str:
+        """``CB-2026-10-MARKETING-1``: stable for a department, month and version."""
+        return f"CB-{self.month}-{department_id.upper()}-{self.version}"
+
+    @property
+    def issued_at(self) -> datetime:
+        """The issue date at 00:00 UTC (naive, as document properties store UTC)."""
+        return datetime(self.issue_date.year, self.issue_date.month, self.issue_date.day)
+
+    def to_dict(self) -> dict:
+        return {"issuer": self.issuer, "month": self.month, "issue_date": self.issue_date.isoformat(),
+                "version": self.version, "revision": self.revision, "run_id": self.run_id}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> InvoiceMeta:
+        return cls(issuer=data["issuer"], month=data["month"], issue_date=date.fromisoformat(data["issue_date"]),
+                   version=int(data["version"]), revision=bool(data["revision"]), run_id=data["run_id"])

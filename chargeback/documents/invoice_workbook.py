@@ -1,0 +1,220 @@
+"""A department's invoice workbook: the Invoice sheet, then its usage per day and in detail."""
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from openpyxl.utils import absolute_coordinate
+from openpyxl.workbook.defined_name import DefinedName
+
+from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
+from chargeback.usage.daily import DailyUsageRow
+from chargeback.documents.invoice_meta import InvoiceMeta
+from chargeback.documents.usage_sheets import write_usage_sheets
+from chargeback.documents.workbook_style import SheetWriter, month_title, new_workbook, period_text, print_setup, workbook_bytes
+
+TOTAL_NAME = "InvoiceTotal"   # defined name of the total cell, for people and programs that read the file
+AMOUNT_COLUMN = 12
+
+
+def render_department_workbook(charges: MonthCharges, department_id: str, daily: list[DailyUsageRow],
+                               meta: InvoiceMeta) -> bytes:
+    """The .xlsx invoice of one department; same inputs, same bytes."""
+    if meta.month != charges.month:
+        raise ValueError(f"invoice metadata is for {meta.month}, the charges for {charges.month}")
+    department = charges.department(department_id)
+    if department is None:
+        raise ValueError(f"no charges for department {department_id!r} in {charges.month}")
+    number = meta.invoice_number(department_id)
+    workbook = new_workbook(charges.minor_unit)
+    sheet = workbook.create_sheet("Invoice")
+    total_cell = _InvoiceSheet(SheetWriter(sheet), charges, department, meta, number).write()
+    workbook.defined_names[TOTAL_NAME] = DefinedName(TOTAL_NAME, attr_text=f"Invoice!{total_cell}")
+    write_usage_sheets(workbook, charges.month, department.name, daily, footer=number)
+    return workbook_bytes(workbook, meta.issued_at, meta.issuer, f"Invoice {number}")
+
+
+_PAYG_COLUMNS = ["Subscription", "Deployment", "Period", "Requests", "Input tokens", "Cached input tokens",
+                 "Output tokens", "Rates per", "Input rate", "Cached input rate", "Output rate"]
+_POOL_COLUMNS = ["Subscriptions", "Pool", "Period", "Requests", "Input tokens", "Cached input tokens",
+                 "Output tokens", "Weighted tokens", "Pool weighted tokens", "Share of pool", "Pool cost"]
+_UNPRICED_COLUMNS = ["Subscription", "Deployment", "Period", "Requests", "Input tokens", "Cached input tokens",
+                     "Output tokens"]
+
+
+def _align(index: int, title: str) -> str:
+    """Headers sit over their figures: the first three columns are text, the unit is centred."""
+    return "left" if index < 3 else "center" if title == "Rates per" else "right"
+
+
+class _InvoiceSheet:
+    def __init__(self, out: SheetWriter, charges: MonthCharges, department: DepartmentCharges,
+                 meta: InvoiceMeta, number: str):
+        self.out, self.charges, self.department, self.meta, self.number = out, charges, department, meta, number
+        self.currency = charges.currency
+        self.row = 0
+        self.first_header: int | None = None
+
+    def write(self) -> str:
+        """Fill the sheet; returns the coordinate of the total cell."""
+        self._heading()
+        payg = [line for line in self.department.lines if isinstance(line, PaygLine)]
+        pools = [line for line in self.department.lines if isinstance(line, PoolLine)]
+        if payg:
+            self._section("Pay-as-you-go usage", _PAYG_COLUMNS, payg, self._payg_line, "Pay-as-you-go total")
+        if pools:
+            self._section("Provisioned throughput (PTU) pool shares", _POOL_COLUMNS, pools, self._pool_line,
+                          "Pool shares total")
+        if not payg and not pools:
+            self.row += 2
+            self.out.text(self.row, 1, "No charges this month.", "cb-note", fit=False)
+        total_cell = self._totals()
+        self._not_charged()
+        self._notes(pools)
+        sheet = self.out.sheet
+        sheet.freeze_panes = sheet.cell((self.first_header or 6) + 1, 1)   # below a table header or the heading
+        self.out.set_widths(minimum=10, maximum=30)
+        print_setup(sheet, landscape=True, footer=self.number)
+        return total_cell
+
+    def _heading(self) -> None:
+        out, d, meta = self.out, self.department, self.meta
+        out.text(1, 1, "Invoice", "cb-title", fit=False)
+        if meta.revision:
+            out.text(1, 3, f"REVISED · version {meta.version}", "cb-revised", fit=False)
+        out.text(2, 1, meta.issuer, "cb-subtitle", fit=False)
+        left = [("Invoice number", self.number), ("Issue date", meta.issue_date),
+                ("Billing period", month_title(self.charges.month))]
+        right = [("Department", d.name), ("Cost center", d.cost_center or "—"), ("Currency", self.currency)]
+        for row, ((label, value), (label2, value2)) in enumerate(zip(left, right), start=4):
+            out.text(row, 1, label, "cb-label")
+            if isinstance(value, str):
+                out.text(row, 2, value, "cb-strong", fit=False)
+            else:
+                out.number(row, 2, value, "cb-date")
+            out.text(row, 5, label2, "cb-label")
+            out.text(row, 6, value2, "cb-strong", fit=False)
+        out.text(4, AMOUNT_COLUMN - 2, f"Amount due ({self.currency})", "cb-label", fit=False)
+        out.number(4, AMOUNT_COLUMN, d.total, "cb-grand-money")
+        self.row = 4 + len(left)
+
+    def _section(self, title: str, columns: list[str], lines: list, write_line, total_label: str) -> None:
+        out = self.out
+        self.row += 2
+        out.text(self.row, 1, title, "cb-section", fit=False)
+        self.row += 1
+        out.header(self.row, [(c, _align(i, c)) for i, c in enumerate(columns)]
+                   + [(f"Amount ({self.currency})", "right")])
+        self.first_header = self.first_header or self.row
+        sums = Counter()
+        for line in lines:
+            self.row += 1
+            write_line(line)
+            sums.update(requests=line.requests, prompt=line.prompt_tokens, cached=line.cached_tokens,
+                        completion=line.completion_tokens)
+        self.row += 1
+        out.text(self.row, 1, total_label, "cb-total-label", fit=False)
+        for column in (2, 3, 8, 9, 10, 11):
+            out.text(self.row, column, "", "cb-total-label", fit=False)
+        for column, key in ((4, "requests"), (5, "prompt"), (6, "cached"), (7, "completion")):
+            out.number(self.row, column, sums[key], "cb-total-tokens")
+        out.number(self.row, AMOUNT_COLUMN, sum((line.amount for line in lines), Decimal(0)), "cb-total-money")
+
+    def _tokens(self, line) -> None:
+        out = self.out
+        out.text(self.row, 3, period_text(line.period_start, line.period_end))
+        for column, count in ((4, line.requests), (5, line.prompt_tokens), (6, line.cached_tokens),
+                              (7, line.completion_tokens)):
+            out.number(self.row, column, count, "cb-tokens")
+
+    def _payg_line(self, line: PaygLine) -> None:
+        out, row = self.out, self.row
+        out.text(row, 1, line.subscription)
+        out.text(row, 2, line.deployment or "(no deployment)")
+        self._tokens(line)
+        out.text(row, 8, f"{line.unit} tokens", "cb-centre")
+        for column, rate in ((9, line.input_rate), (10, line.cached_input_rate), (11, line.output_rate)):
+            out.number(row, column, rate, "cb-rate")
+        out.number(row, AMOUNT_COLUMN, line.amount, "cb-money")
+
+    def _pool_line(self, line: PoolLine) -> None:
+        out, row = self.out, self.row
+        out.lines(row, 1, list(line.subscriptions) or ["(idle capacity)"])
+        out.text(row, 2, line.pool)
+        self._tokens(line)
+        for column, weighted in ((8, line.weighted_tokens), (9, line.pool_weighted_tokens)):
+            out.number(row, column, weighted, "cb-tokens" if weighted == weighted.to_integral() else "cb-decimal")
+        out.number(row, 10, line.share, "cb-percent")
+        out.number(row, 11, line.pool_cost, "cb-money")
+        out.number(row, AMOUNT_COLUMN, line.amount, "cb-money")
+
+    def _totals(self) -> str:
+        out, d = self.out, self.department
+        percent = format(self.charges.markup_percent.normalize(), "f")
+        rows = [("Subtotal", d.subtotal, "cb-total-label", "cb-total-money", True),
+                (f"Platform fee ({percent}% of subtotal)", d.markup, "cb-strong", "cb-money", False),
+                (f"Total due ({self.currency})", d.total, "cb-grand-label", "cb-grand-money", True)]
+        self.row += 1
+        for label, amount, label_style, money_style, ruled in rows:
+            self.row += 1
+            out.text(self.row, 1, label, label_style, fit=False)
+            if ruled:   # the rule runs across the table, not just under the figure
+                for column in range(2, AMOUNT_COLUMN):
+                    out.text(self.row, column, "", label_style, fit=False)
+            out.number(self.row, AMOUNT_COLUMN, amount, money_style)
+        return absolute_coordinate(out.sheet.cell(self.row, AMOUNT_COLUMN).coordinate)
+
+    def _not_charged(self) -> None:
+        """Usage that costs nothing must still be seen: unpriced deployments and streams without usage."""
+        out, dept = self.out, self.department.department
+        unpriced = [u for u in self.charges.unpriced if u.department == dept]
+        unmetered = Counter()
+        for line in self.department.lines:
+            unmetered[getattr(line, "deployment", None) or getattr(line, "pool", "")] += line.unmetered
+        for u in unpriced:
+            unmetered[u.deployment] += u.unmetered
+        unmetered = {k: v for k, v in sorted(unmetered.items()) if v}
+        if not unpriced and not unmetered:
+            return
+        self.row += 2
+        out.text(self.row, 1, "Usage not charged", "cb-section", fit=False)
+        if unpriced:
+            self.row += 1
+            out.header(self.row, [(c, _align(i, c)) for i, c in enumerate(_UNPRICED_COLUMNS)] + [("Why", "left")])
+            for u in unpriced:
+                self.row += 1
+                out.text(self.row, 1, u.subscription)
+                out.text(self.row, 2, u.deployment or "(no deployment)")
+                out.text(self.row, 3, period_text(u.first_day, u.last_day))
+                for column, count in ((4, u.requests), (5, u.prompt_tokens), (6, u.cached_tokens),
+                                      (7, u.completion_tokens)):
+                    out.number(self.row, column, count, "cb-tokens")
+                out.text(self.row, 8, "No price or pool in effect: not charged", "cb-warning", fit=False)
+        for deployment, count in unmetered.items():
+            self.row += 1
+            out.text(self.row, 1, f"{count:,} streamed request(s) on {deployment or '(no deployment)'} never "
+                     "reported their usage: counted in Requests, not charged.", "cb-warning", fit=False)
+
+    def _notes(self, pool_lines: list[PoolLine]) -> None:
+        out, charges, currency = self.out, self.charges, self.currency
+        step = format(Decimal(1).scaleb(-charges.minor_unit), "f")
+        notes = ["Input tokens include cached input tokens; output tokens include reasoning tokens. "
+                 "Rates are per 1K or 1M tokens as shown.",
+                 f"Each pay-as-you-go line is priced from its exact token counts and rounded once to "
+                 f"{step} {currency} (half up)."]
+        used = {(line.pool, line.period_start) for line in pool_lines}
+        for pool in charges.pools:
+            if (pool.deployment, pool.period_start) in used:
+                w = {k: format(v.normalize(), "f") for k, v in pool.weights.items()}
+                notes.append(f"Pool {pool.deployment}, {period_text(pool.period_start, pool.period_end)}: cost "
+                             f"{pool.cost:,} {currency} ({pool.basis}), shared by weighted tokens = "
+                             f"{w['input']} × input + {w['cached_input']} × cached input + {w['output']} × output; "
+                             f"shares are split to {step} {currency} and add up to the cost exactly.")
+        if self.meta.revision:
+            notes.append(f"This is version {self.meta.version} of this invoice; it replaces every earlier version.")
+        notes.append(f"Priced with configuration {charges.config_fingerprint[:19]}… in run {self.meta.run_id}.")
+        self.row += 2
+        out.text(self.row, 1, "Notes", "cb-section", fit=False)
+        for note in notes:
+            self.row += 1
+            out.text(self.row, 1, note, "cb-note", fit=False)

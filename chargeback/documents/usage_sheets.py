@@ -1,0 +1,106 @@
+"""The usage sheets of a department workbook: tokens per day per deployment (with a chart), and the detail."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+
+from chargeback.usage.aggregation import month_bounds
+from chargeback.usage.daily import DailyUsageRow
+from chargeback.documents.workbook_style import TOKENS, SheetWriter, month_title, print_setup
+
+_HEADER_ROW = 4
+
+
+def write_usage_sheets(workbook: Workbook, month: str, department_name: str, rows: list[DailyUsageRow],
+                       footer: str) -> None:
+    """Add "Daily usage" (a day x deployment table and a stacked bar chart) and "Usage detail"."""
+    subtitle = f"{department_name} · {month_title(month)}"
+    _daily_sheet(workbook, month, subtitle, rows, footer)
+    _detail_sheet(workbook, subtitle, rows, footer)
+
+
+def _daily_sheet(workbook: Workbook, month: str, subtitle: str, rows: list[DailyUsageRow], footer: str) -> None:
+    sheet = workbook.create_sheet("Daily usage")
+    out = SheetWriter(sheet)
+    out.text(1, 1, "Daily usage", "cb-title", fit=False)
+    out.text(2, 1, f"{subtitle} · tokens (input + output) per day and deployment", "cb-subtitle", fit=False)
+    print_setup(sheet, landscape=True, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
+    deployments = sorted({row.deployment for row in rows})
+    if not deployments:
+        out.text(_HEADER_ROW, 1, "No usage this month.", "cb-note", fit=False)
+        return
+    tokens = {(row.day, row.deployment): row.total_tokens for row in rows}
+    out.header(_HEADER_ROW, [("Day", "left")] + [(d or "(no deployment)", "right") for d in deployments]
+               + [("Total", "right")])
+    first_day, next_first_day = month_bounds(month)
+    row_number, day = _HEADER_ROW, first_day
+    totals = [0] * len(deployments)
+    while day < next_first_day:
+        row_number += 1
+        out.number(row_number, 1, day, "cb-day")
+        for index, deployment in enumerate(deployments):
+            count = tokens.get((day, deployment), 0)
+            totals[index] += count
+            out.number(row_number, index + 2, count, "cb-tokens")
+        out.number(row_number, len(deployments) + 2, sum(tokens.get((day, d), 0) for d in deployments),
+                   "cb-tokens")
+        day += timedelta(days=1)
+    last_day_row = row_number
+    out.text(last_day_row + 1, 1, "Total", "cb-total-label")
+    for index, total in enumerate(totals + [sum(totals)]):
+        out.number(last_day_row + 1, index + 2, total, "cb-total-tokens")
+    sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 2)
+    out.set_widths(minimum=11, maximum=24)
+    sheet.add_chart(_chart(sheet, len(deployments), last_day_row), sheet.cell(_HEADER_ROW, len(deployments) + 4)
+                    .coordinate)
+
+
+def _chart(sheet, deployments: int, last_day_row: int) -> BarChart:
+    """Stacked columns, one series per deployment, one column per day."""
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title = "Tokens per day by deployment"
+    chart.y_axis.title = "Tokens"
+    chart.y_axis.numFmt = TOKENS
+    chart.x_axis.number_format = "d"
+    chart.x_axis.delete = chart.y_axis.delete = False   # recent Excel hides axes openpyxl leaves unset
+    chart.legend.position = "b"
+    chart.gapWidth = 40
+    chart.width, chart.height = 24, 12
+    data = Reference(sheet, min_col=2, max_col=deployments + 1, min_row=_HEADER_ROW, max_row=last_day_row)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=_HEADER_ROW + 1, max_row=last_day_row))
+    return chart
+
+
+_DETAIL = [("Day", "left"), ("Deployment", "left"), ("Requests", "right"), ("Requests without usage", "right"),
+           ("Input tokens", "right"), ("Cached input tokens", "right"), ("Output tokens", "right"),
+           ("Reasoning tokens", "right")]
+
+
+def _detail_sheet(workbook: Workbook, subtitle: str, rows: list[DailyUsageRow], footer: str) -> None:
+    sheet = workbook.create_sheet("Usage detail")
+    out = SheetWriter(sheet)
+    out.text(1, 1, "Usage detail", "cb-title", fit=False)
+    out.text(2, 1, f"{subtitle} · input includes cached input; output includes reasoning", "cb-subtitle",
+             fit=False)
+    out.header(_HEADER_ROW, _DETAIL)
+    totals = [0] * 6
+    row_number = _HEADER_ROW
+    for row_number, row in enumerate(rows, start=_HEADER_ROW + 1):
+        out.number(row_number, 1, row.day, "cb-date")
+        out.text(row_number, 2, row.deployment or "(no deployment)")
+        counts = (row.requests, row.unmetered, row.prompt_tokens, row.cached_tokens, row.completion_tokens,
+                  row.reasoning_tokens)
+        for index, count in enumerate(counts):
+            totals[index] += count
+            out.number(row_number, index + 3, count, "cb-tokens")
+    out.text(row_number + 1, 1, "Total", "cb-total-label")
+    out.text(row_number + 1, 2, "", "cb-total-label")
+    for index, total in enumerate(totals):
+        out.number(row_number + 1, index + 3, total, "cb-total-tokens")
+    sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 1)
+    out.set_widths(minimum=11, maximum=30)
+    print_setup(sheet, landscape=False, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")

@@ -1,0 +1,187 @@
+"""Streaming aggregation of a month's usage records into daily totals per subscription, deployment and model."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timezone
+
+from chargeback.errors import InvalidMonth
+from chargeback.usage.record import UsageRecord
+
+COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered",
+           "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens")
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first day of ``month`` (``YYYY-MM``) and the first day of the next; ``InvalidMonth`` otherwise."""
+    match = _MONTH.fullmatch(month) if isinstance(month, str) else None
+    if not match or int(match[1]) < 1:
+        raise InvalidMonth(f"month must be YYYY-MM, got {month!r}")
+    year, number = int(match[1]), int(match[2])
+    following = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+    return date(year, number, 1), following
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class UsageKey:
+    """What usage is grouped by; the department is decided later, at pricing, from the config."""
+
+    subscription: str
+    deployment: str
+    model: str
+    day: date
+
+
+@dataclass(slots=True)
+class UsageTotals:
+    """Token and request counts of one group (cached inside prompt, reasoning inside completion)."""
+
+    requests: int = 0
+    unmetered: int = 0          # streams whose usage never arrived: counted, never priced
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def add(self, other: UsageTotals) -> None:
+        self.requests += other.requests
+        self.unmetered += other.unmetered
+        self.prompt_tokens += other.prompt_tokens
+        self.cached_tokens += other.cached_tokens
+        self.completion_tokens += other.completion_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+
+    @property
+    def uncached_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
+
+
+@dataclass(slots=True)
+class LineUsage:
+    """Totals gathered into one invoice line, with the subscriptions, models and days they came from."""
+
+    totals: UsageTotals = field(default_factory=UsageTotals)
+    subscriptions: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+    first_day: date | None = None
+    last_day: date | None = None
+
+    def add(self, key: UsageKey, totals: UsageTotals) -> None:
+        self.totals.add(totals)
+        self.subscriptions.add(key.subscription)
+        if key.model:
+            self.models.add(key.model)
+        self._span(key.day, key.day)
+
+    def merge(self, other: LineUsage) -> None:
+        self.totals.add(other.totals)
+        self.subscriptions |= other.subscriptions
+        self.models |= other.models
+        if other.first_day is not None:
+            self._span(other.first_day, other.last_day)
+
+    def _span(self, first: date, last: date) -> None:
+        self.first_day = first if self.first_day is None else min(self.first_day, first)
+        self.last_day = last if self.last_day is None else max(self.last_day, last)
+
+
+class MonthUsage:
+    """A month's usage totals, built record by record: memory grows with the groups, not the records.
+
+    Records stamped outside the month are not added, only counted in ``outside_month``.
+    """
+
+    def __init__(self, month: str):
+        self.first_day, self.next_first_day = month_bounds(month)
+        self.month = month
+        self.outside_month = 0
+        # (subscription, deployment, model, day of month) -> [requests, unmetered, prompt, cached,
+        # completion, reasoning]: plain tuples and lists keep the per-record cost low.
+        self._groups: dict[tuple[str, str, str, int], list[int]] = {}
+
+    def add(self, record: UsageRecord) -> bool:
+        """Count one record; False (and counted in ``outside_month``) when it belongs to another month."""
+        ts = record.timestamp
+        if ts.utcoffset():   # naive (None) and UTC (zero) stamps are already UTC
+            ts = ts.astimezone(timezone.utc)
+        if ts.month != self.first_day.month or ts.year != self.first_day.year:
+            self.outside_month += 1
+            return False
+        key = (record.subscription, record.deployment, record.model, ts.day)
+        totals = self._groups.get(key)
+        if totals is None:
+            totals = self._groups[key] = [0, 0, 0, 0, 0, 0]
+        totals[0] += 1
+        if not record.metered:
+            totals[1] += 1
+        totals[2] += record.prompt_tokens
+        totals[3] += record.cached_tokens
+        totals[4] += record.completion_tokens
+        totals[5] += record.reasoning_tokens
+        return True
+
+    def add_all(self, records: Iterable[UsageRecord]) -> MonthUsage:
+        """Consume an iterator of records (never held in memory); returns self."""
+        add = self.add
+        for record in records:
+            add(record)
+        return self
+
+    def merge(self, other: MonthUsage) -> MonthUsage:
+        """Add another aggregate of the same month (e.g. another storage partition's); returns self."""
+        if other.month != self.month:
+            raise ValueError(f"cannot merge usage of {other.month} into {self.month}")
+        for key, counts in other._groups.items():
+            mine = self._groups.setdefault(key, [0, 0, 0, 0, 0, 0])
+            for index, count in enumerate(counts):
+                mine[index] += count
+        self.outside_month += other.outside_month
+        return self
+
+    def groups(self) -> Iterator[tuple[UsageKey, UsageTotals]]:
+        """Every group in a stable order (subscription, deployment, model, day)."""
+        for (subscription, deployment, model, day), counts in sorted(self._groups.items()):
+            key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day))
+            yield key, UsageTotals(*counts)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MonthUsage):
+            return NotImplemented
+        return (self.month, self.outside_month, self._groups) == (other.month, other.outside_month, other._groups)
+
+    def to_dict(self) -> dict:
+        """Compact JSON shape: one row per group, in ``columns`` order, ``day`` as the day of the month."""
+        rows = [[*key, *counts] for key, counts in sorted(self._groups.items())]
+        return {"month": self.month, "outside_month": self.outside_month, "columns": list(COLUMNS), "groups": rows}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MonthUsage:
+        if data.get("columns") != list(COLUMNS):
+            raise ValueError(f"usage columns must be {list(COLUMNS)}, got {data.get('columns')!r}")
+        usage = cls(data["month"])
+        usage.outside_month = int(data.get("outside_month", 0))
+        for row in data["groups"]:
+            subscription, deployment, model, day, *counts = row
+            usage.first_day.replace(day=day)   # refuses a day the month does not have
+            mine = usage._groups.setdefault((subscription, deployment, model, day), [0, 0, 0, 0, 0, 0])
+            for index, count in enumerate(counts):
+                mine[index] += int(count)
+        return usage
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> MonthUsage:
+        return cls.from_dict(json.loads(text))
+
+
+def aggregate_month(month: str, records: Iterable[UsageRecord]) -> MonthUsage:
+    """Aggregate an iterable of records (consumed once, never held) into ``month``'s totals."""
+    return MonthUsage(month).add_all(records)

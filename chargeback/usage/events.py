@@ -1,0 +1,199 @@
+"""Usage events on the wire (v1: the seed's policy, v2: this product's policy) -> UsageRecord."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from chargeback.errors import InvalidEvent
+from chargeback.keys import fingerprint, is_fingerprint
+from chargeback.usage.record import UsageRecord
+from chargeback.usage.shapes import normalise_usage
+from chargeback.usage.wire_time import parse_v1_timestamp, parse_v2_timestamp
+
+# Every top-level field of a v2 event the parser reads. policies/ must emit exactly these
+# (a contract test holds the two together).
+V2_FIELDS = frozenset({
+    "schemaVersion", "requestId", "timestamp", "subscriptionId", "subscriptionName", "productName",
+    "deploymentId", "operationId", "apiVersion", "region", "statusCode", "stream", "model", "usage",
+})
+
+# The seed's v1 fields (strings as the .NET policy formats them).
+V1_FIELDS = frozenset({
+    "timestamp", "appSubscriptionKey", "promptTokens", "completionTokens", "totalTokens", "deploymentId",
+})
+
+# Request ids become Table Storage row keys: keep them to characters keys allow.
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,200}$")
+# Key-bearing fields, scrubbed from anything kept (dead letters included), even from broken JSON.
+_SECRET_FIELD_RE = re.compile(
+    r'("(?:appSubscriptionKey|subscriptionKey|Ocp-Apim-Subscription-Key|api-key)"\s*:\s*")((?:[^"\\]|\\.)*)(")',
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """One Event Hub message as the trigger received it, with its coordinates."""
+
+    body: bytes
+    partition: str = ""
+    sequence_number: int = -1
+    offset: str = ""
+    enqueued_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An event set aside with its reason, its (scrubbed) body and where it came from."""
+
+    reason: str
+    body: str                 # text with any key replaced by its fingerprint; base64 if not UTF-8
+    body_encoding: str        # "utf-8" or "base64"
+    partition: str
+    sequence_number: int
+    offset: str
+    enqueued_time: datetime | None
+
+    @property
+    def dead_letter_id(self) -> str:
+        """Stable per event, so a redelivered bad event is set aside once."""
+        return _digest(self.partition, self.sequence_number, self.body.encode("utf-8"))
+
+
+def _digest(partition: str, sequence_number: int, body: bytes) -> str:
+    h = hashlib.sha256(f"{partition}\n{sequence_number}\n".encode("utf-8"))
+    h.update(body)
+    return h.hexdigest()
+
+
+def scrub_secrets(text: str) -> str:
+    """Replace every key-bearing field's value by its fingerprint (a fingerprint stays as it is)."""
+    def replace(m: re.Match) -> str:
+        value = m.group(2)
+        return m.group(1) + (value if is_fingerprint(value) else fingerprint(value)) + m.group(3)
+    return _SECRET_FIELD_RE.sub(replace, text)
+
+
+def parse_batch(events: list[RawEvent]) -> tuple[list[UsageRecord], list[DeadLetter]]:
+    """Split a batch into usage records and dead letters; never raises for bad input."""
+    records: list[UsageRecord] = []
+    dead: list[DeadLetter] = []
+    for raw in events:
+        try:
+            records.append(parse_event(raw))
+        except InvalidEvent as exc:
+            dead.append(dead_letter(raw, str(exc)))
+        except Exception as exc:  # a parser bug must not sink the batch; the event is kept for replay
+            dead.append(dead_letter(raw, f"unexpected parser error: {type(exc).__name__}"))
+    return records, dead
+
+
+def dead_letter(raw: RawEvent, reason: str) -> DeadLetter:
+    try:
+        text, encoding = scrub_secrets(raw.body.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(raw.body).decode("ascii"), "base64"
+    return DeadLetter(reason, text, encoding, raw.partition, raw.sequence_number, raw.offset,
+                      raw.enqueued_time)
+
+
+def parse_event(raw: RawEvent) -> UsageRecord:
+    """Parse one event body (v1 or v2) into a usage record, or raise InvalidEvent with the reason."""
+    try:
+        text = raw.body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidEvent("body is not UTF-8 text") from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidEvent("body is not JSON") from None
+    if not isinstance(doc, dict):
+        raise InvalidEvent(f"body is a JSON {type(doc).__name__}, not an object")
+    version = doc.get("schemaVersion")
+    if isinstance(version, bool):
+        raise InvalidEvent(f"unknown schemaVersion {version!r} (this version reads 1 and 2)")
+    if version is None and "appSubscriptionKey" in doc or version == 1:
+        return _parse_v1(doc, raw)
+    if version == 2:
+        return _parse_v2(doc)
+    if version is None:
+        raise InvalidEvent("unknown schema: no schemaVersion and no appSubscriptionKey")
+    raise InvalidEvent(f"unknown schemaVersion {version!r} (this version reads 1 and 2)")
+
+
+def _parse_v1(doc: dict, raw: RawEvent) -> UsageRecord:
+    key = doc.get("appSubscriptionKey")
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidEvent("no subscription: appSubscriptionKey is missing or empty")
+    subscription = key if is_fingerprint(key) else fingerprint(key)
+    timestamp = parse_v1_timestamp(doc.get("timestamp"))
+    prompt = v1_count(doc, "promptTokens", required=True)
+    completion = v1_count(doc, "completionTokens", required=False)
+    v1_count(doc, "totalTokens", required=False)
+    deployment = _optional_text(doc, "deploymentId")
+    # The id hashes the scrubbed body, so a replayed dead letter gets the id it would have had.
+    scrubbed = dict(doc, appSubscriptionKey=subscription)
+    body = json.dumps(scrubbed, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    record_id = "v1-" + _digest(raw.partition, raw.sequence_number, body)[:40]
+    return UsageRecord(record_id=record_id, timestamp=timestamp, subscription=subscription,
+                       deployment=deployment, prompt_tokens=prompt, completion_tokens=completion,
+                       schema_version=1)
+
+
+def v1_count(doc: dict, field: str, required: bool) -> int:
+    value = doc.get(field)
+    if value is None:
+        if required:
+            raise InvalidEvent(f"{field} is missing")
+        return 0
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,12}\s*", value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise InvalidEvent(f"{field} must be a non-negative integer, got {_show(value)}")
+
+
+def _parse_v2(doc: dict) -> UsageRecord:
+    request_id = doc.get("requestId")
+    if not isinstance(request_id, str) or not _REQUEST_ID_RE.fullmatch(request_id):
+        raise InvalidEvent(f"requestId must be an id of letters, digits and ._:@-, got {_show(request_id)}")
+    subscription = doc.get("subscriptionId")
+    if not isinstance(subscription, str) or not subscription.strip():
+        raise InvalidEvent("no subscription: subscriptionId is missing or empty")
+    timestamp = parse_v2_timestamp(doc.get("timestamp"))
+    stream = doc.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidEvent(f"stream must be true or false, got {_show(stream)}")
+    status = doc.get("statusCode", 200)
+    if not isinstance(status, int) or isinstance(status, bool):
+        raise InvalidEvent(f"statusCode must be an integer, got {_show(status)}")
+    usage = normalise_usage(doc.get("usage"))
+    return UsageRecord(
+        record_id=request_id, timestamp=timestamp, subscription=subscription.strip(),
+        deployment=_optional_text(doc, "deploymentId"),
+        prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
+        completion_tokens=usage.completion_tokens, reasoning_tokens=usage.reasoning_tokens,
+        metered=usage.metered, stream=stream, model=_optional_text(doc, "model"),
+        subscription_name=_optional_text(doc, "subscriptionName"),
+        product=_optional_text(doc, "productName"), operation=_optional_text(doc, "operationId"),
+        api_version=_optional_text(doc, "apiVersion"), region=_optional_text(doc, "region"),
+        status_code=status, schema_version=2,
+    )
+
+
+def _optional_text(doc: dict, field: str) -> str:
+    value = doc.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{field} must be text, got {_show(value)}")
+    return value.strip()[:256]
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

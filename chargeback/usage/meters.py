@@ -1,0 +1,93 @@
+"""Meter quantities: what one call (or a group of calls) used, per Azure billing meter (DESIGN.md "Meters").
+
+One value type for every place that carries usage (records, aggregates, invoice lines), so a new
+meter is added here once, not as a field in eight classes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any
+
+# Token meters, inside the prompt (input) total, then inside the completion (output) total.
+INPUT_METERS = ("input", "cached_input", "cache_write_input", "audio_input", "cached_audio_input",
+                "image_input", "cached_image_input")
+OUTPUT_METERS = ("output", "audio_output", "image_output")
+TOKEN_METERS = INPUT_METERS + OUTPUT_METERS
+METERS = (*TOKEN_METERS, "audio_seconds", "characters")
+
+
+@dataclass(frozen=True, slots=True)
+class MeterQuantities:
+    """Quantity per meter; tokens and characters are ``int``, ``audio_seconds`` an exact ``Decimal``.
+
+    ``reasoning`` is reported, never billed on its own: it is inside ``output``.
+    """
+
+    input: int = 0
+    cached_input: int = 0
+    cache_write_input: int = 0
+    audio_input: int = 0
+    cached_audio_input: int = 0
+    image_input: int = 0
+    cached_image_input: int = 0
+    output: int = 0
+    audio_output: int = 0
+    image_output: int = 0
+    audio_seconds: Decimal = Decimal(0)
+    characters: int = 0
+    reasoning: int = 0
+
+    def __add__(self, other: MeterQuantities) -> MeterQuantities:
+        return MeterQuantities(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def quantity(self, meter: str) -> int | Decimal:
+        """The quantity of one meter by name (``KeyError`` for a name that is not a meter)."""
+        if meter not in METERS:
+            raise KeyError(meter)
+        value: int | Decimal = getattr(self, meter)
+        return value
+
+    def used(self) -> dict[str, int | Decimal]:
+        """The meters with a non-zero quantity, in ``METERS`` order (what an invoice line shows)."""
+        return {m: q for m in METERS if (q := getattr(self, m))}
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All input tokens (text, cached, cache writes, audio, image): the response's prompt/input total."""
+        return sum(getattr(self, m) for m in INPUT_METERS)
+
+    @property
+    def completion_tokens(self) -> int:
+        """All output tokens (text incl. reasoning, audio, image): the response's completion/output total."""
+        return sum(getattr(self, m) for m in OUTPUT_METERS)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        """Non-zero quantities, JSON-ready (``audio_seconds`` as text, exact)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value:
+                out[f.name] = str(value) if isinstance(value, Decimal) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeterQuantities:
+        """Inverse of ``to_dict``; absent meters are 0."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in data:
+                values[f.name] = Decimal(data[f.name]) if f.name == "audio_seconds" else int(data[f.name])
+        return cls(**values)
+
+    @classmethod
+    def from_text_tokens(cls, prompt: int, cached: int, completion: int, reasoning: int = 0) -> MeterQuantities:
+        """A text-only call as the first release stored it (cached inside prompt, reasoning inside completion)."""
+        return cls(input=prompt - cached, cached_input=cached, output=completion, reasoning=reasoning)
+
+
+NO_USAGE = MeterQuantities()

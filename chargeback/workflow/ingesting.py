@@ -1,0 +1,76 @@
+"""Ingest: a batch of Event Hub messages -> stored usage records, dead letters and telemetry."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable
+
+from chargeback.errors import InvalidEvent
+from chargeback.usage.events import RawEvent, parse_batch, parse_event
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    stored: int = 0
+    dead_lettered: int = 0
+    unmetered: int = 0
+
+    def add(self, other: "IngestResult") -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# Called with every batch's result (the local host counts with this; the trigger returns nothing).
+batch_listeners: list[Callable[["IngestResult"], None]] = []
+
+
+def ingest_batch(events: Iterable[RawEvent], usage_store, dead_letter_store, telemetry=None) -> IngestResult:
+    """Store every valid event and set every invalid one aside; raise if storage fails.
+
+    Raising is the point: the host then retries the whole batch, which is safe because both writes
+    are idempotent upserts keyed by the event.
+    """
+    events = list(events)
+    records, dead = parse_batch(events)
+    stored = usage_store.write(records) if records else 0
+    if dead:
+        dead_letter_store.add(dead)
+    if telemetry is not None:
+        telemetry.record_batch(records, dead)
+    result = IngestResult(received=len(events), stored=stored, dead_lettered=len(dead),
+                          unmetered=sum(1 for r in records if not r.metered))
+    for listener in list(batch_listeners):
+        listener(result)
+    return result
+
+
+@dataclass
+class ReplayResult:
+    replayed: int = 0
+    still_invalid: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def replay_dead_letters(dead_letter_store, usage_store, letter_ids: list[str] | None = None) -> ReplayResult:
+    """Parse dead letters again; store those that now parse and remove them, keep the rest."""
+    result = ReplayResult()
+    wanted = set(letter_ids) if letter_ids else None
+    for letter in list(dead_letter_store.list()):
+        if wanted is not None and letter.id not in wanted:
+            continue
+        try:
+            record = parse_event(letter.raw_event())
+        except InvalidEvent as exc:
+            result.still_invalid += 1
+            if str(exc) != letter.reason:
+                dead_letter_store.update_reason(letter.id, str(exc))
+            continue
+        usage_store.write([record])
+        dead_letter_store.remove(letter)
+        result.replayed += 1
+    return result

@@ -1,0 +1,167 @@
+"""The monthly invoicing steps, each idempotent, each with small inputs and outputs.
+
+The orchestrator calls them through activities: aggregate one partition, price the month, render
+one department's invoice, render the month's documents, record the run. Large intermediate
+results (partial aggregates, the priced month) live in blobs under ``runs/{month}/{run_id}/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+
+from chargeback.usage.aggregation import MonthUsage, month_bounds
+from chargeback.billing.charges import MonthCharges
+from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
+from chargeback.errors import InvalidConfig
+from chargeback.documents.finance_summary import render_finance_summary
+from chargeback.documents.focus import render_focus_csv
+from chargeback.documents.invoice_meta import InvoiceMeta
+from chargeback.documents.invoice_workbook import render_department_workbook
+from chargeback.billing.pricing import price_month
+from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX, DocumentStore
+from chargeback.storage.invoice_index import InvoiceEntry, InvoiceIndex
+from chargeback.usage.reading import aggregate_partition
+
+
+
+@dataclass
+class InvoicingContext:
+    """The stores the steps work with (built once per process by the wiring)."""
+
+    usage: object       # UsageStore
+    config: object      # ConfigStore
+    documents: DocumentStore
+    index: InvoiceIndex
+    issuer: str = "Azure OpenAI platform team"
+
+
+def run_prefix(month: str, run_id: str) -> str:
+    return f"{month}/{run_id}"
+
+
+def list_partitions(ctx: InvoicingContext, month: str) -> list[str]:
+    month_bounds(month)
+    return ctx.usage.partitions(month)
+
+
+def aggregate_partition_step(ctx: InvoicingContext, month: str, run_id: str, partition: str) -> dict:
+    """Aggregate one partition into a blob; returns its name and how many records it held."""
+    usage = aggregate_partition(ctx.usage, month, partition)
+    name = f"{run_prefix(month, run_id)}/parts/{partition}.json"
+    ctx.documents.put_json(RUNS, name, usage.to_dict())
+    records = sum(t.requests for _, t in usage.groups())
+    return {"partition": partition, "blob": name, "records": records, "outside_month": usage.outside_month}
+
+
+def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[str]) -> dict:
+    """Merge the partial aggregates, price them with the config in force, keep both for the renderers."""
+    config_fingerprint = ctx.config.current_fingerprint()
+    if config_fingerprint is None:
+        raise InvalidConfig(["no configuration imported: run `chargeback config import FILE` first"])
+    config = ctx.config.get(config_fingerprint)
+    usage = MonthUsage(month)
+    for name in part_blobs:
+        usage.merge(MonthUsage.from_dict(ctx.documents.get_json(RUNS, name)))
+    charges = price_month(month, usage, config)
+    prefix = run_prefix(month, run_id)
+    ctx.documents.put_json(RUNS, f"{prefix}/usage.json", usage.to_dict())
+    ctx.documents.put_json(RUNS, f"{prefix}/charges.json", charges.to_dict())
+    # Each renderer and notifier reads only its own department's charges and daily usage, not the month's.
+    daily = daily_usage_by_department(usage, config)
+    for dept in charges.departments:
+        ctx.documents.put_json(RUNS, f"{prefix}/departments/{dept.department}.json", {
+            "charges": department_charges(charges, dept.department).to_dict(),
+            "daily": [row.to_dict() for row in daily.get(dept.department, [])]})
+    return {"month": month, "run_id": run_id, "config_fingerprint": config_fingerprint,
+            "currency": charges.currency, "grand_total": str(charges.grand_total),
+            "departments": [d.department for d in charges.departments],
+            "warnings": list(charges.warnings), "unpriced": len(charges.unpriced)}
+
+
+def department_charges(charges: MonthCharges, department: str) -> MonthCharges:
+    """The month's charges cut down to one department (pools stay: its lines explain its share of them)."""
+    return replace(charges, departments=tuple(d for d in charges.departments if d.department == department),
+                   unpriced=tuple(u for u in charges.unpriced if u.department == department))
+
+
+def load_charges(ctx: InvoicingContext, month: str, run_id: str) -> MonthCharges:
+    """The whole priced month of a run."""
+    return MonthCharges.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/charges.json"))
+
+
+def load_department(ctx: InvoicingContext, month: str, run_id: str,
+                    department: str) -> tuple[MonthCharges, list[DailyUsageRow]]:
+    """One department's charges and daily usage of a run."""
+    doc = ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
+    return MonthCharges.from_dict(doc["charges"]), [DailyUsageRow.from_dict(row) for row in doc["daily"]]
+
+
+def content_hash(charges: MonthCharges, department: str, daily: list) -> str:
+    """What the invoice says, independent of when or by which run it was produced."""
+    dept = charges.department(department)
+    doc = {"currency": charges.currency, "department": MonthCharges.to_dict(_only(charges, dept))["departments"],
+           "daily": [row.to_dict() for row in daily]}
+    return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _only(charges: MonthCharges, dept) -> MonthCharges:
+    return replace(charges, departments=(dept,), pools=(), unpriced=(), warnings=())
+
+
+def render_department_step(ctx: InvoicingContext, month: str, run_id: str, department: str,
+                           issue_date: str) -> dict:
+    """Render and store one department's workbook, unless the latest one already says the same."""
+    charges, daily = load_department(ctx, month, run_id, department)
+    dept = charges.department(department)
+    if dept is None:
+        raise LookupError(f"{department} has no charges in run {run_id}")
+    digest = content_hash(charges, department, daily)
+    latest = ctx.index.latest(month, department)
+    if latest is not None and latest.content_hash == digest:
+        return {**latest.as_dict(), "changed": False}
+    version = latest.version + 1 if latest else 1
+    meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=version,
+                       revision=latest is not None, run_id=run_id)
+    number = meta.invoice_number(department)
+    blob = f"{month}/{department}/{number}.xlsx"
+    data = render_department_workbook(charges, department, daily, meta)
+    ctx.documents.put(INVOICES, blob, data, XLSX, {"department": department, "version": str(version),
+                                                    "total": str(dept.total), "currency": charges.currency,
+                                                    "invoice_number": number, "run_id": run_id})
+    entry = InvoiceEntry(month=month, department=department, name=dept.name, total=dept.total,
+                         currency=charges.currency, version=version, blob=blob, invoice_number=number,
+                         run_id=run_id, generated_at=datetime.fromisoformat(issue_date + "T00:00:00+00:00"),
+                         revision=latest is not None, content_hash=digest)
+    return {**entry.as_dict(), "changed": True}
+
+
+def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date: str) -> dict:
+    """The finance summary workbook and the FOCUS export of the month (latest run wins)."""
+    charges = load_charges(ctx, month, run_id)
+    meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=1,
+                       revision=False, run_id=run_id)
+    common = {"month": month, "run_id": run_id, "total": str(charges.grand_total), "currency": charges.currency}
+    summary = ctx.documents.put(INVOICES, f"{month}/finance-summary.xlsx",
+                                render_finance_summary(charges, meta), XLSX, common)
+    focus = ctx.documents.put(EXPORTS, f"{month}/focus.csv", render_focus_csv(charges, meta), CSV, common)
+    return {"finance_summary": f"{INVOICES}/{summary}", "focus_export": f"{EXPORTS}/{focus}"}
+
+
+def record_run_step(ctx: InvoicingContext, month: str, run_id: str, invoices: list[dict], priced: dict,
+                    documents: dict, finished_at: str) -> dict:
+    """Point the index at each department's latest invoice and record the run; idempotent."""
+    entries = [InvoiceEntry(month=month, department=i["department"], name=i["name"], total=Decimal(i["total"]),
+                            currency=i["currency"], version=i["version"], blob=i["blob"],
+                            invoice_number=i["invoice_number"], run_id=i["run_id"],
+                            generated_at=datetime.fromisoformat(i["generated_at"]), revision=i["revision"],
+                            content_hash=i["content_hash"]) for i in invoices if i["changed"]]
+    ctx.index.record(entries)
+    summary = {"config_fingerprint": priced["config_fingerprint"], "grand_total": priced["grand_total"],
+               "currency": priced["currency"], "warnings": priced["warnings"], "finished_at": finished_at,
+               "revised": [e.department for e in entries if e.revision],
+               "new": [e.department for e in entries if not e.revision], **documents}
+    ctx.index.record_run(month, run_id, summary)
+    return summary

@@ -1,0 +1,144 @@
+"""Notify each department that its invoice is ready (or revised), once per invoice version and channel.
+
+Delivered once: a delivery record per month, department, version and channel is written after a
+successful send, and a send is skipped when that record says ``sent``. A crash in the short window
+between the send and the record makes the retried activity send again (at least once, never silently
+lost); the email's Message-ID is stable per version, so mail clients collapse such a duplicate.
+A failed delivery is tried ``notify_attempts`` times, then recorded as ``failed``; the month's next
+run tries it again even when the invoice is unchanged. Delivery failures never fail the month.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Callable
+
+from chargeback.billing.charges import MonthCharges
+from chargeback.config.model import UNALLOCATED, Department
+from chargeback.errors import DeliveryFailed
+from chargeback.workflow.invoicing import load_department
+from chargeback.notices.render import Notice
+from chargeback.settings import Settings
+from chargeback.storage.documents import DocumentStore
+from chargeback.storage.notice_store import FAILED, SENT, DeliveryRecord, NoticeStore
+
+EMAIL, WEBHOOK = "email", "webhook"
+ALREADY_SENT = "already sent"
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class NotifyContext:
+    """What the notify step works with (built once per process by the wiring)."""
+
+    settings: Settings
+    documents: DocumentStore
+    config: object          # ConfigStore
+    index: object           # InvoiceIndex
+    notices: NoticeStore
+    channels: dict          # channel name -> object with deliver(notice, target)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+
+def targets(department: Department | None) -> dict[str, object]:
+    """Channel -> where it goes: the email recipients, the webhook URL; empty when nobody listens."""
+    if department is None or department.id == UNALLOCATED:
+        return {}
+    found: dict[str, object] = {}
+    if department.notify.email:
+        found[EMAIL] = tuple(department.notify.email)
+    if department.notify.webhook:
+        found[WEBHOOK] = department.notify.webhook
+    return found
+
+
+def deployment_amounts(charges: MonthCharges, department: str) -> tuple[tuple[str, Decimal], ...]:
+    """What the department paid per deployment (PAYG and pool shares), largest first."""
+    dept = charges.department(department)
+    amounts: dict[str, Decimal] = {}
+    for line in dept.lines if dept else ():
+        name = line.deployment if line.kind == "payg" else line.pool
+        amounts[name] = amounts.get(name, Decimal(0)) + line.amount
+    return tuple(sorted(amounts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def invoice_link(settings: Settings, month: str, department: str) -> str:
+    return f"{settings.public_url}/api/invoices/{month}/{department}"
+
+
+def build_notice(ctx: NotifyContext, invoice: dict, charges: MonthCharges) -> Notice:
+    month, department, version = invoice["month"], invoice["department"], int(invoice["version"])
+    previous = None
+    if invoice["revision"]:
+        earlier = [v for v in ctx.index.versions(month, department) if v.version < version]
+        previous = earlier[-1].total if earlier else None
+    return Notice(month=month, department=department, name=invoice["name"], total=Decimal(invoice["total"]),
+                  currency=invoice["currency"], version=version, revision=bool(invoice["revision"]),
+                  invoice_number=invoice["invoice_number"], link=invoice_link(ctx.settings, month, department),
+                  portal=f"{ctx.settings.public_url}/api/portal",
+                  deployments=deployment_amounts(charges, department), previous_total=previous)
+
+
+def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice: dict) -> dict:
+    """Send what is due for one department's invoice; returns what happened per channel (never raises
+    for a delivery; storage errors do raise, so the activity is retried)."""
+    department, version = invoice["department"], int(invoice["version"])
+    result = {"department": department, "version": version, "revision": bool(invoice["revision"]),
+              "deliveries": [], "skipped": ""}
+    charges, _ = load_department(ctx, month, run_id, department)   # needs only ctx.documents
+    config = ctx.config.get(charges.config_fingerprint)
+    due = targets(config.department(department) if config else None)
+    if not due:
+        result["skipped"] = "not a department" if department == UNALLOCATED else "no notify settings"
+        return result
+    notice = None
+    for channel, target in due.items():
+        earlier = ctx.notices.get(month, department, version, channel)
+        if not invoice["changed"] and (earlier is None or earlier.status == SENT):
+            continue  # an unchanged invoice only owes what failed before (not notify settings added since)
+        if earlier is not None and earlier.status == SENT:   # this run's notice, retried or replayed
+            result["deliveries"].append({"channel": channel, "status": ALREADY_SENT, "attempts": 0, "error": ""})
+            continue
+        notice = notice or build_notice(ctx, {**invoice, "month": month}, charges)
+        ok, attempts, error = _deliver(ctx, channel, notice, target)
+        ctx.notices.record(DeliveryRecord(month=month, department=department, version=version, channel=channel,
+                                          status=SENT if ok else FAILED, attempts=attempts, run_id=run_id,
+                                          at=datetime.now(timezone.utc), revision=notice.revision, error=error))
+        result["deliveries"].append({"channel": channel, "status": SENT if ok else FAILED, "attempts": attempts,
+                                     "error": error})
+    if not result["deliveries"]:
+        result["skipped"] = "invoice unchanged"
+    return result
+
+
+def _deliver(ctx: NotifyContext, channel: str, notice: Notice, target) -> tuple[bool, int, str]:
+    """(delivered, attempts, last error): transient failures are retried with a doubling pause."""
+    attempts, pause, error = max(1, ctx.settings.notify_attempts), ctx.settings.notify_backoff, ""
+    for attempt in range(1, attempts + 1):
+        try:
+            ctx.channels[channel].deliver(notice, target)
+            return True, attempt, ""
+        except DeliveryFailed as exc:
+            error, permanent = str(exc), exc.permanent
+        except Exception as exc:  # a notice must never fail the month: anything unexpected is a failed attempt
+            error, permanent = f"{type(exc).__name__} while sending", False
+        _log.warning("notice %s %s via %s, attempt %d of %d: %s", notice.invoice_number, notice.department,
+                     channel, attempt, attempts, error)
+        if permanent or attempt == attempts:
+            return False, attempt, error
+        ctx.sleep(pause)
+        pause *= 2
+    return False, attempts, error
+
+
+def summarize_notices(results: list[dict]) -> dict:
+    """The run result's ``notices``: counts by status, every delivery, and who was skipped why (pure)."""
+    deliveries = [{"department": r["department"], "version": r["version"], "revision": r["revision"], **d}
+                  for r in results for d in r["deliveries"]]
+    counts = Counter(d["status"] for d in deliveries)
+    return {"sent": counts[SENT], "already_sent": counts[ALREADY_SENT], "failed": counts[FAILED],
+            "deliveries": deliveries, "skipped": {r["department"]: r["skipped"] for r in results if r["skipped"]}}

@@ -1,0 +1,1 @@
+"""Generated months for demos, tests and benchmarks."""

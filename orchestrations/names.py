@@ -1,0 +1,3 @@
+"""Names of the orchestrations (never typed twice): starters, the local host and the orchestrators use these."""
+
+MONTHLY_INVOICING = "monthly_invoicing"
