@@ -7,13 +7,19 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 MONTH ?= $(shell date -u -d "$$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 
-.PHONY: run test bench setup system-deps clean stack-down
+.PHONY: run test lint bench setup system-deps clean stack-down
 
 run: setup
 	$(BIN)/chargeback demo --month $(MONTH)
 
-test: setup system-deps
+test: setup system-deps lint
 	$(BIN)/pytest -q
+
+# ruff (rules in pyproject.toml), mypy (strict on chargeback/), import-linter (contracts in pyproject.toml)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/chargeback bench

@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import azure.functions as func
 
-from chargeback.errors import (Forbidden, InvalidDepartment, InvalidMonth, RunInProgress, StorageUnavailable,
-                               Unauthenticated, UnknownInvoice)
+from chargeback.errors import (
+    Forbidden,
+    InvalidDepartment,
+    InvalidMonth,
+    RunInProgress,
+    StorageUnavailable,
+    Unauthenticated,
+    UnknownInvoice,
+)
 
 _log = logging.getLogger(__name__)
 PRIVATE = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}

@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-import chargeback.workflow.invoicing as invoicing
 import chargeback.workflow.notifying as notifications
 from chargeback.wiring import services
+from chargeback.workflow import invoicing
 
-from .names import (AGGREGATE_PARTITION, LIST_PARTITIONS, NOTIFY_DEPARTMENT, PRICE_MONTH, RECORD_RUN,
-                    RENDER_INVOICE, RENDER_MONTH_DOCUMENTS)
+from .names import (
+    AGGREGATE_PARTITION,
+    LIST_PARTITIONS,
+    NOTIFY_DEPARTMENT,
+    PRICE_MONTH,
+    RECORD_RUN,
+    RENDER_INVOICE,
+    RENDER_MONTH_DOCUMENTS,
+)
 
 bp = df.Blueprint()
 

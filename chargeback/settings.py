@@ -36,7 +36,7 @@ class Settings:
     notify_backoff: float = 2.0       # CHARGEBACK_NOTIFY_BACKOFF_SECONDS: first pause between tries, then doubled
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         web_jobs = env.get("AzureWebJobsStorage", "")
         return cls(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from opentelemetry import metrics
 
@@ -57,7 +57,7 @@ class UsageTelemetry:
 
     def record_batch(self, records: Iterable[UsageRecord], dead: Iterable[DeadLetter]) -> None:
         try:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for record in records:
                 self._record_usage(record, now)
             for letter in dead:
@@ -89,4 +89,4 @@ class UsageTelemetry:
 
 def _reason_class(reason: str) -> str:
     """A low-cardinality metric dimension from a reason ('usage.prompt_tokens must be ...' -> 'usage.prompt_tokens')."""
-    return reason.split(":")[0].split(" ")[0][:40]
+    return reason.split(":", maxsplit=1)[0].split(" ", maxsplit=1)[0][:40]

@@ -39,7 +39,7 @@ class Ports:
     table: int
 
     @classmethod
-    def free(cls) -> "Ports":
+    def free(cls) -> Ports:
         return cls(free_port(), free_port(), free_port())
 
 
@@ -78,7 +78,7 @@ class Azurite:
             cmd += ["--location", str(self.location)]
         return cmd
 
-    def start(self, timeout: float = 60.0, detach: bool = False) -> "Azurite":
+    def start(self, timeout: float = 60.0, detach: bool = False) -> Azurite:
         self.process = subprocess.Popen(
             self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL, start_new_session=detach,
@@ -98,7 +98,7 @@ class Azurite:
         if self.process is process:
             self.process = None
 
-    def __enter__(self) -> "Azurite":
+    def __enter__(self) -> Azurite:
         return self.start()
 
     def __exit__(self, *exc) -> None:

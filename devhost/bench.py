@@ -13,17 +13,16 @@ from typing import IO
 
 from azure.data.tables import TableClient
 
-from devhost.azurite import Azurite
-from chargeback.usage.events import RawEvent, parse_batch
-from devhost.generate.month import generate_month
 from chargeback.settings import Settings
 from chargeback.storage.usage_table import USAGE_TABLE, record_to_entity
+from chargeback.usage.events import RawEvent, parse_batch
 from chargeback.wiring import reset_services
-
+from devhost.azurite import Azurite
 from devhost.bench_aggregation import bench_memory, bench_scan_vs_aggregate
 from devhost.bench_workbooks import bench_workbooks
 from devhost.eventhub import batches
 from devhost.functions import ROOT, user_function
+from devhost.generate.month import generate_month
 
 MONTH = "2026-10"
 

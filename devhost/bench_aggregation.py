@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from chargeback.usage.aggregation import MonthUsage, aggregate_month
 from chargeback.storage.usage_table import AGGREGATION_COLUMNS
-from chargeback.usage.record import UsageRecord
+from chargeback.usage.aggregation import MonthUsage, aggregate_month
 from chargeback.usage.reading import aggregate_partition
+from chargeback.usage.record import UsageRecord
 
 MONTH = "2026-10"
-_START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+_START = datetime(2026, 10, 1, tzinfo=UTC)
 
 
 def synthetic_records(count: int, subscriptions: int = 20, deployments: int = 5):

@@ -11,16 +11,16 @@ from datetime import date
 
 from openpyxl import Workbook
 
-from chargeback.usage.aggregation import aggregate_month
+from chargeback.billing.pricing import price_month
 from chargeback.config.loading import parse_config
-from chargeback.usage.daily import daily_usage_by_department
-from chargeback.usage.events import RawEvent, parse_batch
 from chargeback.documents.finance_summary import render_finance_summary
 from chargeback.documents.focus import render_focus_csv
-from devhost.generate.month import generate_month
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
-from chargeback.billing.pricing import price_month
+from chargeback.usage.aggregation import aggregate_month
+from chargeback.usage.daily import daily_usage_by_department
+from chargeback.usage.events import RawEvent, parse_batch
+from devhost.generate.month import generate_month
 
 MONTH = "2026-10"
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from chargeback.errors import ChargebackError
-
 from devhost import commands
 from devhost.config_commands import config
 from devhost.demo import demo

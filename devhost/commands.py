@@ -4,10 +4,9 @@ from __future__ import annotations
 import sys
 
 from chargeback.usage.aggregation import month_bounds
-from chargeback.workflow.ingesting import replay_dead_letters
 from chargeback.usage.reading import aggregate_stored_month, totals_by
 from chargeback.wiring import services
-
+from chargeback.workflow.ingesting import replay_dead_letters
 from devhost import local_stack
 from devhost.output import print_json, table
 

@@ -8,7 +8,6 @@ from chargeback.config.loading import parse_config
 from chargeback.errors import InvalidConfig
 from chargeback.keys import fingerprint
 from chargeback.wiring import services
-
 from devhost import local_stack
 from devhost.output import print_json, table
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from chargeback.storage.documents import EXPORTS, INVOICES
 from chargeback.wiring import reset_services, services
-
 from devhost import commands, local_stack
 from devhost.config_commands import config
 from devhost.invoice_commands import print_run

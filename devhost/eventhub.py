@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from datetime import UTC, datetime
 
 import azure.functions as func
 from azure.functions.meta import Datum
@@ -38,7 +38,7 @@ def batches(lines: Iterable[str], batch_size: int = 500, partitions: int = PARTI
         line = line.rstrip("\r\n")
         if line.strip():
             by_partition.setdefault(partition_for(line, partitions), []).append(line)
-    enqueued = datetime.now(timezone.utc)
+    enqueued = datetime.now(UTC)
     for partition in sorted(by_partition):
         bodies = by_partition[partition]
         for start in range(0, len(bodies), batch_size):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 # function_app.py sits at the project root, as the Functions host expects, not inside a package.
@@ -14,7 +14,7 @@ def function_index(app_module: str = "function_app") -> dict:
     return _index(app_module)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _index(app_module: str) -> dict:
     import importlib
     if str(ROOT) not in sys.path:

@@ -1,13 +1,12 @@
 """Feed a JSON-lines file through the real Event Hub trigger, batch by batch, and count."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
 
 import chargeback.workflow.ingesting as ingest_service
 from chargeback.workflow.ingesting import IngestResult
-
 from devhost.eventhub import batches
 from devhost.functions import user_function
 

@@ -7,7 +7,6 @@ import time
 from chargeback.months import parse_month
 from chargeback.storage.documents import INVOICES
 from chargeback.wiring import services
-
 from devhost import local_stack
 from devhost.output import print_json, table
 
@@ -86,6 +85,7 @@ def invoices(args) -> int:
 
 def serve(args) -> int:
     import os
+
     from devhost.http_host import make_server, serve_in_thread
     from devhost.local_host import LocalHost
     local_stack.ensure_storage()

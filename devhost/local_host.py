@@ -5,14 +5,13 @@ functions function_app.py registers; it holds no business logic.
 """
 from __future__ import annotations
 
-from orchestrations.names import MONTHLY_INVOICING
 from chargeback.errors import RunInProgress
 from chargeback.months import instance_id, parse_month
 from chargeback.wiring import services
-
 from devhost.durable import DurableHost, InstanceAlreadyRunning, TableInstanceStore
 from devhost.functions import function_index
 from devhost.http_host import LocalHttpHost
+from orchestrations.names import MONTHLY_INVOICING
 
 INSTANCES_TABLE = "DurableInstances"
 
@@ -47,7 +46,7 @@ class LocalHost:
     def close(self) -> None:
         self.durable.close()
 
-    def __enter__(self) -> "LocalHost":
+    def __enter__(self) -> LocalHost:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -32,7 +32,7 @@ class _KeepAsFile:
     async def handle_DATA(self, server, session, envelope):
         with self._lock:
             number = next(self._numbers)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         final = self.directory / f"{stamp}-{number:04d}.eml"
         partial = final.with_suffix(".part")
         data = envelope.original_content or envelope.content
@@ -62,7 +62,7 @@ class LocalOutbox:
     def messages(self) -> list[EmailMessage]:
         return [message_from_bytes(f.read_bytes(), policy=policy.default) for f in self.files()]
 
-    def __enter__(self) -> "LocalOutbox":
+    def __enter__(self) -> LocalOutbox:
         self.start()
         return self
 

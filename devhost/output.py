@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Sequence
 
 
 def _default(value):

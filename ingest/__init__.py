@@ -7,8 +7,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from chargeback.usage.events import RawEvent
-from chargeback.workflow.ingesting import ingest_batch
 from chargeback.wiring import services
+from chargeback.workflow.ingesting import ingest_batch
 
 bp = df.Blueprint()
 _log = logging.getLogger(__name__)

@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
-from activities.names import (AGGREGATE_PARTITION, LIST_PARTITIONS, NOTIFY_DEPARTMENT,
-                              PRICE_MONTH, RECORD_RUN, RENDER_INVOICE, RENDER_MONTH_DOCUMENTS)
+from activities.names import (
+    AGGREGATE_PARTITION,
+    LIST_PARTITIONS,
+    NOTIFY_DEPARTMENT,
+    PRICE_MONTH,
+    RECORD_RUN,
+    RENDER_INVOICE,
+    RENDER_MONTH_DOCUMENTS,
+)
 from chargeback.workflow.notifying import summarize_notices
 from orchestrations.names import MONTHLY_INVOICING
 

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrations.names import MONTHLY_INVOICING
 from chargeback.errors import Forbidden, RunInProgress
-from chargeback.owners.identity import is_admin, principal_from_headers
 from chargeback.months import instance_id, parse_month, previous_month
+from chargeback.owners.identity import is_admin, principal_from_headers
 from chargeback.wiring import services
 from http_answers import answer_async
+from orchestrations.names import MONTHLY_INVOICING
 
 bp = df.Blueprint()
 _log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ async def _is_running(client: df.DurableOrchestrationClient, instance: str) -> b
 @bp.durable_client_input(client_name="client")
 async def invoice_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """On the 1st: invoice the month that just ended, unless its run is already going."""
-    month = previous_month(datetime.now(timezone.utc))
+    month = previous_month(datetime.now(UTC))
     instance = instance_id(month)
     if await _is_running(client, instance):
         _log.info("invoicing %s is already running; the timer leaves it be", month)

@@ -7,19 +7,18 @@ trusted and every request here is 401 (chargeback.owners.identity), so ANONYMOUS
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from chargeback.owners.access import InvoiceAccess, download_name, parse_department
 from chargeback.errors import StorageUnavailable
-from chargeback.owners.identity import principal_from_headers
 from chargeback.months import parse_month
+from chargeback.owners.access import InvoiceAccess, download_name, parse_department
+from chargeback.owners.identity import principal_from_headers
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
 from chargeback.storage.documents import INVOICES, XLSX
 from chargeback.wiring import services
-
 from http_answers import PRIVATE as _PRIVATE
 from http_answers import answer as _answer
 from http_answers import json_response as _json
@@ -76,7 +75,7 @@ def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
     """The portal page; ``?until=YYYY-MM`` ends its twelve months elsewhere than this month."""
     def build():
         access, config = _caller(req)
-        until = parse_month(req.params.get("until") or datetime.now(timezone.utc).strftime("%Y-%m"))
+        until = parse_month(req.params.get("until") or datetime.now(UTC).strftime("%Y-%m"))
         months = months_back(until)
         page = render_portal(access, gather(services().invoice_index, access, config, months), months)
         return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={

@@ -18,7 +18,7 @@ def azurite():
         yield emulator
 
 
-@pytest.fixture()
+@pytest.fixture
 def storage(azurite):
     """Connection string plus a table/container-name prefix unique to this test."""
     return StorageUnderTest(azurite.connection_string, "t" + uuid.uuid4().hex[:10])
@@ -30,7 +30,7 @@ class StorageUnderTest:
         self.prefix = prefix
 
 
-@pytest.fixture()
+@pytest.fixture
 def app_services(storage, monkeypatch):
     """The product's services wired to this test's tables in the session Azurite."""
     from chargeback.wiring import reset_services, services

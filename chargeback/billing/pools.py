@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from chargeback.usage.aggregation import LineUsage
 from chargeback.config.model import UNALLOCATED, Pool
 from chargeback.money import quantum, round_money
+from chargeback.usage.aggregation import LineUsage
 
 
 def largest_remainder(total: Decimal, weights: Mapping[str, Decimal | int], step: Decimal) -> dict[str, Decimal]:

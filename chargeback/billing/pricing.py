@@ -10,11 +10,11 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
-from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals, month_bounds
-from chargeback.billing.pools import PoolPeriod
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolCharge, PoolLine, UnpricedUsage
+from chargeback.billing.pools import PoolPeriod
 from chargeback.config.model import UNALLOCATED, ChargebackConfig, Price, effective_periods
 from chargeback.money import round_money
+from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals, month_bounds
 
 _SHARE = Decimal("0.000001")
 

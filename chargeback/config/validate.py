@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlparse
 
-from chargeback.config.model import UNALLOCATED, UNITS, ChargebackConfig, Department, Notify, Pool, PoolWeights, Price
 import chargeback.config.fields as read
 from chargeback.config.fields import MISSING, Problems
+from chargeback.config.model import UNALLOCATED, UNITS, ChargebackConfig, Department, Notify, Pool, PoolWeights, Price
 from chargeback.errors import InvalidConfig
 from chargeback.keys import is_fingerprint
 

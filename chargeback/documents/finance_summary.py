@@ -9,7 +9,14 @@ from openpyxl.workbook.defined_name import DefinedName
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.documents.invoice_meta import InvoiceMeta
-from chargeback.documents.workbook_style import SheetWriter, month_title, new_workbook, period_text, print_setup, workbook_bytes
+from chargeback.documents.workbook_style import (
+    SheetWriter,
+    month_title,
+    new_workbook,
+    period_text,
+    print_setup,
+    workbook_bytes,
+)
 
 GRAND_TOTAL_NAME = "GrandTotal"
 _DEPARTMENT_COLUMNS = [("Department", "left"), ("Name", "left"), ("Cost center", "left"),

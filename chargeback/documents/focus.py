@@ -12,10 +12,10 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from chargeback.usage.aggregation import month_bounds
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine, UnpricedUsage
 from chargeback.config.model import UNITS
 from chargeback.documents.invoice_meta import InvoiceMeta
+from chargeback.usage.aggregation import month_bounds
 
 SERVICE_NAME, SERVICE_CATEGORY, PUBLISHER = "Azure OpenAI", "AI and Machine Learning", "Microsoft"
 COLUMNS = (

@@ -8,10 +8,17 @@ from openpyxl.utils import absolute_coordinate
 from openpyxl.workbook.defined_name import DefinedName
 
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
-from chargeback.usage.daily import DailyUsageRow
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.usage_sheets import write_usage_sheets
-from chargeback.documents.workbook_style import SheetWriter, month_title, new_workbook, period_text, print_setup, workbook_bytes
+from chargeback.documents.workbook_style import (
+    SheetWriter,
+    month_title,
+    new_workbook,
+    period_text,
+    print_setup,
+    workbook_bytes,
+)
+from chargeback.usage.daily import DailyUsageRow
 
 TOTAL_NAME = "InvoiceTotal"   # defined name of the total cell, for people and programs that read the file
 AMOUNT_COLUMN = 12

@@ -34,7 +34,7 @@ class InvoiceAccess:
     owned: frozenset[str]     # department ids the caller owns
 
     @classmethod
-    def of(cls, principal: Principal, config: ChargebackConfig | None) -> "InvoiceAccess":
+    def of(cls, principal: Principal, config: ChargebackConfig | None) -> InvoiceAccess:
         if config is None:  # nothing imported yet: only the app role can make someone an admin
             return cls(principal, is_admin(principal, ()), frozenset())
         owned = frozenset(d.id for d in config.departments if principal.email in {o.lower() for o in d.owners})

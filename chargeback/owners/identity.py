@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from chargeback.errors import Unauthenticated
 from chargeback.settings import Settings

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-from chargeback.owners.access import InvoiceAccess
 from chargeback.config.model import ChargebackConfig
+from chargeback.owners.access import InvoiceAccess
 from chargeback.owners.portal_chart import MonthBar, cost_chart
 from chargeback.storage.invoice_index import InvoiceEntry
 

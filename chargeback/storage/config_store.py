@@ -5,15 +5,15 @@ config it was invoiced under, whatever was imported since.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
+from chargeback.config.loading import config_from_dict
 from chargeback.config.model import ChargebackConfig
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.json_entity import from_properties, to_properties
-from chargeback.config.loading import config_from_dict
 
 CONFIG_TABLE = "ChargebackConfig"
 VERSIONS, POINTER = "version", "pointer"
@@ -30,7 +30,7 @@ class ConfigStore:
     def save(self, config: ChargebackConfig, source: str = "") -> str:
         """Store the config as a version and make it current; returns its fingerprint."""
         fingerprint = config.fingerprint()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with storage_errors("storing the configuration"):
             self.table.upsert_entity({"PartitionKey": VERSIONS, "RowKey": fingerprint, "ImportedAt": now,
                                       "Source": source[:500], **to_properties(config.to_dict())},

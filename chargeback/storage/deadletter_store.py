@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 from azure.data.tables import UpdateMode
 
-from chargeback.usage.events import DeadLetter, RawEvent
 from chargeback.storage.account import StorageAccount, storage_errors
-from chargeback.storage.usage_table import transactions, _submit
+from chargeback.storage.usage_table import _submit, transactions
+from chargeback.usage.events import DeadLetter, RawEvent
 
 DEAD_LETTER_TABLE = "UsageDeadLetters"
 DEAD_LETTER_CONTAINER = "deadletters"
@@ -56,7 +56,7 @@ class DeadLetterStore:
 
     def add(self, letters: Iterable[DeadLetter]) -> int:
         """Store dead letters idempotently (same event, same row); raises StorageUnavailable."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         entities = []
         for letter in letters:
             entity = {

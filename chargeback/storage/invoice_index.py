@@ -38,7 +38,7 @@ class InvoiceEntry:
                 "Revision": self.revision, "ContentHash": self.content_hash}
 
     @classmethod
-    def from_entity(cls, e: dict, month: str | None = None, department: str | None = None) -> "InvoiceEntry":
+    def from_entity(cls, e: dict, month: str | None = None, department: str | None = None) -> InvoiceEntry:
         return cls(month=month or e["PartitionKey"], department=department or e["RowKey"], name=e["Name"],
                    total=Decimal(e["Total"]), currency=e["Currency"], version=int(e["Version"]), blob=e["Blob"],
                    invoice_number=e["InvoiceNumber"], run_id=e["RunId"],

@@ -34,7 +34,7 @@ class DeliveryRecord:
                 "Revision": self.revision, "Error": self.error[:1000]}
 
     @classmethod
-    def from_entity(cls, e: dict) -> "DeliveryRecord":
+    def from_entity(cls, e: dict) -> DeliveryRecord:
         month, department = e["PartitionKey"].split("~", 1)
         version, channel = e["RowKey"].split("~", 1)
         return cls(month=month, department=department, version=int(version), channel=channel, status=e["Status"],

@@ -6,18 +6,18 @@ A small index table lists each month's partitions, because Table Storage cannot 
 """
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
-import calendar
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from datetime import UTC, datetime
 
 from azure.data.tables import UpdateMode
 
-from chargeback.usage.record import UsageRecord
 from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.usage.record import UsageRecord
 
 USAGE_TABLE = "UsageRecords"
 PARTITION_INDEX_TABLE = "UsagePartitions"
@@ -70,7 +70,7 @@ def entity_to_record(entity: dict) -> UsageRecord:
     timestamp = entity["EventTime"]
     return UsageRecord(
         record_id=entity["RowKey"], timestamp=datetime(*timestamp.timetuple()[:6], timestamp.microsecond,
-                                                        tzinfo=timezone.utc),
+                                                        tzinfo=UTC),
         subscription=entity["Subscription"], deployment=entity.get("Deployment", ""),
         prompt_tokens=entity.get("PromptTokens", 0), cached_tokens=entity.get("CachedTokens", 0),
         completion_tokens=entity.get("CompletionTokens", 0), reasoning_tokens=entity.get("ReasoningTokens", 0),

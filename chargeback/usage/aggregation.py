@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timezone
+from datetime import UTC, date
 
 from chargeback.errors import InvalidMonth
 from chargeback.usage.record import UsageRecord
@@ -106,7 +106,7 @@ class MonthUsage:
         """Count one record; False (and counted in ``outside_month``) when it belongs to another month."""
         ts = record.timestamp
         if ts.utcoffset():   # naive (None) and UTC (zero) stamps are already UTC
-            ts = ts.astimezone(timezone.utc)
+            ts = ts.astimezone(UTC)
         if ts.month != self.first_day.month or ts.year != self.first_day.year:
             self.outside_month += 1
             return False

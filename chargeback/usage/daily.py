@@ -5,8 +5,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from chargeback.usage.aggregation import MonthUsage, UsageKey, UsageTotals
 from chargeback.config.model import ChargebackConfig
+from chargeback.usage.aggregation import MonthUsage, UsageKey, UsageTotals
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ class DeadLetter:
 
 
 def _digest(partition: str, sequence_number: int, body: bytes) -> str:
-    h = hashlib.sha256(f"{partition}\n{sequence_number}\n".encode("utf-8"))
+    h = hashlib.sha256(f"{partition}\n{sequence_number}\n".encode())
     h.update(body)
     return h.hexdigest()
 
@@ -116,7 +116,7 @@ def parse_event(raw: RawEvent) -> UsageRecord:
     version = doc.get("schemaVersion")
     if isinstance(version, bool):
         raise InvalidEvent(f"unknown schemaVersion {version!r} (this version reads 1 and 2)")
-    if version is None and "appSubscriptionKey" in doc or version == 1:
+    if (version is None and "appSubscriptionKey" in doc) or version == 1:
         return _parse_v1(doc, raw)
     if version == 2:
         return _parse_v2(doc)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chargeback.errors import InvalidEvent
 
@@ -33,7 +33,7 @@ def parse_v1_timestamp(value: object) -> datetime:
     micro = int((fraction or "0").ljust(7, "0")[:6])
     try:
         return datetime(int(year), int(month), int(day), hour_n, int(minute), int(second), micro,
-                        tzinfo=timezone.utc)
+                        tzinfo=UTC)
     except ValueError as exc:
         raise InvalidEvent(f"unparseable timestamp {value[:40]!r}: {exc}") from None
 
@@ -51,8 +51,8 @@ def parse_v2_timestamp(value: object) -> datetime:
     except ValueError:
         raise InvalidEvent(f"unparseable timestamp {value[:40]!r}: expected ISO-8601") from None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 _FRACTION_RE = re.compile(r"(\.\d{6})\d+")

@@ -1,8 +1,8 @@
 """Ingest: a batch of Event Hub messages -> stored usage records, dead letters and telemetry."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.events import RawEvent, parse_batch, parse_event
@@ -15,7 +15,7 @@ class IngestResult:
     dead_lettered: int = 0
     unmetered: int = 0
 
-    def add(self, other: "IngestResult") -> None:
+    def add(self, other: IngestResult) -> None:
         for name, value in asdict(other).items():
             setattr(self, name, getattr(self, name) + value)
 
@@ -24,7 +24,7 @@ class IngestResult:
 
 
 # Called with every batch's result (the local host counts with this; the trigger returns nothing).
-batch_listeners: list[Callable[["IngestResult"], None]] = []
+batch_listeners: list[Callable[[IngestResult], None]] = []
 
 
 def ingest_batch(events: Iterable[RawEvent], usage_store, dead_letter_store, telemetry=None) -> IngestResult:

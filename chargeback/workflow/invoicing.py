@@ -12,19 +12,18 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from chargeback.usage.aggregation import MonthUsage, month_bounds
 from chargeback.billing.charges import MonthCharges
-from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
-from chargeback.errors import InvalidConfig
+from chargeback.billing.pricing import price_month
 from chargeback.documents.finance_summary import render_finance_summary
 from chargeback.documents.focus import render_focus_csv
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
-from chargeback.billing.pricing import price_month
+from chargeback.errors import InvalidConfig
 from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX, DocumentStore
 from chargeback.storage.invoice_index import InvoiceEntry, InvoiceIndex
+from chargeback.usage.aggregation import MonthUsage, month_bounds
+from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
-
 
 
 @dataclass

@@ -12,19 +12,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Callable
 
 from chargeback.billing.charges import MonthCharges
 from chargeback.config.model import UNALLOCATED, Department
 from chargeback.errors import DeliveryFailed
-from chargeback.workflow.invoicing import load_department
 from chargeback.notices.render import Notice
 from chargeback.settings import Settings
 from chargeback.storage.documents import DocumentStore
 from chargeback.storage.notice_store import FAILED, SENT, DeliveryRecord, NoticeStore
+from chargeback.workflow.invoicing import load_department
 
 EMAIL, WEBHOOK = "email", "webhook"
 ALREADY_SENT = "already sent"
@@ -107,7 +107,7 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
         ok, attempts, error = _deliver(ctx, channel, notice, target)
         ctx.notices.record(DeliveryRecord(month=month, department=department, version=version, channel=channel,
                                           status=SENT if ok else FAILED, attempts=attempts, run_id=run_id,
-                                          at=datetime.now(timezone.utc), revision=notice.revision, error=error))
+                                          at=datetime.now(UTC), revision=notice.revision, error=error))
         result["deliveries"].append({"channel": channel, "status": SENT if ok else FAILED, "attempts": attempts,
                                      "error": error})
     if not result["deliveries"]:

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from devhost.durable.errors import HostAborted, InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning, Superseded
 from devhost.durable.registry import FunctionRegistry
@@ -53,7 +53,7 @@ class DurableHost:
         instance_id = instance_id or uuid.uuid4().hex
         if not instance_id or _FORBIDDEN_ID_CHARS & set(instance_id) or not instance_id.isprintable():
             raise ValueError(f"invalid instance id {instance_id!r}: no '/', '\\', '#', '?' or control characters")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self._lock:
             existing = self.store.load(instance_id, with_history=False)
             if existing is not None and not existing.finished:
@@ -185,7 +185,7 @@ class DurableHost:
     def stopped(self) -> bool:
         return self._stopped
 
-    def __enter__(self) -> "DurableHost":
+    def __enter__(self) -> DurableHost:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -5,7 +5,7 @@ Field names follow DurableTask.Core's JSON (PascalCase); numbering is the SDK's 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.durable_functions.constants import DATETIME_STRING_FORMAT
@@ -21,11 +21,11 @@ UPPER_SCHEMA_VERSION = 1
 
 def format_time(moment: datetime) -> str:
     """A UTC timestamp in the SDK's wire format."""
-    return moment.astimezone(timezone.utc).strftime(DATETIME_STRING_FORMAT)
+    return moment.astimezone(UTC).strftime(DATETIME_STRING_FORMAT)
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, DATETIME_STRING_FORMAT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, DATETIME_STRING_FORMAT).replace(tzinfo=UTC)
 
 
 def _event(kind: Ev, at: datetime, event_id: int = -1, **fields: Any) -> dict:

@@ -12,8 +12,9 @@ import json
 import threading
 import traceback
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 from azure.functions.meta import Datum
@@ -110,7 +111,7 @@ class FunctionRegistry:
 
 # An app may be indexed only once (a second get_functions() fails on "duplicate" names), so
 # each app is indexed here once; pass devhost.functions.function_index() if it was indexed elsewhere.
-_INDEXED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_INDEXED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _INDEX_LOCK = threading.Lock()
 
 

@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from devhost.durable import history as h
 from devhost.durable.errors import HostAborted, Superseded
@@ -118,7 +118,7 @@ class InstanceRunner:
         return record
 
     def _episode(self, record: InstanceRecord, messages: list[tuple]) -> InstanceRecord:
-        wall = datetime.now(timezone.utc)
+        wall = datetime.now(UTC)
         # A timer's message arrives at its FireAt, so the episode that applies it is never earlier.
         fired = [h.parse_time(m[2]) for m in messages if m[0] == "fired"]
         now = max([h.logical_now(record.history, wall)] + fired)
@@ -168,7 +168,7 @@ class InstanceRunner:
         return self._close(record, status, result)
 
     def _terminate(self, record: InstanceRecord, reason: str) -> None:
-        now = h.logical_now(record.history, datetime.now(timezone.utc))
+        now = h.logical_now(record.history, datetime.now(UTC))
         record.history = record.history + [
             h.orchestrator_started(now), h.execution_terminated(now, reason),
             h.execution_completed(now, "Terminated", json.dumps(reason)), h.orchestrator_completed(now)]
@@ -177,7 +177,7 @@ class InstanceRunner:
     def _close(self, record: InstanceRecord, status: str, output_json: str) -> InstanceRecord:
         record.runtime_status = status
         record.output_json = output_json
-        record.last_updated_time = datetime.now(timezone.utc)
+        record.last_updated_time = datetime.now(UTC)
         self._timers.clear()
         self.host.save(self, record)
         return record

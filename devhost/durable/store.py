@@ -5,7 +5,7 @@ import copy
 import json
 import threading
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableServiceClient, UpdateMode
@@ -48,7 +48,7 @@ def _decoded(text: str | None):
 
 
 def _api_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class InMemoryInstanceStore:
@@ -197,4 +197,4 @@ def _record_from(row: dict) -> InstanceRecord:
 
 
 def _utc(moment: datetime) -> datetime:
-    return datetime(*moment.timetuple()[:6], moment.microsecond, tzinfo=timezone.utc)
+    return datetime(*moment.timetuple()[:6], moment.microsecond, tzinfo=UTC)

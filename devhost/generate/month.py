@@ -4,17 +4,16 @@ from __future__ import annotations
 import calendar
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import accumulate, cycle
 from pathlib import Path
-from typing import Iterator
 
 from chargeback.errors import InvalidMonth
 from devhost.generate.tenants import Subscription, build_departments, render_config, subscription_weights
+from devhost.generate.wire import BAD_KINDS, bad_event, encode, v1_event, v1_timestamp, v2_event, v2_timestamp
 from devhost.generate.workloads import WORKLOADS, Call, Workload, make_call
-from devhost.generate.wire import (BAD_KINDS, bad_event, encode, v1_event, v1_timestamp, v2_event,
-                                      v2_timestamp)
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 FORMATS = ("v1", "v2")

@@ -5,8 +5,8 @@ import random
 from dataclasses import dataclass
 from itertools import accumulate
 
-from devhost.generate.workloads import PAY_AS_YOU_GO, PROVISIONED, WORKLOADS
 from chargeback.keys import fingerprint
+from devhost.generate.workloads import PAY_AS_YOU_GO, PROVISIONED, WORKLOADS
 
 NAMED_DEPARTMENTS = (
     ("marketing", "Marketing"), ("sales", "Sales"), ("research", "Research"), ("legal", "Legal"),

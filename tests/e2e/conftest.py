@@ -48,7 +48,7 @@ LATE = [event("s-3", "sub-sales", "gpt-4o", 400_000, 0, day=30)]  # 400k x 2.50/
 EXPECTED_AFTER_LATE = {"marketing": "103.52", "sales": "202.23"}
 
 
-@pytest.fixture()
+@pytest.fixture
 def month_loaded(app_services):
     app_services.config.save(parse_config(CONFIG))
     result = ingest_lines(OCTOBER)
@@ -56,7 +56,7 @@ def month_loaded(app_services):
     return app_services
 
 
-@pytest.fixture()
+@pytest.fixture
 def local_host(month_loaded):
     host = LocalHost(retry_delay_scale=0.001)
     yield host

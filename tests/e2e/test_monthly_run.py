@@ -6,8 +6,8 @@ from io import BytesIO
 
 import openpyxl
 
-import chargeback.workflow.invoicing as invoicing
 from chargeback.storage.documents import INVOICES
+from chargeback.workflow import invoicing
 from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 

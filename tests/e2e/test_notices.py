@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -56,7 +56,7 @@ class Webhook:
         self.server.server_close()
 
 
-@pytest.fixture()
+@pytest.fixture
 def outbox(tmp_path):
     box = LocalOutbox(tmp_path / "outbox")
     box.start()
@@ -64,7 +64,7 @@ def outbox(tmp_path):
     box.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def webhook():
     hook = Webhook()
     yield hook
@@ -77,7 +77,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
+@pytest.fixture
 def notifying(month_loaded, outbox, webhook, monkeypatch):
     """Sales also has a webhook; SMTP points at the outbox; retries pause 10 ms. Returns a factory of hosts."""
     monkeypatch.setenv("CHARGEBACK_SMTP_HOST", "127.0.0.1")
@@ -234,7 +234,7 @@ def test_webhook_answers_are_told_apart_and_the_url_is_never_quoted(webhook, sta
 
 def test_the_notice_store_keeps_one_record_per_version_and_channel(app_services):
     store = app_services.notices
-    at = datetime(2026, 11, 1, 2, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
     first = DeliveryRecord("2026-10", "sales", 1, "webhook", "failed", 3, "r1", at, error="HTTP 500")
     store.record(first)
     store.record(DeliveryRecord("2026-10", "sales", 1, "email", "sent", 1, "r1", at))

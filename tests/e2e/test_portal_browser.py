@@ -61,7 +61,7 @@ class Links(HTMLParser):
             self._href = None
 
 
-@pytest.fixture()
+@pytest.fixture
 def served(month_loaded, monkeypatch):
     """Three months invoiced; a server per user behind the sign-in stand-in. Yields {email: base URL}."""
     require_tool(BROWSER is not None, "chromium (Debian packages chromium and chromium-driver)")

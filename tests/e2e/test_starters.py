@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from azure.functions.timer import TimerRequest
 import pytest
+from azure.functions.timer import TimerRequest
 
 from chargeback.owners.identity import encode_principal
 from devhost.functions import user_function
 from devhost.local_host import LocalHost
 
 
-@pytest.fixture()
+@pytest.fixture
 def paused_host(month_loaded, monkeypatch):
     """Instances stay Pending until driven, so 'already running' can be observed."""
     monkeypatch.setenv("CHARGEBACK_LOCAL_AUTH", "loopback")

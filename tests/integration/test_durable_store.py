@@ -1,7 +1,7 @@
 """Durable instance state in Table Storage (real Azurite), and a host resumed from it after a crash."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from azure.data.tables import TableClient
@@ -19,13 +19,13 @@ def probe():
     yield sample.PROBE
 
 
-@pytest.fixture()
+@pytest.fixture
 def table_name(storage):
     return storage.prefix + "Durable"
 
 
 def a_record(instance_id: str, execution_id: str, events: int, payload_chars: int) -> InstanceRecord:
-    at = datetime(2026, 2, 1, 6, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 2, 1, 6, 30, tzinfo=UTC)
     history = [{"EventType": 4, "EventId": i, "IsPlayed": False, "Timestamp": "2026-02-01T06:30:00.000000Z",
                 "Name": "render_invoice", "Version": "", "Input": f'"{i:04d}' + "x" * payload_chars + '"'}
                for i in range(events)]

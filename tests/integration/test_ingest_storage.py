@@ -8,11 +8,11 @@ import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
-from devhost.azurite import Azurite, Ports
 from chargeback.errors import StorageUnavailable
 from chargeback.settings import Settings
 from chargeback.storage.account import StorageAccount
 from chargeback.wiring import Services, reset_services
+from devhost.azurite import Azurite, Ports
 from devhost.eventhub import batches
 from devhost.functions import user_function
 from devhost.ingest_runner import ingest_lines

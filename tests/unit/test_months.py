@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -7,9 +7,9 @@ from chargeback.months import instance_id, parse_month, previous_month
 
 
 @pytest.mark.parametrize("now, expected", [
-    (datetime(2027, 1, 1, 2, 0, tzinfo=timezone.utc), "2026-12"),   # across the year boundary
-    (datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc), "2026-02"),
-    (datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc), "2026-11"),
+    (datetime(2027, 1, 1, 2, 0, tzinfo=UTC), "2026-12"),   # across the year boundary
+    (datetime(2026, 3, 1, 2, 0, tzinfo=UTC), "2026-02"),
+    (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "2026-11"),
 ])
 def test_previous_month(now, expected):
     assert previous_month(now) == expected

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
@@ -11,12 +11,12 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-import chargeback.telemetry as telemetry
+from chargeback import telemetry
 from chargeback.usage.events import RawEvent, parse_batch
 from chargeback.usage.record import UsageRecord
 
 
-@pytest.fixture()
+@pytest.fixture
 def captured():
     exporter = InMemoryLogRecordExporter()
     logger_provider = LoggerProvider()
@@ -31,7 +31,7 @@ def captured():
 
 
 def record(**overrides) -> UsageRecord:
-    base = dict(record_id="r1", timestamp=datetime(2026, 10, 3, 14, 5, tzinfo=timezone.utc), subscription="sub-a",
+    base = dict(record_id="r1", timestamp=datetime(2026, 10, 3, 14, 5, tzinfo=UTC), subscription="sub-a",
                 deployment="gpt-4o", model="gpt-4o-2024-08-06", prompt_tokens=1566, cached_tokens=1408,
                 completion_tokens=300, reasoning_tokens=0)
     return UsageRecord(**{**base, **overrides})

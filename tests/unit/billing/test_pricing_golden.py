@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chargeback.usage.aggregation import aggregate_month
 from chargeback.billing.charges import MonthCharges
+from chargeback.billing.pricing import price_month
 from chargeback.config.loading import parse_config
 from chargeback.errors import InvalidMonth
-from chargeback.billing.pricing import price_month
+from chargeback.usage.aggregation import aggregate_month
 from chargeback.usage.record import UsageRecord
 
 GOLDEN = Path(__file__).resolve().parents[2] / "data" / "golden"

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chargeback.usage.aggregation import aggregate_month
 from chargeback.billing.pools import largest_remainder
-from chargeback.config.loading import parse_config
 from chargeback.billing.pricing import price_month
+from chargeback.config.loading import parse_config
+from chargeback.usage.aggregation import aggregate_month
 from chargeback.usage.record import UsageRecord
 
 MONTH = "2026-03"
@@ -34,7 +34,7 @@ pools:
 """
 SUBSCRIPTIONS = ["sub-a1", "sub-a2", "sub-b1", "sub-c1", "sub-unclaimed"]
 DEPLOYMENTS = ["gpt-4o", "gpt-4o-mini", "gpt-4o-ptu", "gpt-41-ptu", "not-priced"]
-START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, tzinfo=UTC)
 
 configs = st.builds(
     lambda currency, markup, pool_cost, ptus: parse_config(CONFIG_TEMPLATE.format(
@@ -171,7 +171,7 @@ def test_nothing_is_negative_every_figure_reconciles_and_no_token_is_lost(config
     assert charges.grand_total == sum(d.total for d in charges.departments)
     assert all(share >= 0 for pool in charges.pools for share in pool.shares.values())
 
-    in_month = [r for r in rows if r.timestamp.astimezone(timezone.utc).strftime("%Y-%m") == MONTH]
+    in_month = [r for r in rows if r.timestamp.astimezone(UTC).strftime("%Y-%m") == MONTH]
     shown = [line for d in charges.departments for line in d.lines] + list(charges.unpriced)
     for tokens in ("prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens"):
         assert sum(getattr(x, tokens) for x in shown) == sum(getattr(r, tokens) for r in in_month)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chargeback.config.model import UNALLOCATED, ChargebackConfig, effective_periods
 from chargeback.config.loading import config_from_dict, parse_config
+from chargeback.config.model import UNALLOCATED, effective_periods
 from chargeback.errors import InvalidConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "configs" / "sample.yaml"

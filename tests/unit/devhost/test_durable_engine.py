@@ -11,11 +11,10 @@ import pytest
 from azure.durable_functions.models.history import HistoryEventType as Ev
 from azure.durable_functions.models.utils import http_utils
 
-from devhost.http_host import process_event_loop
-
 from devhost.durable import DurableHost, HostAborted, InMemoryInstanceStore, InstanceAlreadyRunning
 from devhost.durable import history as h
 from devhost.durable.replay import NonDeterministicReplay, plan_work
+from devhost.http_host import process_event_loop
 from tests.fixtures import durable_sample_app as sample
 
 FAST = {"retry_delay_scale": 0.001, "timer_delay_scale": 0.000001}
@@ -28,7 +27,7 @@ def probe():
     sample.PROBE.gate.set()  # never leave an activity parked at the gate
 
 
-@pytest.fixture()
+@pytest.fixture
 def host():
     with DurableHost(sample.app, InMemoryInstanceStore(), max_workers=4, **FAST) as running:
         yield running

@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -16,8 +16,8 @@ from chargeback.usage.events import V1_FIELDS, V2_FIELDS
 from devhost.generate.month import generate_month, write_events
 
 MONTH = "2026-10"             # starts on a Thursday; 31 days, 9 weekend days
-START = datetime(2026, 10, 1, tzinfo=timezone.utc)
-END = datetime(2026, 11, 1, tzinfo=timezone.utc)
+START = datetime(2026, 10, 1, tzinfo=UTC)
+END = datetime(2026, 11, 1, tzinfo=UTC)
 V1_TIMESTAMP = re.compile(r"^(1[0-2]|[1-9])/([1-9]|[12]\d|3[01])/\d{4} (1[0-2]|[1-9]):[0-5]\d:[0-5]\d (AM|PM)$")
 V2_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -36,7 +36,7 @@ def parse_v2_time(text: str) -> datetime | None:
     if not V2_TIMESTAMP.match(text):
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -45,7 +45,7 @@ def parse_v1_time(text: str) -> datetime | None:
     if not V1_TIMESTAMP.match(text):
         return None
     try:
-        return datetime.strptime(text, "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -276,8 +276,8 @@ def test_two_hundred_departments():
     assert ids[0] == "marketing" and "dept-200" in ids
     for kind, event in map(classify_v2, month.lines):   # a leap February
         if kind is None:
-            assert datetime(2028, 2, 1, tzinfo=timezone.utc) <= parse_v2_time(event["timestamp"]) \
-                < datetime(2028, 3, 1, tzinfo=timezone.utc)
+            assert datetime(2028, 2, 1, tzinfo=UTC) <= parse_v2_time(event["timestamp"]) \
+                < datetime(2028, 3, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("events, bad_events, bad", [(1000, None, 3), (999, None, 1), (2000, 0, 0), (50, 7, 7)])

@@ -7,11 +7,21 @@ from decimal import Decimal
 import pytest
 
 from chargeback.documents.finance_summary import render_finance_summary
-from tests.fixtures.invoice_inputs import (ERROR_LOOKING_COST_CENTER, GOLDEN, HAND_GRAND_TOTAL, HAND_POOL_SHARES,
-                                       HAND_TOTALS, HOSTILE_DEPLOYMENT, HOSTILE_NAME, golden_month,
-                                       load, meta, money, named_cell, texts)
-
-
+from tests.fixtures.invoice_inputs import (
+    ERROR_LOOKING_COST_CENTER,
+    GOLDEN,
+    HAND_GRAND_TOTAL,
+    HAND_POOL_SHARES,
+    HAND_TOTALS,
+    HOSTILE_DEPLOYMENT,
+    HOSTILE_NAME,
+    golden_month,
+    load,
+    meta,
+    money,
+    named_cell,
+    texts,
+)
 
 
 def department_rows(sheet) -> dict[str, dict]:
@@ -115,9 +125,9 @@ def test_deterministic_and_dated_by_the_issue_date(generated):
 
 
 def test_a_month_without_pools_or_unpriced_usage_says_so():
-    from chargeback.usage.aggregation import aggregate_month
-    from chargeback.config.loading import parse_config
     from chargeback.billing.pricing import price_month
+    from chargeback.config.loading import parse_config
+    from chargeback.usage.aggregation import aggregate_month
     config = parse_config("""
 currency: EUR
 departments: [{id: hr, name: HR, subscriptions: [sub-hr]}]

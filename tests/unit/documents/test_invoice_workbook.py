@@ -9,17 +9,29 @@ from decimal import Decimal
 
 import pytest
 
-from chargeback.usage.aggregation import aggregate_month
+from chargeback.billing.pricing import price_month
 from chargeback.config.loading import parse_config
-from chargeback.usage.daily import DailyUsageRow, daily_usage
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
-from chargeback.billing.pricing import price_month
+from chargeback.usage.aggregation import aggregate_month
+from chargeback.usage.daily import DailyUsageRow, daily_usage
 from chargeback.usage.record import UsageRecord
-from tests.fixtures.invoice_inputs import (ERROR_LOOKING_COST_CENTER, GOLDEN, HAND_TOTALS, HOSTILE_DEPLOYMENT, HOSTILE_NAME,
-                                       HOSTILE_SUBSCRIPTION, UNICODE_NAME, golden_month, hand_records, load, meta, money, named_cell, texts)
-
-
+from tests.fixtures.invoice_inputs import (
+    ERROR_LOOKING_COST_CENTER,
+    GOLDEN,
+    HAND_TOTALS,
+    HOSTILE_DEPLOYMENT,
+    HOSTILE_NAME,
+    HOSTILE_SUBSCRIPTION,
+    UNICODE_NAME,
+    golden_month,
+    hand_records,
+    load,
+    meta,
+    money,
+    named_cell,
+    texts,
+)
 
 
 def render(month, department: str, **meta_args) -> bytes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import tree_sitter
@@ -116,7 +116,7 @@ def text(node: tree_sitter.Node | None) -> str:
     return "" if node is None else node.text.decode()
 
 
-@lru_cache(maxsize=None)
+@cache
 def declarations(path: Path) -> tuple[Declaration, ...]:
     """Every top-level declaration of a file, with the decorators written above it."""
     tree = parse(path.read_bytes())

@@ -11,8 +11,23 @@ from pathlib import Path
 import pytest
 
 from tests.unit.infra.infra_helpers import (
-    BICEP_FILES, INFRA, MAIN, REPO, call_arguments, calls_of, declarations, find, guids, module_path,
-    one, parse, prop, properties, string_value, syntax_problems, text,
+    BICEP_FILES,
+    INFRA,
+    MAIN,
+    REPO,
+    call_arguments,
+    calls_of,
+    declarations,
+    find,
+    guids,
+    module_path,
+    one,
+    parse,
+    prop,
+    properties,
+    string_value,
+    syntax_problems,
+    text,
 )
 
 MODULES = INFRA / "modules"
@@ -415,7 +430,7 @@ def test_queries_read_only_the_events_and_dimensions_ingest_emits(path):
 
 
 def test_event_names_match_the_telemetry_module():
-    import chargeback.telemetry as telemetry
+    from chargeback import telemetry
     assert (telemetry.USAGE_EVENT, telemetry.DEAD_LETTER_EVENT) == ("ChargebackUsage", "ChargebackDeadLetter")
 
 

@@ -1,14 +1,14 @@
 """Who may see which invoice: owners, admins, outsiders; department ids and path tricks."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from chargeback.owners.access import InvoiceAccess, download_name, parse_department
 from chargeback.config.loading import parse_config
 from chargeback.errors import InvalidDepartment, UnknownInvoice
+from chargeback.owners.access import InvoiceAccess, download_name, parse_department
 from chargeback.owners.identity import ADMIN_ROLE, Principal
 from chargeback.storage.invoice_index import InvoiceEntry
 
@@ -31,7 +31,7 @@ def entry(department: str, version: int = 1) -> InvoiceEntry:
     return InvoiceEntry(month="2026-10", department=department, name=department.title(), total=Decimal("1.00"),
                         currency="USD", version=version, blob=f"2026-10/{department}/x.xlsx",
                         invoice_number=f"CB-2026-10-{department.upper()}-{version}", run_id="r",
-                        generated_at=datetime(2026, 11, 1, tzinfo=timezone.utc), revision=False, content_hash="h")
+                        generated_at=datetime(2026, 11, 1, tzinfo=UTC), revision=False, content_hash="h")
 
 
 class Index:

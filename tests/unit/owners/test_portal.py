@@ -4,14 +4,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 
-from chargeback.owners.access import InvoiceAccess
 from chargeback.config.loading import parse_config
+from chargeback.owners.access import InvoiceAccess
 from chargeback.owners.identity import Principal
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, DepartmentHistory, gather, months_back, render_portal
 from chargeback.owners.portal_chart import axis_top, bar_value
@@ -23,7 +23,7 @@ EVIL = '<script>alert("x")</script> & Co'
 def entry(month, department, name, total, version=1):
     return InvoiceEntry(month=month, department=department, name=name, total=Decimal(total), currency="USD",
                         version=version, blob="b", invoice_number=f"CB-{month}-{department.upper()}-{version}",
-                        run_id="r", generated_at=datetime(2026, 11, 1, tzinfo=timezone.utc), revision=version > 1,
+                        run_id="r", generated_at=datetime(2026, 11, 1, tzinfo=UTC), revision=version > 1,
                         content_hash="h")
 
 

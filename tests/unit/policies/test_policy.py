@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
-
 from chargeback.usage.events import V1_FIELDS, V2_FIELDS, RawEvent, parse_batch, parse_event
+from tests.conftest import require_tool
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 V2 = POLICIES / "usage-v2.xml"

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import json
 import tracemalloc
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from chargeback.usage.aggregation import COLUMNS, MonthUsage, UsageKey, aggregate_month, month_bounds
 from chargeback.errors import InvalidMonth
+from chargeback.usage.aggregation import COLUMNS, MonthUsage, UsageKey, aggregate_month, month_bounds
 from chargeback.usage.record import UsageRecord
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def record(at: datetime, subscription="sub-1", deployment="gpt-4o", model="gpt-4o-2024-08-06",

@@ -7,15 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from chargeback.workflow.invoicing import department_charges
-
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
 from chargeback.config.loading import parse_config
 from chargeback.errors import DeliveryFailed
 from chargeback.notices.render import Notice, chat_text, email_message, subject, webhook_payload
-from chargeback.workflow.notifying import (NotifyContext, deployment_amounts, notify_department_step,
-                                      summarize_notices)
 from chargeback.settings import Settings
+from chargeback.workflow.invoicing import department_charges
+from chargeback.workflow.notifying import NotifyContext, deployment_amounts, notify_department_step, summarize_notices
 
 CONFIG = parse_config("""
 currency: USD
