@@ -4,9 +4,11 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+
+from chargeback.usage.meters import NO_USAGE, MeterQuantities
 
 
 @dataclass(frozen=True)
@@ -18,10 +20,10 @@ class PaygLine:
     models: tuple[str, ...]
     period_start: date          # first day the rates applied this month (inclusive)
     period_end: date            # last day they applied (inclusive)
-    unit: str                   # rates are per "1K" or "1M" tokens
-    input_rate: Decimal
-    cached_input_rate: Decimal
-    output_rate: Decimal
+    unit: str | None            # rates are per "1K" or "1M" tokens/characters (None: only audio_hour)
+    input_rate: Decimal | None  # the first release's three rates (None when the entry names none)
+    cached_input_rate: Decimal | None
+    output_rate: Decimal | None
     requests: int
     unmetered: int
     prompt_tokens: int          # includes cached_tokens
@@ -30,7 +32,14 @@ class PaygLine:
     reasoning_tokens: int
     exact_amount: Decimal       # before rounding, for the curious reader
     amount: Decimal
+    meters: MeterQuantities = NO_USAGE              # every meter's quantity on the line
+    rates: dict[str, Decimal] = field(default_factory=dict)   # meter -> rate in effect (audio: per hour)
+    price_from: date | None = None                  # the price entry's effective_from (FOCUS SkuPriceId)
     kind: typing.ClassVar[str] = "payg"
+
+    def priced_meters(self) -> list[str]:
+        """The meters with usage and a rate, in ``METERS`` order: what the line charges for."""
+        return [m for m in self.meters.used() if m in self.rates]
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,13 @@ class PoolLine:
     cached_tokens: int
     completion_tokens: int
     reasoning_tokens: int
-    weighted_tokens: Decimal    # w_in*(prompt-cached) + w_cached*cached + w_out*completion
+    weighted_tokens: Decimal    # sum over meters of weight x quantity
     pool_weighted_tokens: Decimal
     share: Decimal              # weighted_tokens / pool_weighted_tokens, 6 places, for display only
     pool_cost: Decimal
     amount: Decimal             # largest-remainder share of pool_cost
+    meters: MeterQuantities = NO_USAGE
+    weights: dict[str, Decimal] = field(default_factory=dict)   # the pool's weight per meter
     kind: typing.ClassVar[str] = "pool"
 
 
@@ -100,6 +111,8 @@ class UnpricedUsage:
     cached_tokens: int
     completion_tokens: int
     reasoning_tokens: int
+    meters: MeterQuantities = NO_USAGE   # the quantities not charged, per meter
+    reason: str = ""                     # why: no price or pool, or a price naming no rate for these meters
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,8 @@ _LINE_KINDS = {PaygLine.kind: PaygLine, PoolLine.kind: PoolLine}
 
 
 def _plain(value: object) -> object:
+    if isinstance(value, MeterQuantities):
+        return value.to_dict()
     if dataclasses.is_dataclass(value):
         out = {"kind": value.kind} if isinstance(value, (PaygLine, PoolLine)) else {}
         out.update((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value))
@@ -150,11 +165,16 @@ def _plain(value: object) -> object:
 
 def _build(cls: type, data: dict) -> object:
     hints = typing.get_type_hints(cls)
-    return cls(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(cls)})
+    # A field missing from the data (a run stored before meters) takes its default.
+    return cls(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data})
 
 
 def _decode(hint: object, value: object) -> object:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if value is None:
+        return None
+    if hint is MeterQuantities:
+        return MeterQuantities.from_dict(value)
     if hint is Decimal:
         return Decimal(value)
     if hint is date:
@@ -165,6 +185,8 @@ def _decode(hint: object, value: object) -> object:
         return tuple(_decode(args[0], v) for v in value)
     if origin is dict:
         return {k: _decode(args[1], v) for k, v in value.items()}
-    if origin in (typing.Union, types.UnionType):   # a line: PaygLine | PoolLine, told apart by kind
-        return _build(_LINE_KINDS[value["kind"]], value)
+    if origin in (typing.Union, types.UnionType):
+        if isinstance(value, dict) and "kind" in value:   # a line: PaygLine | PoolLine, told apart by kind
+            return _build(_LINE_KINDS[value["kind"]], value)
+        return _decode(next(a for a in args if a is not type(None)), value)   # X | None
     return value

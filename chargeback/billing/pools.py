@@ -43,9 +43,9 @@ class PoolPeriod:
     use: dict[str, LineUsage] = field(default_factory=dict)   # department id -> what it used
 
     def weighted_tokens(self, usage: LineUsage) -> Decimal:
-        """w_in x (prompt - cached) + w_cached x cached + w_out x completion."""
-        w, t = self.pool.weights, usage.totals
-        return w.input * t.uncached_prompt_tokens + w.cached_input * t.cached_tokens + w.output * t.completion_tokens
+        """The sum over the meters the weights name of weight x quantity (a meter not named weighs 0)."""
+        meters = usage.totals.meters
+        return sum((weight * meters.quantity(meter) for meter, weight in self.pool.weights.values), Decimal(0))
 
     @property
     def hours(self) -> int:

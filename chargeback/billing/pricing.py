@@ -10,11 +10,13 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
+from chargeback.billing import meter_rates
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolCharge, PoolLine, UnpricedUsage
 from chargeback.billing.pools import PoolPeriod
 from chargeback.config.model import UNALLOCATED, ChargebackConfig, Price, effective_periods
 from chargeback.money import round_money
 from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals, month_bounds
+from chargeback.usage.meters import MeterQuantities
 
 _SHARE = Decimal("0.000001")
 
@@ -43,6 +45,7 @@ class _Pricing:
         self.unpriced: dict[tuple, LineUsage] = defaultdict(LineUsage)   # (dept, sub, deployment)
         self.unmetered: dict[str, int] = defaultdict(int)                # deployment -> streams without usage
         self.unclaimed: set[str] = set()                                 # subscriptions no department claims
+        self.unrated: list[UnpricedUsage] = []                          # priced lines' meters without a rate
         self.warnings: list[str] = []
 
     def run(self, usage: MonthUsage) -> MonthCharges:
@@ -50,7 +53,7 @@ class _Pricing:
             self._route(key, totals)
         lines: dict[str, list] = defaultdict(list)
         for (dept, _sub, _deployment, period), line_usage in sorted(self.payg.items(), key=_payg_order):
-            lines[dept].append(self._payg_line(period, line_usage))
+            lines[dept].append(self._payg_line(dept, period, line_usage))
         pools = [self._pool_charge(period, lines) for periods in self.pool_periods.values() for period in periods]
         departments = self._departments(lines)
         self._explain(usage)
@@ -83,18 +86,24 @@ class _Pricing:
             self.price_periods[deployment] = effective_periods(history, self.first_day, self.next_first_day)
         return self.price_periods[deployment]
 
-    def _payg_line(self, period: tuple[Price, date, date], usage: LineUsage) -> PaygLine:
+    def _payg_line(self, dept: str, period: tuple[Price, date, date], usage: LineUsage) -> PaygLine:
         price, start, stop = period
         t = usage.totals
-        exact = (t.uncached_prompt_tokens * price.input + t.cached_tokens * price.cached_input_rate
-                 + t.completion_tokens * price.output) / price.tokens_per_unit
-        return PaygLine(
+        exact = meter_rates.exact_amount(price, t.meters)
+        line = PaygLine(
             subscription=next(iter(usage.subscriptions)), deployment=price.deployment,
             models=tuple(sorted(usage.models)), period_start=start, period_end=stop - timedelta(days=1),
             unit=price.unit, input_rate=price.input, cached_input_rate=price.cached_input_rate,
             output_rate=price.output, requests=t.requests, unmetered=t.unmetered, prompt_tokens=t.prompt_tokens,
             cached_tokens=t.cached_tokens, completion_tokens=t.completion_tokens,
-            reasoning_tokens=t.reasoning_tokens, exact_amount=exact, amount=round_money(exact, self.currency))
+            reasoning_tokens=t.reasoning_tokens, exact_amount=exact, amount=round_money(exact, self.currency),
+            meters=t.meters, rates=meter_rates.rates_in_effect(price, t.meters), price_from=price.effective_from)
+        missing = meter_rates.unpriced_meters(price, t.meters)
+        if missing.used():
+            names = ", ".join(meter_rates.label(m).lower() for m in missing.used())
+            self.unrated.append(_unpriced(dept, line.subscription, line.deployment, usage, missing,
+                                          f"the price from {price.effective_from} names no rate for {names}"))
+        return line
 
     def _pool_charge(self, period: PoolPeriod, lines: dict[str, list]) -> PoolCharge:
         """The period's cost, rounded once, shared out; appends each department's pool line."""
@@ -114,12 +123,12 @@ class _Pricing:
                 requests=t.requests, unmetered=t.unmetered, prompt_tokens=t.prompt_tokens,
                 cached_tokens=t.cached_tokens, completion_tokens=t.completion_tokens,
                 reasoning_tokens=t.reasoning_tokens, weighted_tokens=mine, pool_weighted_tokens=pool_weighted,
-                share=share, pool_cost=cost, amount=amounts[dept]))
-        w = period.pool.weights
+                share=share, pool_cost=cost, amount=amounts[dept], meters=t.meters,
+                weights=period.pool.weights.as_dict()))
         return PoolCharge(
             deployment=period.pool.deployment, period_start=period.start, period_end=period.last_day,
             hours=period.hours, basis=period.basis(self.days_in_month), cost=cost,
-            weights={"input": w.input, "cached_input": w.cached_input, "output": w.output},
+            weights=period.pool.weights.as_dict(),
             weighted_tokens=pool_weighted, shares={d: amounts[d] for d in sorted(amounts)})
 
     def _departments(self, lines: dict[str, list]) -> list[DepartmentCharges]:
@@ -137,12 +146,9 @@ class _Pricing:
         return out
 
     def _unpriced(self) -> list[UnpricedUsage]:
-        return [UnpricedUsage(
-            department=dept, subscription=sub, deployment=deployment, models=tuple(sorted(u.models)),
-            first_day=u.first_day, last_day=u.last_day, requests=u.totals.requests, unmetered=u.totals.unmetered,
-            prompt_tokens=u.totals.prompt_tokens, cached_tokens=u.totals.cached_tokens,
-            completion_tokens=u.totals.completion_tokens, reasoning_tokens=u.totals.reasoning_tokens)
-            for (dept, sub, deployment), u in sorted(self.unpriced.items())]
+        unpriced = [_unpriced(dept, sub, deployment, u, u.totals.meters, "no price or pool in effect")
+                    for (dept, sub, deployment), u in sorted(self.unpriced.items())]
+        return sorted(unpriced + self.unrated, key=lambda u: (u.department, u.subscription, u.deployment))
 
     def _explain(self, usage: MonthUsage) -> None:
         """Warnings a finance reader must see: nothing is free or dropped without a word."""
@@ -155,6 +161,10 @@ class _Pricing:
                 f'deployment "{deployment or "(none)"}" has no price or pool in effect from {u.first_day} to '
                 f"{u.last_day}: {tokens:,} tokens in {u.totals.requests:,} request(s) from "
                 f"{len(u.subscriptions)} subscription(s) are listed as unpriced and not charged")
+        for u in self.unrated:
+            quantities = ", ".join(f"{q:,} {meter_rates.label(m).lower()}" for m, q in u.meters.used().items())
+            self.warnings.append(f'deployment "{u.deployment}" ({u.subscription}): {quantities} listed as '
+                                 f"unpriced and not charged: {u.reason}")
         for deployment, count in sorted(self.unmetered.items()):
             self.warnings.append(f'{count:,} streamed request(s) on "{deployment or "(none)"}" never reported '
                                  "their usage: counted as unmetered, not charged")
@@ -167,6 +177,19 @@ class _Pricing:
 
     def _zero(self) -> Decimal:
         return round_money(Decimal(0), self.currency)
+
+
+def _unpriced(dept: str, sub: str, deployment: str, u: LineUsage, meters: MeterQuantities,
+              reason: str) -> UnpricedUsage:
+    """Usage not charged; requests are counted here only when no line of the invoice counts them."""
+    whole = meters is u.totals.meters
+    assert u.first_day is not None and u.last_day is not None   # noqa: S101 - a line has at least one day
+    return UnpricedUsage(
+        department=dept, subscription=sub, deployment=deployment, models=tuple(sorted(u.models)),
+        first_day=u.first_day, last_day=u.last_day, requests=u.totals.requests if whole else 0,
+        unmetered=u.totals.unmetered if whole else 0, prompt_tokens=meters.prompt_tokens,
+        cached_tokens=meters.cached_tokens, completion_tokens=meters.completion_tokens,
+        reasoning_tokens=meters.reasoning, meters=meters, reason=reason)
 
 
 def _payg_order(item: tuple) -> tuple:

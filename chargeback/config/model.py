@@ -7,10 +7,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from chargeback.config.actuals import ActualsConfig
 from chargeback.money import minor_unit
+from chargeback.usage.meters import METERS
 
 UNALLOCATED = "unallocated"   # who pays for subscriptions no department claims
 UNITS = {"1K": 1_000, "1M": 1_000_000}
+# Meters a price entry may name a per-unit rate for (audio_seconds is priced by ``audio_hour`` instead).
+UNIT_RATED = tuple(m for m in METERS if m != "audio_seconds")
+# The only fall-backs (DESIGN.md): a cached or cache-write rate left out is its uncached meter's rate.
+CACHED_DEFAULTS = {"cached_input": "input", "cache_write_input": "input",
+                   "cached_audio_input": "audio_input", "cached_image_input": "image_input"}
+# The first release's pool weights: these three default to 1 when left out (shared by plain token counts).
+LEGACY_WEIGHTED = ("input", "cached_input", "output")
 
 
 @dataclass(frozen=True)
@@ -35,31 +44,73 @@ class Department:
 
 @dataclass(frozen=True)
 class Price:
-    """Pay-as-you-go rates of one deployment, in effect from ``effective_from`` until the next entry."""
+    """Pay-as-you-go rates of one deployment, in effect from ``effective_from`` until the next entry.
+
+    ``rates`` holds the per-``unit`` rates the entry names, by meter (DESIGN.md "Configuration");
+    ``audio_hour`` is the rate per hour of audio, prorated per second (``audio_seconds``).
+    """
 
     deployment: str
     effective_from: date
-    unit: str                      # "1K" or "1M" tokens
-    input: Decimal
-    output: Decimal
-    cached_input: Decimal | None = None   # absent: cached tokens are charged at the input rate
+    unit: str | None               # "1K" or "1M" tokens/characters; None when only audio_hour is named
+    rates: tuple[tuple[str, Decimal], ...]
+    audio_hour: Decimal | None = None
 
     @property
     def tokens_per_unit(self) -> int:
-        return UNITS[self.unit]
+        return UNITS[self.unit or "1M"]
+
+    def named(self, meter: str) -> Decimal | None:
+        """The rate the entry names for ``meter`` (no defaults)."""
+        return dict(self.rates).get(meter)
+
+    def rate(self, meter: str) -> Decimal | None:
+        """The rate in effect for ``meter``: named, else the documented cached default, else None (unpriced)."""
+        named = self.named(meter)
+        if named is None and meter in CACHED_DEFAULTS:
+            return self.named(CACHED_DEFAULTS[meter])
+        return named
 
     @property
-    def cached_input_rate(self) -> Decimal:
-        return self.input if self.cached_input is None else self.cached_input
+    def input(self) -> Decimal | None:
+        return self.named("input")
+
+    @property
+    def output(self) -> Decimal | None:
+        return self.named("output")
+
+    @property
+    def cached_input(self) -> Decimal | None:
+        return self.named("cached_input")
+
+    @property
+    def cached_input_rate(self) -> Decimal | None:
+        return self.rate("cached_input")
 
 
 @dataclass(frozen=True)
 class PoolWeights:
-    """How much one token of each kind counts towards a pool's use."""
+    """How much one unit of each meter counts towards a pool's use; a meter not listed weighs 0."""
 
-    input: Decimal = Decimal(1)
-    cached_input: Decimal = Decimal(1)
-    output: Decimal = Decimal(1)
+    values: tuple[tuple[str, Decimal], ...] = tuple((m, Decimal(1)) for m in LEGACY_WEIGHTED)
+
+    def weight(self, meter: str) -> Decimal:
+        return dict(self.values).get(meter, Decimal(0))
+
+    def as_dict(self) -> dict[str, Decimal]:
+        return dict(self.values)
+
+    @property
+    def input(self) -> Decimal:
+        return self.weight("input")
+
+    @property
+    def cached_input(self) -> Decimal:
+        return self.weight("cached_input")
+
+    @property
+    def output(self) -> Decimal:
+        return self.weight("output")
 
 
 @dataclass(frozen=True)
@@ -84,6 +135,7 @@ class ChargebackConfig:
     pools: tuple[Pool, ...] = ()
     admins: tuple[str, ...] = ()
     markup_percent: Decimal = Decimal(0)
+    actuals: ActualsConfig | None = None   # the optional ``actuals:`` section (config.actuals)
     _claims: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +170,8 @@ class ChargebackConfig:
             "prices": [_price_dict(p) for p in self.prices],
             "pools": [_pool_dict(p) for p in self.pools],
             "admins": list(self.admins),
+            # only when given, so that a config without the section keeps its fingerprint
+            **({"actuals": self.actuals.to_dict()} if self.actuals is not None else {}),
         }
 
     def fingerprint(self) -> str:
@@ -145,11 +199,13 @@ def _department_dict(d: Department) -> dict:
 
 
 def _price_dict(p: Price) -> dict:
-    out = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat(), "unit": p.unit,
-           "input": str(p.input)}
-    if p.cached_input is not None:
-        out["cached_input"] = str(p.cached_input)
-    out["output"] = str(p.output)
+    # Only what the entry names: an old three-rate entry keeps its old shape (and so its fingerprint).
+    out: dict = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat()}
+    if p.unit is not None:
+        out["unit"] = p.unit
+    out.update((meter, str(rate)) for meter, rate in p.rates)
+    if p.audio_hour is not None:
+        out["audio_hour"] = str(p.audio_hour)
     return out
 
 
@@ -160,6 +216,5 @@ def _pool_dict(p: Pool) -> dict:
     else:
         out["ptus"] = p.ptus
         out["hourly_rate"] = str(p.hourly_rate)
-    out["weights"] = {"input": str(p.weights.input), "cached_input": str(p.weights.cached_input),
-                      "output": str(p.weights.output)}
+    out["weights"] = {meter: str(weight) for meter, weight in p.weights.values}
     return out

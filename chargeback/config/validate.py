@@ -7,17 +7,30 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 import chargeback.config.fields as read
+from chargeback.config.actuals import build_actuals
 from chargeback.config.fields import MISSING, Problems
-from chargeback.config.model import UNALLOCATED, UNITS, ChargebackConfig, Department, Notify, Pool, PoolWeights, Price
+from chargeback.config.model import (
+    LEGACY_WEIGHTED,
+    UNALLOCATED,
+    UNIT_RATED,
+    UNITS,
+    ChargebackConfig,
+    Department,
+    Notify,
+    Pool,
+    PoolWeights,
+    Price,
+)
 from chargeback.errors import InvalidConfig
 from chargeback.keys import is_fingerprint
+from chargeback.usage.meters import METERS
 
-TOP_KEYS = ("currency", "markup_percent", "departments", "prices", "pools", "admins")
+TOP_KEYS = ("currency", "markup_percent", "departments", "prices", "pools", "admins", "actuals")
 DEPARTMENT_KEYS = ("id", "name", "cost_center", "owners", "notify", "subscriptions")
 NOTIFY_KEYS = ("email", "webhook")
-PRICE_KEYS = ("deployment", "effective_from", "unit", "input", "cached_input", "output")
+PRICE_KEYS = ("deployment", "effective_from", "unit", *UNIT_RATED, "audio_hour")
 POOL_KEYS = ("deployment", "effective_from", "monthly_cost", "ptus", "hourly_rate", "weights")
-WEIGHT_KEYS = ("input", "cached_input", "output")
+WEIGHT_KEYS = METERS
 
 _DEPARTMENT_ID = re.compile(r"[a-z0-9-]+")
 _RAW_KEY = re.compile(r"[0-9a-fA-F]{32}")   # what an APIM subscription key looks like: a secret
@@ -40,10 +53,12 @@ def build_config(doc: object) -> ChargebackConfig:
     _check_effective_dates(p, "prices", prices)
     _check_effective_dates(p, "pools", pools)
     _check_one_billing_per_deployment(p, prices, pools)
+    actuals = build_actuals(p, doc.get("actuals", MISSING), {pool.deployment for pool in pools if pool is not None})
     if p:
         raise InvalidConfig(p)
     return ChargebackConfig(currency=currency, markup_percent=markup, departments=tuple(departments),
-                            prices=tuple(prices), pools=tuple(pools), admins=tuple(admins))
+                            prices=tuple(prices), pools=tuple(pools), admins=tuple(admins),
+                            actuals=actuals)
 
 
 def _department(p: Problems, path: str, raw: dict) -> Department | None:
@@ -108,17 +123,26 @@ def _subscriptions(p: Problems, path: str, raw: object) -> list[str]:
 
 
 def _price(p: Problems, path: str, raw: dict) -> Price | None:
-    read.check_keys(p, path, raw, PRICE_KEYS, required=("deployment", "effective_from", "unit", "input", "output"))
+    read.check_keys(p, path, raw, PRICE_KEYS, required=("deployment", "effective_from"))
     deployment = read.text(p, f"{path}.deployment", raw.get("deployment", MISSING))
     effective_from = read.day(p, f"{path}.effective_from", raw.get("effective_from", MISSING))
+    rates = {k: read.amount(p, f"{path}.{k}", raw[k]) for k in UNIT_RATED if k in raw}
+    audio_hour = read.amount(p, f"{path}.audio_hour", raw.get("audio_hour", MISSING))
     unit = raw.get("unit", MISSING)
-    unit_ok = isinstance(unit, str) and unit in UNITS
-    if unit is not MISSING and not unit_ok:
+    unit_ok = unit is MISSING or (isinstance(unit, str) and unit in UNITS)
+    if not unit_ok:
         p.add(f"{path}.unit", f"must be 1K or 1M, got {read.show(unit)}")
-    rates = {k: read.amount(p, f"{path}.{k}", raw.get(k, MISSING)) for k in ("input", "cached_input", "output")}
-    if None in (deployment, effective_from, rates["input"], rates["output"]) or not unit_ok:
+    elif unit is MISSING and rates:
+        p.add(f"{path}.unit", f"required with a per-unit rate ({', '.join(rates)}): 1K or 1M")
+        unit_ok = False
+    if not rates and "audio_hour" not in raw:
+        p.add(path, f"names no rate: give at least one of {', '.join(UNIT_RATED)} or audio_hour")
         return None
-    return Price(deployment, effective_from, unit, rates["input"], rates["output"], rates["cached_input"])
+    if deployment is None or effective_from is None or None in rates.values() or not unit_ok \
+            or ("audio_hour" in raw and audio_hour is None):
+        return None
+    named = tuple((m, rate) for m, rate in rates.items() if rate is not None)
+    return Price(deployment, effective_from, unit if isinstance(unit, str) else None, named, audio_hour)
 
 
 def _pool(p: Problems, path: str, raw: dict) -> Pool | None:
@@ -152,14 +176,16 @@ def _weights(p: Problems, path: str, raw: object) -> PoolWeights | None:
         p.add(path, f"must be a mapping like {{input: 1, cached_input: 0, output: 4}}, got {read.kind(raw)}")
         return None
     read.check_keys(p, path, raw, WEIGHT_KEYS, required=())
-    # A weight left out counts 1: the pool is then shared by plain token counts.
-    values = {k: read.amount(p, f"{path}.{k}", raw.get(k, Decimal(1))) for k in WEIGHT_KEYS}
+    # input, cached_input and output left out count 1 (the first release's contract: plain token counts);
+    # any other meter counts only when named (DESIGN.md: a meter the weights do not name weighs 0).
+    given = {**dict.fromkeys(LEGACY_WEIGHTED, Decimal(1)), **raw}
+    values = {k: read.amount(p, f"{path}.{k}", given[k]) for k in WEIGHT_KEYS if k in given}
     if None in values.values():
         return None
     if not any(values.values()):
         p.add(path, "at least one weight must be above 0, or nobody could be charged for the pool")
         return None
-    return PoolWeights(**values)
+    return PoolWeights(tuple((k, v) for k, v in values.items() if v is not None))
 
 
 def _check_departments(p: Problems, departments: list[Department | None]) -> None:
