@@ -6,12 +6,25 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date
+from decimal import Decimal
+from typing import Any
 
 from chargeback.errors import InvalidMonth
+from chargeback.usage.meters import FIELDS, NO_USAGE, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
-COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered",
-           "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens")
+COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered", "meters")
+# What the first release wrote (text tokens only): still read, as text meters.
+TOKEN_COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered",
+                 "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens")
+_WIDTH = 2 + len(FIELDS)   # requests, unmetered, then every MeterQuantities field in FIELDS order
+_AUDIO_SECONDS = 2 + FIELDS.index("audio_seconds")
+
+
+def _zeros() -> list[int | Decimal]:
+    counts: list[int | Decimal] = [0] * _WIDTH
+    counts[_AUDIO_SECONDS] = Decimal(0)
+    return counts
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
@@ -37,22 +50,36 @@ class UsageKey:
 
 @dataclass(slots=True)
 class UsageTotals:
-    """Token and request counts of one group (cached inside prompt, reasoning inside completion)."""
+    """Request counts and meter quantities of one group.
+
+    The first release's four token counts are read-only views of ``meters`` (cached inside prompt,
+    reasoning inside completion; every modality counted, as the response's totals count them).
+    """
 
     requests: int = 0
-    unmetered: int = 0          # streams whose usage never arrived: counted, never priced
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    completion_tokens: int = 0
-    reasoning_tokens: int = 0
+    unmetered: int = 0          # calls whose usage never arrived: counted, never priced
+    meters: MeterQuantities = NO_USAGE
 
     def add(self, other: UsageTotals) -> None:
         self.requests += other.requests
         self.unmetered += other.unmetered
-        self.prompt_tokens += other.prompt_tokens
-        self.cached_tokens += other.cached_tokens
-        self.completion_tokens += other.completion_tokens
-        self.reasoning_tokens += other.reasoning_tokens
+        self.meters = self.meters + other.meters
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.meters.prompt_tokens
+
+    @property
+    def cached_tokens(self) -> int:
+        return self.meters.cached_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.meters.completion_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self.meters.reasoning
 
     @property
     def uncached_prompt_tokens(self) -> int:
@@ -98,9 +125,9 @@ class MonthUsage:
         self.first_day, self.next_first_day = month_bounds(month)
         self.month = month
         self.outside_month = 0
-        # (subscription, deployment, model, day of month) -> [requests, unmetered, prompt, cached,
-        # completion, reasoning]: plain tuples and lists keep the per-record cost low.
-        self._groups: dict[tuple[str, str, str, int], list[int]] = {}
+        # (subscription, deployment, model, day of month) -> [requests, unmetered, *meter quantities in
+        # FIELDS order]: plain tuples and lists keep the per-record cost low.
+        self._groups: dict[tuple[str, str, str, int], list[int | Decimal]] = {}
 
     def add(self, record: UsageRecord) -> bool:
         """Count one record; False (and counted in ``outside_month``) when it belongs to another month."""
@@ -113,14 +140,14 @@ class MonthUsage:
         key = (record.subscription, record.deployment, record.model, ts.day)
         totals = self._groups.get(key)
         if totals is None:
-            totals = self._groups[key] = [0, 0, 0, 0, 0, 0]
+            totals = self._groups[key] = _zeros()
         totals[0] += 1
         if not record.metered:
             totals[1] += 1
-        totals[2] += record.prompt_tokens
-        totals[3] += record.cached_tokens
-        totals[4] += record.completion_tokens
-        totals[5] += record.reasoning_tokens
+        if record.meters is not NO_USAGE:
+            for index, quantity in enumerate(record.meters.values(), 2):
+                if quantity:
+                    totals[index] += quantity
         return True
 
     def add_all(self, records: Iterable[UsageRecord]) -> MonthUsage:
@@ -135,7 +162,7 @@ class MonthUsage:
         if other.month != self.month:
             raise ValueError(f"cannot merge usage of {other.month} into {self.month}")
         for key, counts in other._groups.items():
-            mine = self._groups.setdefault(key, [0, 0, 0, 0, 0, 0])
+            mine = self._groups.setdefault(key, _zeros())
             for index, count in enumerate(counts):
                 mine[index] += count
         self.outside_month += other.outside_month
@@ -145,7 +172,7 @@ class MonthUsage:
         """Every group in a stable order (subscription, deployment, model, day)."""
         for (subscription, deployment, model, day), counts in sorted(self._groups.items()):
             key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day))
-            yield key, UsageTotals(*counts)
+            yield key, UsageTotals(int(counts[0]), int(counts[1]), MeterQuantities.from_values(counts[2:]))
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -155,23 +182,32 @@ class MonthUsage:
             return NotImplemented
         return (self.month, self.outside_month, self._groups) == (other.month, other.outside_month, other._groups)
 
-    def to_dict(self) -> dict:
-        """Compact JSON shape: one row per group, in ``columns`` order, ``day`` as the day of the month."""
-        rows = [[*key, *counts] for key, counts in sorted(self._groups.items())]
+    def to_dict(self) -> dict[str, Any]:
+        """Compact JSON shape: one row per group, in ``columns`` order, ``day`` as the day of the month,
+        ``meters`` as ``MeterQuantities.to_dict`` (non-zero meters only)."""
+        rows = [[*key, counts[0], counts[1], MeterQuantities.from_values(counts[2:]).to_dict()]
+                for key, counts in sorted(self._groups.items())]
         return {"month": self.month, "outside_month": self.outside_month, "columns": list(COLUMNS), "groups": rows}
 
     @classmethod
-    def from_dict(cls, data: dict) -> MonthUsage:
-        if data.get("columns") != list(COLUMNS):
-            raise ValueError(f"usage columns must be {list(COLUMNS)}, got {data.get('columns')!r}")
+    def from_dict(cls, data: dict[str, Any]) -> MonthUsage:
+        """Inverse of ``to_dict``; also reads the first release's token columns (as text meters)."""
+        columns = data.get("columns")
+        if columns not in (list(COLUMNS), list(TOKEN_COLUMNS)):
+            raise ValueError(f"usage columns must be {list(COLUMNS)}, got {columns!r}")
         usage = cls(data["month"])
         usage.outside_month = int(data.get("outside_month", 0))
         for row in data["groups"]:
-            subscription, deployment, model, day, *counts = row
+            subscription, deployment, model, day, requests, unmetered, *rest = row
             usage.first_day.replace(day=day)   # refuses a day the month does not have
-            mine = usage._groups.setdefault((subscription, deployment, model, day), [0, 0, 0, 0, 0, 0])
-            for index, count in enumerate(counts):
-                mine[index] += int(count)
+            if columns == list(COLUMNS):
+                (meter_dict,) = rest
+                meters = MeterQuantities.from_dict(meter_dict)
+            else:
+                meters = MeterQuantities.from_text_tokens(*(int(count) for count in rest))
+            mine = usage._groups.setdefault((subscription, deployment, model, day), _zeros())
+            for index, count in enumerate((int(requests), int(unmetered), *meters.values())):
+                mine[index] += count
         return usage
 
     def to_json(self) -> str:

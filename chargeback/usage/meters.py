@@ -15,6 +15,9 @@ INPUT_METERS = ("input", "cached_input", "cache_write_input", "audio_input", "ca
 OUTPUT_METERS = ("output", "audio_output", "image_output")
 TOKEN_METERS = INPUT_METERS + OUTPUT_METERS
 METERS = (*TOKEN_METERS, "audio_seconds", "characters")
+CACHED_METERS = ("cached_input", "cached_audio_input", "cached_image_input")
+# Every field, in declaration order: the meters, then ``reasoning`` (reported, not billed).
+FIELDS = (*METERS, "reasoning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,21 @@ class MeterQuantities:
     def __add__(self, other: MeterQuantities) -> MeterQuantities:
         return MeterQuantities(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
+    def values(self) -> tuple[int | Decimal, ...]:
+        """Every field's quantity in ``FIELDS`` order (what aggregation sums without building objects)."""
+        return (self.input, self.cached_input, self.cache_write_input, self.audio_input,
+                self.cached_audio_input, self.image_input, self.cached_image_input, self.output,
+                self.audio_output, self.image_output, self.audio_seconds, self.characters, self.reasoning)
+
+    @classmethod
+    def from_values(cls, values: tuple[int | Decimal, ...] | list[int | Decimal]) -> MeterQuantities:
+        """Inverse of ``values`` (``audio_seconds`` made a ``Decimal`` whatever it was summed as)."""
+        if len(values) != len(FIELDS):
+            raise ValueError(f"expected {len(FIELDS)} quantities, got {len(values)}")
+        named = dict(zip(FIELDS, values, strict=True))
+        named["audio_seconds"] = Decimal(named["audio_seconds"])
+        return cls(**named)  # type: ignore[arg-type]
+
     def quantity(self, meter: str) -> int | Decimal:
         """The quantity of one meter by name (``KeyError`` for a name that is not a meter)."""
         if meter not in METERS:
@@ -61,6 +79,11 @@ class MeterQuantities:
     def completion_tokens(self) -> int:
         """All output tokens (text incl. reasoning, audio, image): the response's completion/output total."""
         return sum(getattr(self, m) for m in OUTPUT_METERS)
+
+    @property
+    def cached_tokens(self) -> int:
+        """All cached input tokens (text, audio, image): what a response's ``cached_tokens`` counts."""
+        return self.cached_input + self.cached_audio_input + self.cached_image_input
 
     @property
     def total_tokens(self) -> int:

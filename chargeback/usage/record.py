@@ -4,38 +4,89 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from chargeback.usage.meters import NO_USAGE, MeterQuantities
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class UsageRecord:
-    """One call's usage, normalised from any event schema and any API shape.
+    """One call's usage, normalised from any event schema and any API shape: a quantity per meter.
 
-    Token counts follow the Azure OpenAI convention: ``cached_tokens`` are part of
-    ``prompt_tokens`` and ``reasoning_tokens`` are part of ``completion_tokens``.
+    The four token counts of the first release (``prompt_tokens`` ... ``reasoning_tokens``) are derived
+    from ``meters``, following the Azure OpenAI convention: cached inside prompt, reasoning inside
+    completion. They are also still accepted by the constructor as a text-only call (what callers from
+    before meters built); passing them together with ``meters`` is a ``TypeError``.
     """
 
     record_id: str            # idempotency key: requestId (v2) or hash of partition, sequence, body (v1)
     timestamp: datetime       # timezone-aware, UTC
     subscription: str         # APIM subscription id (v2) or "sha256:<hex>" key fingerprint (v1)
     deployment: str           # model deployment name; "" when the event did not say
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    completion_tokens: int = 0
-    reasoning_tokens: int = 0
-    metered: bool = True      # False: a stream whose usage never arrived (kept, never dropped)
-    stream: bool = False
-    model: str = ""
-    subscription_name: str = ""
-    product: str = ""
-    operation: str = ""
-    api_version: str = ""
-    region: str = ""
-    status_code: int = 200
-    schema_version: int = 2
+    meters: MeterQuantities
+    metered: bool             # False: a call whose usage never arrived (kept, never dropped)
+    stream: bool
+    model: str
+    subscription_name: str
+    product: str
+    operation: str
+    api_version: str
+    region: str
+    status_code: int
+    schema_version: int
+    path: str                 # request path after the deployment ("/audio/speech"); "" when not sent
+
+    def __init__(self, record_id: str, timestamp: datetime, subscription: str, deployment: str,  # noqa: PLR0913
+                 prompt_tokens: int = 0, cached_tokens: int = 0, completion_tokens: int = 0,
+                 reasoning_tokens: int = 0, metered: bool = True, stream: bool = False, model: str = "",
+                 subscription_name: str = "", product: str = "", operation: str = "", api_version: str = "",
+                 region: str = "", status_code: int = 200, schema_version: int = 2, *,
+                 meters: MeterQuantities | None = None, path: str = "") -> None:
+        if meters is None:
+            meters = (MeterQuantities.from_text_tokens(prompt_tokens, cached_tokens, completion_tokens,
+                                                       reasoning_tokens)
+                      if prompt_tokens or cached_tokens or completion_tokens or reasoning_tokens else NO_USAGE)
+        elif prompt_tokens or cached_tokens or completion_tokens or reasoning_tokens:
+            raise TypeError("give either meters or the text token counts, not both")
+        setattr_ = object.__setattr__
+        setattr_(self, "record_id", record_id)
+        setattr_(self, "timestamp", timestamp)
+        setattr_(self, "subscription", subscription)
+        setattr_(self, "deployment", deployment)
+        setattr_(self, "meters", meters)
+        setattr_(self, "metered", metered)
+        setattr_(self, "stream", stream)
+        setattr_(self, "model", model)
+        setattr_(self, "subscription_name", subscription_name)
+        setattr_(self, "product", product)
+        setattr_(self, "operation", operation)
+        setattr_(self, "api_version", api_version)
+        setattr_(self, "region", region)
+        setattr_(self, "status_code", status_code)
+        setattr_(self, "schema_version", schema_version)
+        setattr_(self, "path", path)
 
     @property
     def month(self) -> str:
         """The billing month, ``YYYY-MM`` (UTC)."""
         return f"{self.timestamp.year:04d}-{self.timestamp.month:02d}"
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All input tokens (text, cached, audio, image)."""
+        return self.meters.prompt_tokens
+
+    @property
+    def cached_tokens(self) -> int:
+        """All cached input tokens (text, audio, image), inside ``prompt_tokens``."""
+        return self.meters.cached_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        """All output tokens (text incl. reasoning, audio, image)."""
+        return self.meters.completion_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self.meters.reasoning
 
     @property
     def uncached_prompt_tokens(self) -> int:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from decimal import Decimal
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from chargeback.errors import InvalidMonth
 from chargeback.usage.aggregation import COLUMNS, MonthUsage, UsageKey, aggregate_month, month_bounds
+from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.record import UsageRecord
 
 UTC = UTC
@@ -97,14 +99,44 @@ def test_json_round_trip_is_compact_and_exact():
     assert " " not in text and "\n" not in text
     doc = json.loads(text)
     assert doc["columns"] == list(COLUMNS) and doc["outside_month"] == 1 and doc["month"] == "2026-02"
-    assert ["sub-1", "gpt-4o", "gpt-4o-2024-08-06", 1, 1, 0, 10**12, 10**11, 3, 1] in doc["groups"]
+    assert ["sub-1", "gpt-4o", "gpt-4o-2024-08-06", 1, 1, 0,
+            {"input": 9 * 10**11, "cached_input": 10**11, "output": 3, "reasoning": 1}] in doc["groups"]
     again = MonthUsage.from_json(text)
     assert again == usage and as_table(again) == as_table(usage)
 
 
+def test_json_round_trip_keeps_every_meter_exact():
+    meters = MeterQuantities(input=1, cached_input=2, cache_write_input=3, audio_input=4, cached_audio_input=5,
+                             image_input=6, cached_image_input=7, output=8, audio_output=9, image_output=10,
+                             audio_seconds=Decimal("42.125"), characters=2**40, reasoning=4)
+    at = datetime(2026, 2, 3, tzinfo=UTC)
+    usage = aggregate_month("2026-02", [UsageRecord("a", at, "sub-1", "d", meters=meters),
+                                        UsageRecord("b", at, "sub-1", "d", meters=meters)])
+    doc = json.loads(usage.to_json())
+    assert doc["groups"][0][6]["audio_seconds"] == "84.250"
+    again = MonthUsage.from_json(usage.to_json())
+    [(_, totals)] = list(again.groups())
+    assert totals.meters == meters + meters and totals.meters.audio_seconds == Decimal("84.25")
+    assert totals.requests == 2 and again == usage
+
+
+def test_first_release_json_with_token_columns_still_loads_as_text_meters():
+    doc = {"month": "2026-02", "outside_month": 2,
+           "columns": ["subscription", "deployment", "model", "day", "requests", "unmetered",
+                       "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens"],
+           "groups": [["sub-1", "gpt-4o", "m", 4, 3, 1, 1000, 400, 60, 20]]}
+    usage = MonthUsage.from_dict(doc)
+    [(key, totals)] = list(usage.groups())
+    assert key.day == date(2026, 2, 4) and (totals.requests, totals.unmetered) == (3, 1)
+    assert totals.meters == MeterQuantities(input=600, cached_input=400, output=60, reasoning=20)
+    assert (totals.prompt_tokens, totals.cached_tokens, totals.completion_tokens, totals.reasoning_tokens) == (
+        1000, 400, 60, 20)
+    assert usage.outside_month == 2
+
+
 def test_from_dict_refuses_a_day_the_month_does_not_have():
     doc = json.loads(aggregate_month("2026-02", []).to_json())
-    doc["groups"] = [["sub-1", "gpt-4o", "", 30, 1, 0, 1, 0, 0, 0]]
+    doc["groups"] = [["sub-1", "gpt-4o", "", 30, 1, 0, {"input": 1}]]
     with pytest.raises(ValueError):
         MonthUsage.from_dict(doc)
 
