@@ -1,13 +1,15 @@
 """Every setting the product reads, from environment variables, in one place.
 
 ``local.settings.json`` provides them to the Functions host locally; app settings in Azure.
-Read when first asked for (never at import time), then kept.
+Read when first asked for (never at import time), then kept. The local host changes them through
+``chargeback.wiring.configure``, never by editing ``os.environ``.
 """
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Settings:
     invoice_schedule: str = "0 0 2 1 * *"  # CHARGEBACK_INVOICE_SCHEDULE (NCRONTAB, UTC)
     public_url: str = "http://127.0.0.1:7071"  # CHARGEBACK_PUBLIC_URL: links in notices
     invoice_issuer: str = "Azure OpenAI platform team"  # CHARGEBACK_INVOICE_ISSUER: who issues the invoices
+    billing_account_id: str = "chargeback"  # CHARGEBACK_BILLING_ACCOUNT_ID: FOCUS BillingAccountId, stable
     appinsights_connection: str = field(default="", repr=False)  # APPLICATIONINSIGHTS_CONNECTION_STRING
     platform_auth: bool = False       # WEBSITE_AUTH_ENABLED=True: App Service authentication is on
     local_auth: str = ""              # CHARGEBACK_LOCAL_AUTH=loopback: `chargeback serve` development mode
@@ -34,9 +37,12 @@ class Settings:
     smtp_starttls: bool = False       # CHARGEBACK_SMTP_STARTTLS=true: upgrade the connection before login
     notify_attempts: int = 3          # CHARGEBACK_NOTIFY_ATTEMPTS: tries per notice and channel within one run
     notify_backoff: float = 2.0       # CHARGEBACK_NOTIFY_BACKOFF_SECONDS: first pause between tries, then doubled
+    # CHARGEBACK_MAX_COUNT_PER_CALL: a call reporting more of any meter is dead-lettered as implausible
+    # (far above any model's context window; storage holds up to 2**63 - 1).
+    max_count_per_call: int = 1_000_000_000
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         web_jobs = env.get("AzureWebJobsStorage", "")
         return cls(
@@ -51,6 +57,7 @@ class Settings:
             invoice_schedule=env.get("CHARGEBACK_INVOICE_SCHEDULE", "0 0 2 1 * *"),
             public_url=env.get("CHARGEBACK_PUBLIC_URL", "http://127.0.0.1:7071").rstrip("/"),
             invoice_issuer=env.get("CHARGEBACK_INVOICE_ISSUER", "Azure OpenAI platform team"),
+            billing_account_id=env.get("CHARGEBACK_BILLING_ACCOUNT_ID") or "chargeback",
             appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
             platform_auth=env.get("WEBSITE_AUTH_ENABLED", "").lower() == "true",
             local_auth=env.get("CHARGEBACK_LOCAL_AUTH", ""),
@@ -62,6 +69,8 @@ class Settings:
             smtp_starttls=env.get("CHARGEBACK_SMTP_STARTTLS", "").lower() == "true",
             notify_attempts=max(1, int(env.get("CHARGEBACK_NOTIFY_ATTEMPTS") or 3)),
             notify_backoff=float(env.get("CHARGEBACK_NOTIFY_BACKOFF_SECONDS") or 2.0),
+            max_count_per_call=min(2**63 - 1, max(1, int(env.get("CHARGEBACK_MAX_COUNT_PER_CALL")
+                                                         or 1_000_000_000))),
         )
 
     @property
@@ -72,7 +81,26 @@ class Settings:
         return f"Settings(storage={'set' if self.has_storage else 'unset'}, prefix={self.table_prefix!r})"
 
 
-@lru_cache(maxsize=1)
+class _Current:
+    """Holds the process's settings once read."""
+
+    def __init__(self) -> None:
+        self.value: Settings | None = None
+        self.lock = threading.Lock()
+
+
+_current = _Current()
+
+
 def settings() -> Settings:
-    """The process's settings, read once."""
-    return Settings.from_env()
+    """The process's settings: read from the environment on first use, then kept."""
+    with _current.lock:
+        if _current.value is None:
+            _current.value = Settings.from_env()
+        return _current.value
+
+
+def use_settings(new: Settings | None) -> None:
+    """Replace the process's settings (``None``: read the environment again on next use)."""
+    with _current.lock:
+        _current.value = new

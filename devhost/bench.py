@@ -6,7 +6,6 @@ Each path writes to fresh tables; the best of ``repeats`` interleaved runs is ke
 from __future__ import annotations
 
 import json
-import os
 import time
 from contextlib import contextmanager
 from typing import IO
@@ -16,7 +15,7 @@ from azure.data.tables import TableClient
 from chargeback.settings import Settings
 from chargeback.storage.usage_table import USAGE_TABLE, record_to_entity
 from chargeback.usage.events import RawEvent, parse_batch
-from chargeback.wiring import reset_services
+from chargeback.wiring import configured
 from devhost.azurite import Azurite
 from devhost.bench_aggregation import bench_memory, bench_scan_vs_aggregate
 from devhost.bench_workbooks import bench_workbooks
@@ -34,21 +33,9 @@ def _rate(count: int, seconds: float) -> float:
 @contextmanager
 def _services_on(connection_string: str, prefix: str):
     """Point the process's services at fresh tables (what the trigger will use)."""
-    saved = {k: os.environ.get(k) for k in ("CHARGEBACK_STORAGE", "CHARGEBACK_TABLE_PREFIX")}
-    os.environ.update(CHARGEBACK_STORAGE=connection_string, CHARGEBACK_TABLE_PREFIX=prefix)
-    reset_services()
-    try:
-        from chargeback.wiring import services
-        s = services()
-        s.usage.table, s.usage.index  # create the tables outside the timed part
+    with configured(storage_connection=connection_string, table_prefix=prefix) as s:
+        _ = s.usage.table, s.usage.index  # create the tables outside the timed part
         yield s
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_services()
 
 
 def bench_parse(bodies: list[bytes], repeats: int = 3) -> float:

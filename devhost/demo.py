@@ -1,12 +1,11 @@
 """`chargeback demo`: the main job end to end on generated data, on the local stack (what `make run` runs)."""
 from __future__ import annotations
 
-import os
 from argparse import Namespace
 from pathlib import Path
 
 from chargeback.storage.documents import EXPORTS, INVOICES
-from chargeback.wiring import reset_services, services
+from chargeback.wiring import configure, services
 from devhost import commands, local_stack
 from devhost.config_commands import config
 from devhost.invoice_commands import print_run
@@ -32,8 +31,7 @@ def demo(args) -> int:
     box = LocalOutbox(out / "outbox")
     smtp_host, smtp_port = box.start()
     try:
-        os.environ.update(CHARGEBACK_SMTP_HOST=smtp_host, CHARGEBACK_SMTP_PORT=str(smtp_port))
-        reset_services()
+        configure(smtp_host=smtp_host, smtp_port=smtp_port)
         with LocalHost() as host:
             status = host.run_month(args.month)
     finally:

@@ -3,28 +3,73 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path, PurePosixPath
 
+from chargeback.config.model import UNALLOCATED
+from chargeback.errors import ChargebackError, InvalidDepartment, StorageUnavailable
 from chargeback.months import parse_month
 from chargeback.storage.documents import INVOICES
 from chargeback.wiring import services
-from devhost import local_stack
-from devhost.output import print_json, table
+from devhost.commands import use_storage
+from devhost.output import print_json, say, shows_progress, snake_keys, table
+
+
+class PortUnavailable(ChargebackError):
+    """serve cannot listen where it was asked to."""
+
+
+class NoConfig(ChargebackError):
+    """Invoicing asked for before any configuration was imported."""
 
 
 def run_month(args) -> int:
     from devhost.local_host import LocalHost
     month = parse_month(args.month)
-    local_stack.ensure_storage()
+    use_storage()
+    if not services().settings.storage_connection:
+        raise StorageUnavailable("run-month runs the orchestration on this machine, which needs a storage "
+                                 "connection string; for a deployed app start the run there: "
+                                 f"POST https://<functionAppHostName>/api/invoices/{month}/run (infra/README.md)")
+    if services().config.current() is None:
+        raise NoConfig("no configuration imported yet: chargeback config import FILE (docs/config.md)")
     with LocalHost() as host:
-        status = host.run_month(month, timeout=args.timeout)
+        status = snake_keys(_follow(host, month, args.timeout, show=shows_progress(args.json)))
     if args.json:
         print_json(status)
-        return 0 if status["runtimeStatus"] == "Completed" else 1
-    if status["runtimeStatus"] != "Completed":
-        print(f"invoicing {month} {status['runtimeStatus'].lower()}: {status.get('output')}", file=sys.stderr)
+        return 0 if status["runtime_status"] == "Completed" else 1
+    if status["runtime_status"] != "Completed":
+        print(f"invoicing {month} {status['runtime_status'].lower()}: {status.get('output')}", file=sys.stderr)
         return 1
     print_run(status["output"])
     return 0
+
+
+def _follow(host, month: str, timeout: float, show: bool) -> dict:
+    """Start the month and wait for it; on a terminal, each stage and partition count its status reports."""
+    instance = host.start_month(month)
+    deadline, last = time.monotonic() + timeout, ""
+    while True:
+        try:
+            return host.durable.wait_for_completion(instance, min(1.0, max(0.01, deadline - time.monotonic())))
+        except TimeoutError:
+            if time.monotonic() >= deadline:
+                raise
+        if show:
+            line = _stage_line((host.durable.get_status(instance) or {}).get("customStatus") or {})
+            if line and line != last:
+                say(f"  {line}")
+                last = line
+
+
+def _stage_line(custom: dict) -> str:
+    stage = custom.get("stage")
+    if not stage:
+        return ""
+    if "partitions_total" in custom:
+        return f"{stage}: {custom.get('partitions_done', 0)}/{custom['partitions_total']} partitions"
+    if "departments" in custom:
+        return f"{stage}: {custom['departments']} departments"
+    return str(stage)
 
 
 def print_run(result: dict) -> None:
@@ -44,7 +89,8 @@ def print_run(result: dict) -> None:
                   f"{notices.get('failed', 0)} failed")
             for delivery in notices.get("deliveries", []):
                 if delivery.get("status") == "failed":
-                    print(f"    failed: {delivery.get('department')} by {delivery.get('channel')}: {delivery.get('error')}")
+                    print(f"    failed: {delivery.get('department')} by {delivery.get('channel')}: "
+                          f"{delivery.get('error')}")
     for warning in result["warnings"]:
         print(f"  warning: {warning}")
     for kind, path in result.get("documents", {}).items():
@@ -58,44 +104,64 @@ def _money(text: str) -> str:
 
 def invoices(args) -> int:
     month = parse_month(args.month)
-    local_stack.ensure_storage()
+    use_storage()
     s = services()
+    department = known_department(args.department) if args.department else None
     if args.action == "list":
-        entries = s.invoice_index.month(month)
+        entries = [e for e in s.invoice_index.month(month) if department in (None, e.department)]
         if args.json:
-            print_json([e.as_dict() for e in entries])
+            print_json([snake_keys(e.as_dict()) for e in entries])
         elif not entries:
-            print(f"no invoices for {month} yet: chargeback run-month {month}")
+            print(f"no invoices for {department + ' in ' if department else ''}{month} yet: "
+                  f"chargeback run-month {month}")
         else:
             print(table(["department", "name", "total", "currency", "version", "blob"],
                         [[e.department, e.name, e.total, e.currency, e.version, e.blob] for e in entries]))
         return 0
-    if not args.department or not args.output:
-        print("chargeback invoices get: give MONTH DEPARTMENT -o FILE", file=sys.stderr)
+    if not department:
+        print("chargeback invoices get: give MONTH DEPARTMENT [-o FILE]", file=sys.stderr)
         return 2
-    entry = s.invoice_index.latest(month, args.department)
+    entry = s.invoice_index.latest(month, department)
     if entry is None:
-        print(f"no invoice for {args.department} in {month}", file=sys.stderr)
+        print(f"no invoice for {department} in {month}", file=sys.stderr)
         return 1
     data = s.documents.get(INVOICES, entry.blob)
-    args.output.write_bytes(data)
-    print(f"wrote {entry.invoice_number} (version {entry.version}, {entry.total} {entry.currency}) to {args.output}")
+    if data is None:
+        raise StorageUnavailable(f"workbook {entry.blob} is indexed but missing")
+    target = args.output or Path(PurePosixPath(entry.blob).name)   # the workbook's own name, here
+    target.write_bytes(data)
+    if args.json:
+        print_json({"file": str(target), **snake_keys(entry.as_dict())})
+    else:
+        print(f"wrote {entry.invoice_number} (version {entry.version}, {entry.total} {entry.currency}) to {target}")
     return 0
 
 
-def serve(args) -> int:
-    import os
+def known_department(given: str) -> str:
+    """The department id as configured (ids are lower case; the command line takes any case), else an error
+    listing the known ones."""
+    wanted = given.strip().lower()
+    config = services().config.current()
+    known = sorted({d.id for d in config.departments} | {UNALLOCATED}) if config else []
+    if known and wanted not in known:
+        raise InvalidDepartment(f"unknown department {given!r}; known: {', '.join(known)}")
+    return wanted
 
+
+def serve(args) -> int:
     from devhost.http_host import make_server, serve_in_thread
     from devhost.local_host import LocalHost
-    local_stack.ensure_storage()
+    use_storage()
+    if not services().settings.storage_connection:
+        raise StorageUnavailable("serve runs the HTTP functions on this machine and needs a storage connection "
+                                 "string; a deployed app serves them itself (infra/README.md)")
     if args.dev_auth:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print("chargeback serve: --dev-auth trusts X-MS-CLIENT-PRINCIPAL; it only binds to loopback", file=sys.stderr)
+            print("chargeback serve: --dev-auth trusts X-MS-CLIENT-PRINCIPAL; it only binds to loopback",
+                  file=sys.stderr)
             return 2
-        os.environ["CHARGEBACK_LOCAL_AUTH"] = "loopback"
-    from chargeback.wiring import reset_services
-    reset_services()
+        from chargeback.wiring import configure
+        configure(local_auth="loopback")
     host = LocalHost()
     resumed = host.resume_unfinished()
     front = host.http
@@ -106,7 +172,12 @@ def serve(args) -> int:
         from chargeback.owners.identity import ADMIN_ROLE
         from devhost.dev_signin import SignedInAs
         front = SignedInAs(host.http, args.signed_in_as, (ADMIN_ROLE,) if args.admin else ())
-    server = make_server(front, args.host, args.port)
+    try:
+        server = make_server(front, args.host, args.port)
+    except OSError as exc:   # EADDRINUSE, EACCES (a port below 1024), an unknown host
+        host.close()
+        raise PortUnavailable(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; "
+                              "choose another with --port N (0 picks a free one)") from None
     base = f"http://{args.host}:{server.server_address[1]}"
     trust = "trusted: local development mode" if args.dev_auth else "not trusted: every request is 401"
     print(f"serving the HTTP functions on {base}/api/ (identity header {trust})", flush=True)

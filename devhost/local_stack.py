@@ -65,13 +65,17 @@ def ensure_storage() -> str:
     global _described
     if _described:
         return _described
-    if os.environ.get("CHARGEBACK_STORAGE") or "=" in os.environ.get("AzureWebJobsStorage", ""):
-        _described = "the configured storage account"
+    from chargeback.wiring import configure, services
+    configured = services().settings
+    if configured.storage_connection:   # CHARGEBACK_STORAGE, or AzureWebJobsStorage as a connection string
+        _described = "the configured storage account (connection string)"
+        return _described
+    if configured.table_endpoint or configured.blob_endpoint:
+        # endpoints mean a real account and the signed-in identity: never fall back to the local stack
+        _described = services().account.describe()
         return _described
     state = up()
-    os.environ["CHARGEBACK_STORAGE"] = connection_string(Ports(**state["ports"]))
-    from chargeback.wiring import reset_services
-    reset_services()
+    configure(storage_connection=connection_string(Ports(**state["ports"])))
     _described = f"local Azurite (pid {state['pid']}, table port {state['ports']['table']}, data in .chargeback/)"
     return _described
 

@@ -21,8 +21,6 @@ TIMEOUT = 10  # seconds; a stuck server becomes a failed attempt, not a stuck ac
 class SmtpMailer:
     """Email over SMTP: STARTTLS when asked for, login only when a user is set."""
 
-    channel = "email"
-
     def __init__(self, settings: Settings):
         self.settings = settings
 
@@ -66,9 +64,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 class WebhookPoster:
     """``{"text": ...}`` POSTed as JSON: what Slack and Teams incoming webhooks accept."""
 
-    channel = "webhook"
-
-    def __init__(self):
+    def __init__(self) -> None:
         self._opener = urllib.request.build_opener(_NoRedirects)
 
     def deliver(self, notice: Notice, url: str) -> None:

@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from chargeback.config.model import ChargebackConfig
+from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.errors import InvalidDepartment, UnknownInvoice
 from chargeback.owners.identity import Principal, is_admin
-from chargeback.storage.invoice_index import InvoiceEntry
 
 _DEPARTMENT_RE = re.compile(r"[a-z0-9-]{1,63}")
 # One message for "no such invoice" and "not yours": an outsider cannot probe for what exists.
 NOT_FOUND = "no such invoice, or not one you may see"
+
+
+class InvoiceLookup(Protocol):
+    """The part of the invoice index the owners' views read (``chargeback.storage.invoice_index``)."""
+
+    def latest(self, month: str, department: str) -> InvoiceEntry | None: ...
+
+    def month(self, month: str) -> list[InvoiceEntry]: ...
 
 
 def parse_department(text: str) -> str:
@@ -46,7 +55,7 @@ class InvoiceAccess:
     def visible(self, entries: list[InvoiceEntry]) -> list[InvoiceEntry]:
         return [e for e in entries if self.may_see(e.department)]
 
-    def invoice(self, index, month: str, department: str) -> InvoiceEntry:
+    def invoice(self, index: InvoiceLookup, month: str, department: str) -> InvoiceEntry:
         """The latest invoice the caller may download, else UnknownInvoice (the same for missing and hidden)."""
         entry = index.latest(month, department)   # looked up either way: both answers take the same path
         if entry is None or not self.may_see(department):

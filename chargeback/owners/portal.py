@@ -12,9 +12,9 @@ from decimal import Decimal
 from html import escape
 
 from chargeback.config.model import ChargebackConfig
-from chargeback.owners.access import InvoiceAccess
+from chargeback.documents.invoice_entry import InvoiceEntry
+from chargeback.owners.access import InvoiceAccess, InvoiceLookup
 from chargeback.owners.portal_chart import MonthBar, cost_chart
-from chargeback.storage.invoice_index import InvoiceEntry
 
 MONTHS_SHOWN = 12
 
@@ -78,7 +78,8 @@ def months_back(until: str, count: int = MONTHS_SHOWN) -> list[str]:
     return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
 
 
-def gather(index, access: InvoiceAccess, config: ChargebackConfig | None, months: list[str]) -> list[DepartmentHistory]:
+def gather(index: InvoiceLookup, access: InvoiceAccess, config: ChargebackConfig | None,
+           months: list[str]) -> list[DepartmentHistory]:
     """What the caller may see in ``months``: owned departments always (even with no invoice yet)."""
     found: dict[str, list[InvoiceEntry]] = {d: [] for d in sorted(access.owned)}
     for month in months:

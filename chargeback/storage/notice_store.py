@@ -1,45 +1,32 @@
 """Delivery records of invoice notices: one per month, department, invoice version and channel."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
+from chargeback.notices.delivery import DeliveryRecord
 from chargeback.storage.account import StorageAccount, storage_errors
 
 NOTICES_TABLE = "NoticeDeliveries"
-SENT, FAILED = "sent", "failed"
 
 
-@dataclass(frozen=True)
-class DeliveryRecord:
-    """What became of one notice on one channel (``email`` or ``webhook``)."""
+def record_to_entity(record: DeliveryRecord) -> dict[str, Any]:
+    return {"PartitionKey": f"{record.month}~{record.department}", "RowKey": f"{record.version:05d}~{record.channel}",
+            "Status": record.status, "Attempts": record.attempts, "RunId": record.run_id, "At": record.at,
+            "Revision": record.revision, "Error": record.error[:1000]}
 
-    month: str
-    department: str
-    version: int
-    channel: str
-    status: str             # SENT or FAILED; a FAILED record is retried by the month's next run
-    attempts: int
-    run_id: str
-    at: datetime
-    revision: bool = False
-    error: str = ""
 
-    def to_entity(self) -> dict:
-        return {"PartitionKey": f"{self.month}~{self.department}", "RowKey": f"{self.version:05d}~{self.channel}",
-                "Status": self.status, "Attempts": self.attempts, "RunId": self.run_id, "At": self.at,
-                "Revision": self.revision, "Error": self.error[:1000]}
-
-    @classmethod
-    def from_entity(cls, e: dict) -> DeliveryRecord:
-        month, department = e["PartitionKey"].split("~", 1)
-        version, channel = e["RowKey"].split("~", 1)
-        return cls(month=month, department=department, version=int(version), channel=channel, status=e["Status"],
-                   attempts=int(e["Attempts"]), run_id=e["RunId"], at=datetime.fromisoformat(e["At"].isoformat()),
-                   revision=bool(e.get("Revision", False)), error=e.get("Error", ""))
+def record_from_entity(e: Mapping[str, Any]) -> DeliveryRecord:
+    month, department = e["PartitionKey"].split("~", 1)
+    version, channel = e["RowKey"].split("~", 1)
+    return DeliveryRecord(month=month, department=department, version=int(version), channel=channel,
+                          status=e["Status"], attempts=int(e["Attempts"]), run_id=e["RunId"],
+                          at=datetime.fromisoformat(e["At"].isoformat()), revision=bool(e.get("Revision", False)),
+                          error=e.get("Error", ""))
 
 
 class NoticeStore:
@@ -55,16 +42,16 @@ class NoticeStore:
                                                                       f"{version:05d}~{channel}")
             except ResourceNotFoundError:
                 return None
-        return DeliveryRecord.from_entity(entity)
+        return record_from_entity(entity)
 
     def record(self, record: DeliveryRecord) -> None:
         """Upsert: a later outcome for the same version and channel replaces an earlier one."""
         with storage_errors("recording a notice delivery"):
-            self.account.table(NOTICES_TABLE).upsert_entity(record.to_entity(), mode=UpdateMode.REPLACE)
+            self.account.table(NOTICES_TABLE).upsert_entity(record_to_entity(record), mode=UpdateMode.REPLACE)
 
     def department(self, month: str, department: str) -> list[DeliveryRecord]:
         """Every delivery for a department's invoices of a month, oldest version first."""
         with storage_errors("listing notice deliveries"):
             rows = self.account.table(NOTICES_TABLE).query_entities(
                 "PartitionKey eq @p", parameters={"p": f"{month}~{department}"})
-            return sorted((DeliveryRecord.from_entity(r) for r in rows), key=lambda r: (r.version, r.channel))
+            return sorted((record_from_entity(r) for r in rows), key=lambda r: (r.version, r.channel))

@@ -10,30 +10,31 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
+from typing import Any
 
-from chargeback.billing.charges import MonthCharges
+from chargeback.billing.charges import DepartmentCharges, MonthCharges
 from chargeback.billing.pricing import price_month
 from chargeback.documents.finance_summary import render_finance_summary
 from chargeback.documents.focus import render_focus_csv
+from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
 from chargeback.errors import InvalidConfig
-from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX, DocumentStore
-from chargeback.storage.invoice_index import InvoiceEntry, InvoiceIndex
+from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
 from chargeback.usage.aggregation import MonthUsage, month_bounds
 from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
+from chargeback.workflow.ports import ConfigSource, Documents, InvoiceLedger, UsageSource
 
 
 @dataclass
 class InvoicingContext:
     """The stores the steps work with (built once per process by the wiring)."""
 
-    usage: object       # UsageStore
-    config: object      # ConfigStore
-    documents: DocumentStore
-    index: InvoiceIndex
+    usage: UsageSource
+    config: ConfigSource
+    documents: Documents
+    index: InvoiceLedger
     issuer: str = "Azure OpenAI platform team"
 
 
@@ -46,7 +47,7 @@ def list_partitions(ctx: InvoicingContext, month: str) -> list[str]:
     return ctx.usage.partitions(month)
 
 
-def aggregate_partition_step(ctx: InvoicingContext, month: str, run_id: str, partition: str) -> dict:
+def aggregate_partition_step(ctx: InvoicingContext, month: str, run_id: str, partition: str) -> dict[str, Any]:
     """Aggregate one partition into a blob; returns its name and how many records it held."""
     usage = aggregate_partition(ctx.usage, month, partition)
     name = f"{run_prefix(month, run_id)}/parts/{partition}.json"
@@ -55,12 +56,14 @@ def aggregate_partition_step(ctx: InvoicingContext, month: str, run_id: str, par
     return {"partition": partition, "blob": name, "records": records, "outside_month": usage.outside_month}
 
 
-def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[str]) -> dict:
+def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[str]) -> dict[str, Any]:
     """Merge the partial aggregates, price them with the config in force, keep both for the renderers."""
     config_fingerprint = ctx.config.current_fingerprint()
     if config_fingerprint is None:
         raise InvalidConfig(["no configuration imported: run `chargeback config import FILE` first"])
     config = ctx.config.get(config_fingerprint)
+    if config is None:
+        raise InvalidConfig([f"configuration {config_fingerprint} is in force but was not found"])
     usage = MonthUsage(month)
     for name in part_blobs:
         usage.merge(MonthUsage.from_dict(ctx.documents.get_json(RUNS, name)))
@@ -91,29 +94,31 @@ def load_charges(ctx: InvoicingContext, month: str, run_id: str) -> MonthCharges
     return MonthCharges.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/charges.json"))
 
 
-def load_department(ctx: InvoicingContext, month: str, run_id: str,
+def load_department(documents: Documents, month: str, run_id: str,
                     department: str) -> tuple[MonthCharges, list[DailyUsageRow]]:
     """One department's charges and daily usage of a run."""
-    doc = ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
+    doc = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
     return MonthCharges.from_dict(doc["charges"]), [DailyUsageRow.from_dict(row) for row in doc["daily"]]
 
 
-def content_hash(charges: MonthCharges, department: str, daily: list) -> str:
+def content_hash(charges: MonthCharges, department: str, daily: list[DailyUsageRow]) -> str:
     """What the invoice says, independent of when or by which run it was produced."""
     dept = charges.department(department)
+    if dept is None:
+        raise LookupError(f"{department} has no charges")
     doc = {"currency": charges.currency, "department": MonthCharges.to_dict(_only(charges, dept))["departments"],
            "daily": [row.to_dict() for row in daily]}
     return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _only(charges: MonthCharges, dept) -> MonthCharges:
+def _only(charges: MonthCharges, dept: DepartmentCharges) -> MonthCharges:
     return replace(charges, departments=(dept,), pools=(), unpriced=(), warnings=())
 
 
 def render_department_step(ctx: InvoicingContext, month: str, run_id: str, department: str,
-                           issue_date: str) -> dict:
+                           issue_date: str) -> dict[str, Any]:
     """Render and store one department's workbook, unless the latest one already says the same."""
-    charges, daily = load_department(ctx, month, run_id, department)
+    charges, daily = load_department(ctx.documents, month, run_id, department)
     dept = charges.department(department)
     if dept is None:
         raise LookupError(f"{department} has no charges in run {run_id}")
@@ -137,7 +142,7 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
     return {**entry.as_dict(), "changed": True}
 
 
-def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date: str) -> dict:
+def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date: str) -> dict[str, str]:
     """The finance summary workbook and the FOCUS export of the month (latest run wins)."""
     charges = load_charges(ctx, month, run_id)
     meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=1,
@@ -149,14 +154,10 @@ def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date
     return {"finance_summary": f"{INVOICES}/{summary}", "focus_export": f"{EXPORTS}/{focus}"}
 
 
-def record_run_step(ctx: InvoicingContext, month: str, run_id: str, invoices: list[dict], priced: dict,
-                    documents: dict, finished_at: str) -> dict:
+def record_run_step(ctx: InvoicingContext, month: str, run_id: str, invoices: list[dict[str, Any]],
+                    priced: dict[str, Any], documents: dict[str, str], finished_at: str) -> dict[str, Any]:
     """Point the index at each department's latest invoice and record the run; idempotent."""
-    entries = [InvoiceEntry(month=month, department=i["department"], name=i["name"], total=Decimal(i["total"]),
-                            currency=i["currency"], version=i["version"], blob=i["blob"],
-                            invoice_number=i["invoice_number"], run_id=i["run_id"],
-                            generated_at=datetime.fromisoformat(i["generated_at"]), revision=i["revision"],
-                            content_hash=i["content_hash"]) for i in invoices if i["changed"]]
+    entries = [InvoiceEntry.from_dict({**i, "month": month}) for i in invoices if i["changed"]]
     ctx.index.record(entries)
     summary = {"config_fingerprint": priced["config_fingerprint"], "grand_total": priced["grand_total"],
                "currency": priced["currency"], "warnings": priced["warnings"], "finished_at": finished_at,

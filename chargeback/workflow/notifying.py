@@ -20,11 +20,11 @@ from decimal import Decimal
 from chargeback.billing.charges import MonthCharges
 from chargeback.config.model import UNALLOCATED, Department
 from chargeback.errors import DeliveryFailed
+from chargeback.notices.delivery import FAILED, SENT, DeliveryRecord
 from chargeback.notices.render import Notice
 from chargeback.settings import Settings
-from chargeback.storage.documents import DocumentStore
-from chargeback.storage.notice_store import FAILED, SENT, DeliveryRecord, NoticeStore
 from chargeback.workflow.invoicing import load_department
+from chargeback.workflow.ports import Channel, ConfigSource, DeliveryLog, Documents, InvoiceLedger
 
 EMAIL, WEBHOOK = "email", "webhook"
 ALREADY_SENT = "already sent"
@@ -36,11 +36,11 @@ class NotifyContext:
     """What the notify step works with (built once per process by the wiring)."""
 
     settings: Settings
-    documents: DocumentStore
-    config: object          # ConfigStore
-    index: object           # InvoiceIndex
-    notices: NoticeStore
-    channels: dict          # channel name -> object with deliver(notice, target)
+    documents: Documents
+    config: ConfigSource
+    index: InvoiceLedger
+    notices: DeliveryLog
+    channels: dict[str, Channel]   # EMAIL, WEBHOOK -> its adapter
     sleep: Callable[[float], None] = field(default=time.sleep)
 
 
@@ -89,7 +89,7 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
     department, version = invoice["department"], int(invoice["version"])
     result = {"department": department, "version": version, "revision": bool(invoice["revision"]),
               "deliveries": [], "skipped": ""}
-    charges, _ = load_department(ctx, month, run_id, department)   # needs only ctx.documents
+    charges, _ = load_department(ctx.documents, month, run_id, department)
     config = ctx.config.get(charges.config_fingerprint)
     due = targets(config.department(department) if config else None)
     if not due:

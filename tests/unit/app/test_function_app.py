@@ -38,14 +38,30 @@ def test_rerun_needs_a_function_key_and_timer_schedule_is_a_setting():
     assert timer["schedule"] == "%CHARGEBACK_INVOICE_SCHEDULE%"
 
 
-def test_host_json_bundle_batching_and_unbounded_retry():
+def test_host_json_bundle_batching_and_no_app_wide_retry():
     host = json.loads((ROOT / "host.json").read_text())
     assert host["version"] == "2.0"
     assert host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
     assert host["extensionBundle"]["version"].startswith("[4.")
     hubs = host["extensions"]["eventHubs"]
     assert hubs["maxEventBatchSize"] >= 100 and hubs["batchCheckpointFrequency"] == 1
-    assert host["retry"]["strategy"] == "exponentialBackoff" and host["retry"]["maxRetryCount"] == -1
+    assert "retry" not in host   # an app-level retry would also rerun the timer and the HTTP functions
+    excluded = host["logging"]["applicationInsights"]["samplingSettings"]["excludedTypes"].split(";")
+    # the telemetry types the host's sampling knows (Dependency, Event, Exception, PageView, Request, Trace)
+    assert set(excluded) <= {"Dependency", "Event", "Exception", "PageView", "Request", "Trace"}
+    assert "Event" in excluded   # ChargebackUsage custom events are never sampled away
+
+
+def _retry(function_name: str):
+    return json.loads(function_index()[function_name].get_function_json()).get("retry")
+
+
+def test_only_the_event_hub_trigger_retries_and_without_a_bound():
+    retry = _retry("ingest_usage")
+    assert retry["strategy"] == "exponential_backoff" and retry["max_retry_count"] == "-1"
+    assert retry["minimum_interval"] == "00:00:05" and retry["maximum_interval"] == "00:15:00"
+    others = [n for n in function_index() if n != "ingest_usage" and _retry(n)]
+    assert others == []
 
 
 def test_requirements_hold_runtime_packages_only():
@@ -57,14 +73,3 @@ def test_requirements_hold_runtime_packages_only():
     for dev_only in ("pytest", "hypothesis", "aiosmtpd", "azure-functions-worker"):
         assert dev_only not in runtime
 
-
-def test_the_domain_imports_nothing_from_azure_functions_or_dev_tools():
-    import ast
-    forbidden = ("azure.functions", "azure.durable_functions", "aiosmtpd", "pytest", "hypothesis", "devhost")
-    offenders = []
-    for path in sorted((ROOT / "chargeback").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
-            offenders += [f"{path.name}: {n}" for n in names if n.startswith(forbidden)]
-    assert offenders == []

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from chargeback.config.loading import parse_config
+from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.errors import InvalidDepartment, UnknownInvoice
 from chargeback.owners.access import InvoiceAccess, download_name, parse_department
 from chargeback.owners.identity import ADMIN_ROLE, Principal
-from chargeback.storage.invoice_index import InvoiceEntry
 
 CONFIG = parse_config("""
 currency: USD

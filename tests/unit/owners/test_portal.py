@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 import pytest
 
 from chargeback.config.loading import parse_config
+from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.owners.access import InvoiceAccess
 from chargeback.owners.identity import Principal
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, DepartmentHistory, gather, months_back, render_portal
 from chargeback.owners.portal_chart import axis_top, bar_value
-from chargeback.storage.invoice_index import InvoiceEntry
 
 EVIL = '<script>alert("x")</script> & Co'
 
@@ -79,7 +79,7 @@ def test_months_back_crosses_the_year():
     assert len(months_back("2026-10")) == 12 and months_back("2026-10")[0] == "2025-11"
 
 
-@pytest.mark.parametrize("largest, top", [("304.75", "400"), ("103.52", "200"), ("7", "8"), ("0", "4"),
+@pytest.mark.parametrize(("largest", "top"), [("304.75", "400"), ("103.52", "200"), ("7", "8"), ("0", "4"),
                                           ("26000", "40000"), ("0.3", "0.4")])
 def test_axis_top_is_a_round_number_at_or_above_the_largest_bar(largest, top):
     assert axis_top(Decimal(largest)) == Decimal(top)

@@ -1,0 +1,68 @@
+"""The stores and channels the workflow steps need, as ports (``typing.Protocol``).
+
+The steps name what they call, not the adapter that answers: ``chargeback.storage`` provides the
+real ones (wired in ``chargeback.wiring``), unit tests their fakes, and mypy checks both fit.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from chargeback.config.model import ChargebackConfig
+from chargeback.documents.invoice_entry import InvoiceEntry
+from chargeback.notices.delivery import DeliveryRecord
+from chargeback.notices.render import Notice
+from chargeback.usage.record import UsageRecord
+
+
+class UsageSource(Protocol):
+    """Stored usage records, by month partition."""
+
+    def partitions(self, month: str) -> list[str]: ...
+
+    def read_partition(self, partition: str, columns: list[str] | None = None) -> Iterator[UsageRecord]: ...
+
+
+class ConfigSource(Protocol):
+    """Configuration versions by fingerprint, and which one is in force."""
+
+    def current_fingerprint(self) -> str | None: ...
+
+    def get(self, fingerprint: str) -> ChargebackConfig | None: ...
+
+
+class Documents(Protocol):
+    """Blobs by container and name, and JSON run artifacts."""
+
+    def put(self, container: str, name: str, data: bytes, content_type: str,
+            metadata: dict[str, str] | None = None) -> str: ...
+
+    def put_json(self, container: str, name: str, document: Any) -> str: ...
+
+    def get_json(self, container: str, name: str) -> Any: ...
+
+
+class InvoiceLedger(Protocol):
+    """The invoice index: each department's latest invoice per month, every version, every run."""
+
+    def latest(self, month: str, department: str) -> InvoiceEntry | None: ...
+
+    def versions(self, month: str, department: str) -> list[InvoiceEntry]: ...
+
+    def record(self, entries: list[InvoiceEntry]) -> None: ...
+
+    def record_run(self, month: str, run_id: str, summary: dict[str, Any]) -> None: ...
+
+
+class DeliveryLog(Protocol):
+    """What became of each notice on each channel."""
+
+    def get(self, month: str, department: str, version: int, channel: str) -> DeliveryRecord | None: ...
+
+    def record(self, record: DeliveryRecord) -> None: ...
+
+
+class Channel(Protocol):
+    """Delivers one notice to one target (recipients for email, a URL for a webhook); raises DeliveryFailed."""
+
+    def deliver(self, notice: Notice, target: Any) -> None: ...
