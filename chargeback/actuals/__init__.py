@@ -1,0 +1,1 @@
+"""Azure's actual bill: Cost Management exports read, mapped to meters and totalled per month."""
