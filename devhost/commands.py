@@ -3,12 +3,24 @@ from __future__ import annotations
 
 import sys
 
+from chargeback.errors import ChargebackError
 from chargeback.usage.aggregation import month_bounds
 from chargeback.usage.reading import aggregate_stored_month, totals_by
 from chargeback.wiring import services
 from chargeback.workflow.ingesting import replay_dead_letters
 from devhost import local_stack
-from devhost.output import print_json, table
+from devhost.output import print_json, progress, say, shows_progress, snake_keys, table
+
+
+class UnknownDeadLetter(ChargebackError):
+    """A dead-letter id (or prefix) that names none, or more than one, of the stored ones."""
+
+
+def use_storage() -> str:
+    """Point the process at its storage and say which (one line on stderr): every storage command calls this."""
+    where = local_stack.ensure_storage()
+    say(f"storage: {where}")
+    return where
 
 
 def stack(args) -> int:
@@ -49,9 +61,22 @@ def generate(args) -> int:
 
 
 def ingest(args) -> int:
-    from devhost.ingest_runner import ingest_file
-    where = local_stack.ensure_storage()
-    result = ingest_file(args.file, args.batch)
+    from devhost.ingest_runner import IngestStopped, check_json_lines, count_events, ingest_file
+    check_json_lines(args.file)   # before storage starts: a CSV or a workbook is refused at once
+    where = use_storage()
+    show = shows_progress(args.json)
+    total = count_events(args.file) if show else None
+    try:
+        with progress(f"ingesting {args.file.name}", total, show) as advance:
+            result = ingest_file(args.file, args.batch, on_batch=advance)
+    except IngestStopped as stopped:
+        done = stopped.done
+        say(f"chargeback ingest: stopped: {stopped.cause}\n"
+            f"  stored {done.stored:,} of the events before the failure ({done.dead_lettered:,} dead-lettered); "
+            f"rerunning `chargeback ingest {args.file}` is safe: stored events are rewritten, never counted twice")
+        if args.json:
+            print_json({**done.as_dict(), "storage": where, "error": stopped.cause, "completed": False})
+        return 1
     if args.json:
         print_json({**result.as_dict(), "storage": where})
     else:
@@ -65,14 +90,15 @@ def ingest(args) -> int:
 
 def usage(args) -> int:
     month_bounds(args.month)
-    local_stack.ensure_storage()
+    use_storage()
     month = aggregate_stored_month(services().usage, args.month)
     rows = [[sub, dep, t.requests, t.prompt_tokens, t.cached_tokens, t.completion_tokens, t.reasoning_tokens,
              t.unmetered] for (sub, dep), t in totals_by(month, "subscription", "deployment").items()]
     headers = ["subscription", "deployment", "requests", "input", "cached input", "output", "reasoning",
                "unmetered"]
+    keys = [h.replace(" ", "_") for h in headers]
     if args.json:
-        print_json({"month": args.month, "rows": [dict(zip(headers, r)) for r in rows]})
+        print_json({"month": args.month, "rows": [dict(zip(keys, r, strict=True)) for r in rows]})
         return 0
     print(f"Usage in {args.month} by subscription and deployment (input includes cached, output includes reasoning)")
     if not rows:
@@ -88,18 +114,21 @@ def _short(subscription: str) -> str:
 
 
 def deadletters(args) -> int:
-    local_stack.ensure_storage()
+    use_storage()
     s = services()
+    stored = list(s.dead_letters.list())
+    wanted = resolve_ids(args.ids, [d.id for d in stored]) if args.ids else None
     if args.action == "replay":
-        result = replay_dead_letters(s.dead_letters, s.usage, args.ids or None)
+        result = replay_dead_letters(s.dead_letters, s.usage, sorted(wanted) if wanted else None)
         if args.json:
             print_json(result.as_dict())
         else:
             print(f"replayed {result.replayed} (stored and removed), {result.still_invalid} still invalid")
         return 0
-    letters = [d for d in s.dead_letters.list() if not args.ids or d.id in args.ids]
+    letters = [d for d in stored if wanted is None or d.id in wanted]
     if args.json:
-        print_json([{k: v for k, v in d.as_dict().items() if args.show_body or k != "body"} for d in letters])
+        print_json([snake_keys({k: v for k, v in d.as_dict().items() if args.show_body or k != "body"})
+                    for d in letters])
         return 0
     if not letters:
         print("no dead letters")
@@ -111,6 +140,20 @@ def deadletters(args) -> int:
         for d in letters:
             print(f"\n{d.id}:\n{d.body}")
     return 0
+
+
+def resolve_ids(given: list[str], stored: list[str]) -> set[str]:
+    """Full ids for the ids or prefixes given (``list`` prints 12 characters); unknown or ambiguous -> error."""
+    found: set[str] = set()
+    for prefix in given:
+        matches = [i for i in stored if i == prefix] or [i for i in stored if i.startswith(prefix)]
+        if not matches:
+            raise UnknownDeadLetter(f"no dead letter with id {prefix!r} (see: chargeback deadletters list)")
+        if len(matches) > 1:
+            raise UnknownDeadLetter(f"{prefix!r} is the start of {len(matches)} dead-letter ids "
+                                    f"({', '.join(m[:16] for m in matches[:5])}...): give more characters")
+        found.add(matches[0])
+    return found
 
 
 def bench(args) -> int:

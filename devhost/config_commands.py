@@ -8,7 +8,7 @@ from chargeback.config.loading import parse_config
 from chargeback.errors import InvalidConfig
 from chargeback.keys import fingerprint
 from chargeback.wiring import services
-from devhost import local_stack
+from devhost.commands import use_storage
 from devhost.output import print_json, table
 
 
@@ -28,7 +28,7 @@ def _import(args) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    local_stack.ensure_storage()
+    use_storage()
     stored = services().config.save(parsed, source=str(path))
     if args.json:
         print_json({"fingerprint": stored, "departments": len(parsed.departments), "prices": len(parsed.prices),
@@ -40,7 +40,7 @@ def _import(args) -> int:
 
 
 def _show(args) -> int:
-    local_stack.ensure_storage()
+    use_storage()
     current = services().config.current()
     if current is None:
         print("no config imported yet: chargeback config import FILE", file=sys.stderr)
@@ -75,7 +75,7 @@ def _fingerprint(args) -> int:
 
 
 def _versions(args) -> int:
-    local_stack.ensure_storage()
+    use_storage()
     rows = services().config.versions()
     if args.json:
         print_json(rows)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chargeback.storage.documents import EXPORTS, INVOICES
 from chargeback.wiring import configure, services
-from devhost import commands, local_stack
+from devhost import commands
 from devhost.config_commands import config
 from devhost.invoice_commands import print_run
 
@@ -19,7 +19,7 @@ def demo(args) -> int:
     commands.generate(Namespace(output=events_file, config_out=config_file, month=args.month,
                                 departments=args.departments, events=args.events, format="v2", seed=args.seed,
                                 bad_events=None, json=False))
-    print(f"\n== 2. storage: {local_stack.ensure_storage()}")
+    print(f"\n== 2. storage: {commands.use_storage()}")
     print("\n== 3. import the config (validated whole before anything is stored)")
     config(Namespace(action="import", file_or_key=str(config_file), json=False))
     print("\n== 4. ingest through the Event Hub trigger (again and again: redelivery rewrites the same rows)")
@@ -48,7 +48,8 @@ def demo(args) -> int:
     print("\nNext:")
     print("  open the owners' portal:  chargeback serve --as <owner email from out/config.yaml>  "
           "then http://127.0.0.1:7071/api/portal")
-    print(f"  rerun the month:          chargeback run-month {args.month}   (nothing changed: same versions, no notices)")
+    print(f"  rerun the month:          chargeback run-month {args.month}   "
+          "(nothing changed: same versions, no notices)")
     print("  stop the local Azurite:   chargeback stack down")
     return 0
 
@@ -63,7 +64,7 @@ def copy_documents(result: dict, out: Path) -> list[Path]:
         path = target / Path(invoice["blob"]).name
         path.write_bytes(documents.get(INVOICES, invoice["blob"]))
         written.append(path)
-    for kind, location in result.get("documents", {}).items():
+    for location in result.get("documents", {}).values():
         container, name = location.split("/", 1)
         path = out / f"{Path(name).stem}-{month}{Path(name).suffix}"
         path.write_bytes(documents.get({"invoices": INVOICES, "exports": EXPORTS}[container], name))

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 
 
@@ -27,8 +30,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence], right: set[int] | No
     widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
 
     def line(values):
-        return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))
-    return "\n".join(l.rstrip() for l in [line([str(h) for h in headers]), line(["-" * w for w in widths]), *map(line, cells)])
+        return "  ".join(v.rjust(w) if i in right else v.ljust(w)
+                         for i, (v, w) in enumerate(zip(values, widths, strict=True)))
+    lines = [line([str(h) for h in headers]), line(["-" * w for w in widths]), *map(line, cells)]
+    return "\n".join(text.rstrip() for text in lines)
 
 
 def _numeric(value) -> bool:
@@ -43,3 +48,59 @@ def _cell(value) -> str:
     if isinstance(value, Decimal):
         return f"{value:,}"
     return "" if value is None else str(value)
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def snake_keys(data):
+    """The same data with every dict key in snake_case (``runtimeStatus`` -> ``runtime_status``), for --json."""
+    if isinstance(data, dict):
+        return {_CAMEL.sub(r"_\1", k).replace(" ", "_").lower() if isinstance(k, str) else k: snake_keys(v)
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [snake_keys(v) for v in data]
+    return data
+
+
+def say(message: str) -> None:
+    """A line for the person at the terminal (which storage, what happens next): stderr, so pipes stay clean."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def shows_progress(json_output: bool) -> bool:
+    """Progress only for a person watching: stderr is a terminal and the output is not --json.
+
+    CHARGEBACK_PROGRESS=always|never overrides the terminal check (CI logs, tests)."""
+    forced = os.environ.get("CHARGEBACK_PROGRESS", "").lower()
+    if json_output or forced == "never":
+        return False
+    return forced == "always" or sys.stderr.isatty()
+
+
+@contextmanager
+def progress(description: str, total: int | None, enabled: bool) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on stderr (count, rate, ETA); ``advance(n, **fields)`` moves it. Silent if disabled."""
+    if not enabled:
+        yield lambda *_, **__: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(description, total=total, rate="")
+
+        def advance(n: int = 0, **fields) -> None:
+            bar.update(task, advance=n, **fields)
+            speed = bar.tasks[0].speed
+            bar.update(task, rate=f"{speed:,.0f}/s" if speed else "")
+        yield advance

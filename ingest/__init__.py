@@ -15,6 +15,11 @@ _log = logging.getLogger(__name__)
 
 
 @bp.function_name("ingest_usage")
+# Retry on this trigger only (Event Hubs retries are function-level: aka.ms/azure_functions_retries).
+# Unbounded: the checkpoint does not move while a batch fails, so a storage outage delays usage and a
+# bounded count would skip (drop) the batch. Redelivery is harmless: rows are keyed by request.
+@bp.retry(strategy="exponential_backoff", max_retry_count="-1",
+          minimum_interval="00:00:05", maximum_interval="00:15:00")
 @bp.event_hub_message_trigger(arg_name="events", event_hub_name="%CHARGEBACK_EVENTHUB_NAME%",
                               connection="EventHubConnection", cardinality="many",
                               consumer_group="%CHARGEBACK_EVENTHUB_CONSUMER_GROUP%")

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from functools import cached_property
+from typing import Any
 
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -15,16 +19,20 @@ from chargeback.settings import Settings
 class StorageAccount:
     """Tables and blob containers of the product, named with an optional prefix."""
 
-    def __init__(self, settings: Settings, **client_options):
+    def __init__(self, settings: Settings, **client_options: Any):
         if not settings.has_storage:
-            raise StorageUnavailable("no storage configured: set CHARGEBACK_STORAGE or AzureWebJobsStorage")
+            raise StorageUnavailable("no storage configured: set CHARGEBACK_STORAGE or AzureWebJobsStorage "
+                                     "(a connection string), or CHARGEBACK_TABLE_ENDPOINT and CHARGEBACK_BLOB_ENDPOINT")
+        if not settings.storage_connection and not (settings.table_endpoint and settings.blob_endpoint):
+            raise StorageUnavailable("set both CHARGEBACK_TABLE_ENDPOINT and CHARGEBACK_BLOB_ENDPOINT (outputs "
+                                     "tableEndpoint and blobEndpoint of the deployment)")
         self.settings = settings
         self._extra_options = client_options  # e.g. an azure-core raw_response_hook (tests, diagnostics)
         self._tables: dict[str, TableClient] = {}
         self._containers: dict[str, ContainerClient] = {}
         self._lock = threading.Lock()
 
-    def _client_options(self) -> dict:
+    def _client_options(self) -> dict[str, Any]:
         return {"retry_total": self.settings.storage_retries, "retry_backoff_factor": 0.2,
                 "connection_timeout": 5, "read_timeout": 30, **self._extra_options}
 
@@ -33,14 +41,28 @@ class StorageAccount:
         s = self.settings
         if s.storage_connection:
             return TableServiceClient.from_connection_string(s.storage_connection, **self._client_options())
-        return TableServiceClient(s.table_endpoint, credential=_managed_identity(), **self._client_options())
+        return TableServiceClient(s.table_endpoint, credential=self._credential, **self._client_options())
 
     @cached_property
     def blob_service(self) -> BlobServiceClient:
         s = self.settings
         if s.storage_connection:
             return BlobServiceClient.from_connection_string(s.storage_connection, **self._client_options())
-        return BlobServiceClient(s.blob_endpoint, credential=_managed_identity(), **self._client_options())
+        return BlobServiceClient(s.blob_endpoint, credential=self._credential, **self._client_options())
+
+    @cached_property
+    def _credential(self) -> TokenCredential:
+        """One DefaultAzureCredential for tables and blobs: the app's managed identity in Azure, the
+        signed-in developer (az login, environment, workload identity) on a workstation."""
+        from azure.identity import DefaultAzureCredential  # only with endpoints: keeps local start-up light
+        return DefaultAzureCredential()
+
+    def describe(self) -> str:
+        """Which storage this is, safe to print: endpoints are shown, connection strings never are."""
+        s = self.settings
+        if s.storage_connection:
+            return "the account of the configured connection string (CHARGEBACK_STORAGE / AzureWebJobsStorage)"
+        return f"{s.table_endpoint} and {s.blob_endpoint} as the signed-in Azure identity (DefaultAzureCredential)"
 
     def table(self, name: str) -> TableClient:
         """The table ``prefix + name``, created on first use."""
@@ -49,11 +71,8 @@ class StorageAccount:
             client = self._tables.get(full)
             if client is None:
                 client = self.table_service.get_table_client(full)
-                with storage_errors(f"creating table {full}"):
-                    try:
-                        self.table_service.create_table(full)
-                    except ResourceExistsError:
-                        pass
+                with storage_errors(f"creating table {full}"), suppress(ResourceExistsError):
+                    self.table_service.create_table(full)
                 self._tables[full] = client
         return client
 
@@ -64,30 +83,30 @@ class StorageAccount:
             client = self._containers.get(full)
             if client is None:
                 client = self.blob_service.get_container_client(full)
-                with storage_errors(f"creating container {full}"):
-                    try:
-                        client.create_container()
-                    except ResourceExistsError:
-                        pass
+                with storage_errors(f"creating container {full}"), suppress(ResourceExistsError):
+                    client.create_container()
                 self._containers[full] = client
         return client
 
 
-def _managed_identity():
-    from azure.identity import DefaultAzureCredential  # only in Azure: keeps local start-up light
-    return DefaultAzureCredential()
+@contextmanager
+def storage_errors(doing: str) -> Iterator[None]:
+    """Turn any Azure SDK failure into StorageUnavailable naming what was being done and why."""
+    try:
+        yield
+    except AzureError as exc:
+        raise StorageUnavailable(f"storage failed while {doing}: {failure_cause(exc)}") from exc
 
 
-class storage_errors:
-    """Turn any Azure SDK failure into StorageUnavailable naming what was being done."""
-
-    def __init__(self, doing: str):
-        self.doing = doing
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is not None and isinstance(exc, AzureError):
-            raise StorageUnavailable(f"storage failed while {self.doing}: {type(exc).__name__}") from exc
-        return False
+def failure_cause(exc: BaseException) -> str:
+    """The SDK error's type and its innermost cause, e.g. 'ServiceResponseError: Connection reset by peer'."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 12:
+        seen.append(current)
+        inner = getattr(current, "inner_exception", None)
+        current = inner if isinstance(inner, BaseException) else current.__cause__ or current.__context__
+    root = seen[-1]
+    text = getattr(root, "strerror", None) or str(root).strip().splitlines()[0:1]
+    reason = text if isinstance(text, str) else (text[0] if text else type(root).__name__)
+    return type(exc).__name__ if root is exc and not reason else f"{type(exc).__name__}: {reason[:200]}"

@@ -14,7 +14,7 @@ from .conftest import EXPECTED_TOTALS
 def test_run_month_then_list_and_get_an_invoice(month_loaded, tmp_path, capsys):
     assert main(["run-month", "2026-10", "--json"]) == 0
     run = json.loads(capsys.readouterr().out)
-    assert run["runtimeStatus"] == "Completed"
+    assert run["runtime_status"] == "Completed"
     assert {i["department"]: i["total"] for i in run["output"]["invoices"]} == EXPECTED_TOTALS
 
     assert main(["invoices", "list", "2026-10", "--json"]) == 0

@@ -53,7 +53,8 @@ def test_host_json_bundle_batching_and_no_app_wide_retry():
 
 
 def _retry(function_name: str):
-    return json.loads(function_index()[function_name].get_function_json()).get("retry")
+    """The retry the Python worker reports to the host for a function (its 'retry_policy' setting)."""
+    return function_index()[function_name].get_settings_dict("retry_policy")
 
 
 def test_only_the_event_hub_trigger_retries_and_without_a_bound():
