@@ -43,7 +43,6 @@ class ExpectedUsage:
     events: int                      # lines written, good and bad
     bad: int
     unallocated_subscription: str    # claimed by no department (an id, or a fingerprint for v1)
-    department_of: dict[str, str]    # claimed subscription (id, or fingerprint for v1) -> department id
     unmetered: int = 0               # streams whose usage never arrived ("usage": null)
     bad_kinds: dict[str, int] = field(default_factory=dict)
     by_subscription: dict[str, UsageTotals] = field(default_factory=dict)
@@ -98,8 +97,7 @@ class MonthOfEvents:
         return subscription.fingerprint if self.fmt == "v1" else subscription.id
 
     def _fresh_expected(self) -> ExpectedUsage:
-        claimed = {self._claim(s): s.department for s in self.subscriptions if s.department}
-        return ExpectedUsage(self.events, self.bad, self._claim(self.unclaimed), claimed,
+        return ExpectedUsage(self.events, self.bad, self._claim(self.unclaimed),
                              bad_kinds=dict.fromkeys(BAD_KINDS[: self.bad], 0))
 
     def _offsets(self, rng: random.Random) -> list[int]:
