@@ -2,16 +2,31 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from chargeback.errors import InvalidMonth
 
 _MONTH_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+# The one month-name table (English whatever the process locale, so documents are stable).
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+
+# The one invoiceable range: the months ``run-month`` accepts and the timestamps ingest stores
+# (a record outside it could be stored but never invoiced). Inside Edm.DateTime's 1601-9999 too.
+FIRST_YEAR = 2000
+LAST_YEAR = 2999
+INVOICEABLE_FROM = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+INVOICEABLE_UNTIL = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)   # exclusive
+
+
+def invoiceable(moment: datetime) -> bool:
+    """Whether an aware timestamp falls in a month ``parse_month`` accepts."""
+    return INVOICEABLE_FROM <= moment < INVOICEABLE_UNTIL
 
 
 def parse_month(text: str) -> str:
     """The month unchanged if it is ``YYYY-MM`` (2000-2999), else InvalidMonth naming it."""
-    if not isinstance(text, str) or not _MONTH_RE.fullmatch(text) or not 2000 <= int(text[:4]) <= 2999:
+    if not isinstance(text, str) or not _MONTH_RE.fullmatch(text) or not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
         raise InvalidMonth(f"month must be YYYY-MM, got {str(text)[:20]!r}")
     return text
 

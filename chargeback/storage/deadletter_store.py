@@ -5,16 +5,30 @@ import base64
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from azure.data.tables import UpdateMode
+from azure.data.tables import EdmType, EntityProperty, UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.storage.refusals import submit_or_split
 from chargeback.storage.usage_table import _submit, transactions
 from chargeback.usage.events import DeadLetter, RawEvent
 
 DEAD_LETTER_TABLE = "UsageDeadLetters"
 DEAD_LETTER_CONTAINER = "deadletters"
 PARTITION = "deadletter"
-MAX_INLINE_BODY = 30_000  # a string property holds 64 KiB of UTF-16
+# A string property holds 64 KiB of UTF-16 (https://learn.microsoft.com/rest/api/storageservices/
+# understanding-the-table-service-data-model#property-types): sized in UTF-16 bytes, an emoji is 4.
+MAX_INLINE_BODY_BYTES = 60_000
+MAX_REASON = 1000
+
+
+def _utf16_bytes(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass"))
+
+
+def _int(value: object, default: int) -> int:
+    if isinstance(value, EntityProperty):   # Int64 reads back wrapped
+        value = value.value
+    return value if isinstance(value, int) else default
 
 
 class StoredDeadLetter:
@@ -25,15 +39,17 @@ class StoredDeadLetter:
         self.reason = entity["Reason"]
         self.recorded_at = entity.get("RecordedAt")
         self.partition = entity.get("EventPartition", "")
-        self.sequence_number = entity.get("SequenceNumber", -1)
+        self.sequence_number = _int(entity.get("SequenceNumber"), -1)
         self.offset = entity.get("Offset", "")
         self.enqueued_time = entity.get("EnqueuedTime")
         self.body_encoding = entity.get("BodyEncoding", "utf-8")
+        self.body_blob = entity.get("BodyBlob", "")
         self.body = body
 
     def raw_event(self) -> RawEvent:
         data = base64.b64decode(self.body) if self.body_encoding == "base64" else self.body.encode("utf-8")
-        return RawEvent(data, self.partition, self.sequence_number, self.offset, self.enqueued_time)
+        return RawEvent(data, self.partition, self.sequence_number, self.offset, self.enqueued_time,
+                        key_scrubbed=True)
 
     def as_dict(self) -> dict:
         return {"id": self.id, "reason": self.reason, "recordedAt": _iso(self.recorded_at),
@@ -57,31 +73,44 @@ class DeadLetterStore:
     def add(self, letters: Iterable[DeadLetter]) -> int:
         """Store dead letters idempotently (same event, same row); raises StorageUnavailable."""
         now = datetime.now(UTC)
-        entities = []
-        for letter in letters:
-            entity = {
-                "PartitionKey": PARTITION, "RowKey": letter.dead_letter_id, "Reason": letter.reason[:1000],
-                "RecordedAt": now, "EventPartition": letter.partition, "SequenceNumber": letter.sequence_number,
-                "Offset": letter.offset, "BodyEncoding": letter.body_encoding,
-            }
-            if letter.enqueued_time is not None:
-                entity["EnqueuedTime"] = letter.enqueued_time
-            if len(letter.body) <= MAX_INLINE_BODY:
-                entity["Body"] = letter.body
-            else:
-                entity["BodyBlob"] = self._put_blob(letter)
-            entities.append(entity)
-        table = self.table if entities else None
+        letters = list(letters)
+        entities = [self._entity(letter, now) for letter in letters]
+        if not entities:
+            return 0
+        table = self.table
         with storage_errors("storing dead letters"):
-            for chunk in transactions(entities):
-                _submit(table, chunk)
+            refused = [row for chunk in transactions(entities)
+                       for row in submit_or_split(lambda c: _submit(table, c), chunk)]
+        by_id = {letter.dead_letter_id: letter for letter in letters}
+        for entity, reason in refused:   # by construction this does not happen; if it does, keep the body
+            letter = by_id[entity["RowKey"]]
+            fallback = self._entity(letter, now, reason=f"{letter.reason} (row refused: {reason})", blob=True)
+            with storage_errors("storing a refused dead letter"):
+                _submit(table, [fallback])
         return len(entities)
+
+    def _entity(self, letter: DeadLetter, now: datetime, reason: str = "", blob: bool = False) -> dict:
+        # Coordinates come from Event Hubs: the sequence number is an int64 there, so Int64 here too.
+        entity = {
+            "PartitionKey": PARTITION, "RowKey": letter.dead_letter_id,
+            "Reason": (reason or letter.reason)[:MAX_REASON],
+            "RecordedAt": now, "EventPartition": letter.partition[:256],
+            "SequenceNumber": EntityProperty(letter.sequence_number, EdmType.INT64),
+            "Offset": letter.offset[:256], "BodyEncoding": letter.body_encoding,
+        }
+        if letter.enqueued_time is not None:
+            entity["EnqueuedTime"] = letter.enqueued_time
+        if not blob and _utf16_bytes(letter.body) <= MAX_INLINE_BODY_BYTES:
+            entity["Body"] = letter.body
+        else:
+            entity["BodyBlob"] = self._put_blob(letter)
+        return entity
 
     def _put_blob(self, letter: DeadLetter) -> str:
         name = f"{letter.dead_letter_id}.txt"
         with storage_errors("storing a dead-letter body"):
-            self.account.container(DEAD_LETTER_CONTAINER).upload_blob(name, letter.body.encode("utf-8"),
-                                                                       overwrite=True)
+            self.account.container(DEAD_LETTER_CONTAINER).upload_blob(
+                name, letter.body.encode("utf-8", "surrogatepass"), overwrite=True)
         return name
 
     def list(self) -> Iterator[StoredDeadLetter]:
@@ -93,15 +122,15 @@ class DeadLetterStore:
         if "BodyBlob" not in entity:
             return entity.get("Body", "")
         blob = self.account.container(DEAD_LETTER_CONTAINER).download_blob(entity["BodyBlob"])
-        return blob.readall().decode("utf-8")
+        return blob.readall().decode("utf-8", "surrogatepass")
 
     def update_reason(self, letter_id: str, reason: str) -> None:
         with storage_errors("updating a dead letter"):
-            self.table.update_entity({"PartitionKey": PARTITION, "RowKey": letter_id, "Reason": reason[:1000]},
+            self.table.update_entity({"PartitionKey": PARTITION, "RowKey": letter_id, "Reason": reason[:MAX_REASON]},
                                      mode=UpdateMode.MERGE)
 
     def remove(self, letter: StoredDeadLetter) -> None:
         with storage_errors("removing a replayed dead letter"):
             self.table.delete_entity(PARTITION, letter.id)
-            if letter.body and len(letter.body) > MAX_INLINE_BODY:
-                self.account.container(DEAD_LETTER_CONTAINER).delete_blob(f"{letter.id}.txt")
+            if letter.body_blob:
+                self.account.container(DEAD_LETTER_CONTAINER).delete_blob(letter.body_blob)

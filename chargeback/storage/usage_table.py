@@ -14,9 +14,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from azure.data.tables import UpdateMode
+from decimal import Decimal
+
+from azure.data.tables import EdmType, EntityProperty, UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.storage.refusals import MAX_TRANSACTION_BYTES, Refused, entity_bytes, submit_or_split
+from chargeback.usage.meters import FIELDS, NO_USAGE, TOKEN_METERS, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
 USAGE_TABLE = "UsageRecords"
@@ -42,28 +46,60 @@ def partition_key(record: UsageRecord, shards: int) -> str:
     return f"{record.month}~{subscription_key(record.subscription)}~{shard:02d}"
 
 
+# One column per meter (zero meters left out). Token and character counts are written as Edm.Int64:
+# a plain Python int is sent as Edm.Int32 and the SDK refuses one >= 2**31 (azure-data-tables
+# _serialize._to_entity_int32), while a month of one deployment can pass that. audio_seconds is an
+# exact decimal, kept as text.
+METER_COLUMNS = {meter: "".join(part.title() for part in meter.split("_")) + ("Tokens" if meter in TOKEN_METERS
+                                                                              or meter == "reasoning" else "")
+                 for meter in FIELDS}
+# The first release's text token columns (rows written before meters): read back as text meters.
+TOKEN_COLUMNS = ["PromptTokens", "CachedTokens", "CompletionTokens", "ReasoningTokens"]
+
+
 def record_to_entity(record: UsageRecord, shards: int) -> dict:
     """The row of a record; empty texts and zero counts are left out (read back as their defaults)."""
     entity = {
         "PartitionKey": partition_key(record, shards), "RowKey": record.record_id,
         "EventTime": record.timestamp, "Subscription": record.subscription,
         "StatusCode": record.status_code, "Stream": record.stream, "Metered": record.metered,
-        "PromptTokens": record.prompt_tokens, "CompletionTokens": record.completion_tokens,
         "SchemaVersion": record.schema_version,
     }
     for name, value in (("SubscriptionName", record.subscription_name), ("Product", record.product),
                         ("Deployment", record.deployment), ("Model", record.model),
                         ("Operation", record.operation), ("ApiVersion", record.api_version),
-                        ("Region", record.region), ("CachedTokens", record.cached_tokens),
-                        ("ReasoningTokens", record.reasoning_tokens)):
+                        ("Region", record.region), ("Path", record.path)):
         if value:
             entity[name] = value
+    for meter, quantity in zip(FIELDS, record.meters.values(), strict=True):
+        if quantity:
+            entity[METER_COLUMNS[meter]] = (str(quantity) if isinstance(quantity, Decimal)
+                                            else EntityProperty(quantity, EdmType.INT64))
     return entity
 
 
 # What aggregation needs; reading only these columns keeps the monthly scan lean.
 AGGREGATION_COLUMNS = ["RowKey", "EventTime", "Subscription", "Deployment", "Model", "Stream", "Metered",
-                       "PromptTokens", "CachedTokens", "CompletionTokens", "ReasoningTokens"]
+                       *TOKEN_COLUMNS, *(column for column in METER_COLUMNS.values() if column not in TOKEN_COLUMNS)]
+
+
+def _count(entity: dict, column: str) -> int:
+    value = entity.get(column)
+    if value is None:   # absent, or null where a select named a column the row does not have
+        return 0
+    return int(value.value if isinstance(value, EntityProperty) else value)   # Int64 reads back wrapped
+
+
+def entity_meters(entity: dict) -> MeterQuantities:
+    """A row's meters: its meter columns, or, for a row from before meters, its text token columns."""
+    if entity.get("PromptTokens") is not None:
+        prompt, cached, completion, reasoning = (_count(entity, column) for column in TOKEN_COLUMNS)
+        return MeterQuantities.from_text_tokens(prompt, cached, completion, reasoning)
+    values: dict[str, int | Decimal] = {}
+    for meter, column in METER_COLUMNS.items():
+        if entity.get(column) is not None:
+            values[meter] = Decimal(entity[column]) if meter == "audio_seconds" else _count(entity, column)
+    return MeterQuantities(**values) if values else NO_USAGE  # type: ignore[arg-type]
 
 
 def entity_to_record(entity: dict) -> UsageRecord:
@@ -72,8 +108,7 @@ def entity_to_record(entity: dict) -> UsageRecord:
         record_id=entity["RowKey"], timestamp=datetime(*timestamp.timetuple()[:6], timestamp.microsecond,
                                                         tzinfo=UTC),
         subscription=entity["Subscription"], deployment=entity.get("Deployment", ""),
-        prompt_tokens=entity.get("PromptTokens", 0), cached_tokens=entity.get("CachedTokens", 0),
-        completion_tokens=entity.get("CompletionTokens", 0), reasoning_tokens=entity.get("ReasoningTokens", 0),
+        meters=entity_meters(entity), path=entity.get("Path", ""),
         metered=entity.get("Metered", True), stream=entity.get("Stream", False), model=entity.get("Model", ""),
         subscription_name=entity.get("SubscriptionName", ""), product=entity.get("Product", ""),
         operation=entity.get("Operation", ""), api_version=entity.get("ApiVersion", ""),
@@ -82,16 +117,34 @@ def entity_to_record(entity: dict) -> UsageRecord:
     )
 
 
-def transactions(entities: Iterable[dict]) -> list[list[dict]]:
-    """Group entities into entity-group transactions: one partition, at most 100, no repeated row."""
+def transactions(entities: Iterable[dict], max_bytes: int = MAX_TRANSACTION_BYTES) -> list[list[dict]]:
+    """Group entities into entity-group transactions: one partition, at most 100 rows and ``max_bytes``
+    of body, no repeated row."""
     by_partition: dict[str, dict[str, dict]] = defaultdict(dict)
     for entity in entities:
         by_partition[entity["PartitionKey"]][entity["RowKey"]] = entity  # last copy of a duplicate wins
-    chunks = []
+    chunks: list[list[dict]] = []
     for rows in by_partition.values():
-        values = list(rows.values())
-        chunks.extend(values[i:i + MAX_TRANSACTION] for i in range(0, len(values), MAX_TRANSACTION))
+        chunk: list[dict] = []
+        size = 0
+        for entity in rows.values():
+            grows = entity_bytes(entity)
+            if chunk and (len(chunk) == MAX_TRANSACTION or size + grows > max_bytes):
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append(entity)
+            size += grows
+        if chunk:
+            chunks.append(chunk)
     return chunks
+
+
+class RowsRefused(Exception):
+    """Storage refused rows (not an outage); ``refused`` pairs each row with storage's reason."""
+
+    def __init__(self, refused: Refused):
+        self.refused = refused
+        super().__init__(f"storage refused {len(refused)} row(s): {refused[0][1]}")
 
 
 class UsageStore:
@@ -112,19 +165,41 @@ class UsageStore:
         return self.account.table(PARTITION_INDEX_TABLE)
 
     def write(self, records: Iterable[UsageRecord]) -> int:
-        """Upsert the records (replace mode) in parallel transactions; raises StorageUnavailable."""
-        entities = [record_to_entity(r, self.shards) for r in records]
+        """Upsert the records (replace mode) in parallel transactions; raises StorageUnavailable on an
+        outage and RowsRefused if storage refused some rows (the others are stored)."""
+        stored, refused = self.write_checked(records)
+        if refused:
+            raise RowsRefused([(e, reason) for e, reason in refused])
+        return stored
+
+    def write_checked(self, records: Iterable[UsageRecord]) -> tuple[int, Refused]:
+        """As ``write``, but the rows storage refused come back with its reason instead of raising."""
+        entities = []
+        refused: Refused = []
+        for record in records:
+            try:
+                entities.append(record_to_entity(record, self.shards))
+            except (TypeError, ValueError, OverflowError) as error:   # not representable as a row
+                refused.append(({"RowKey": record.record_id}, f"storage refused the record: {error}"[:300]))
         # Index first: a batch cut short by an outage must still leave its partitions findable.
         self._index_partitions({e["PartitionKey"] for e in entities})
-        return self.write_entities(entities)
+        stored, more = self._write_entities(entities)
+        return stored, refused + more
 
     def write_entities(self, entities: list[dict]) -> int:
+        stored, refused = self._write_entities(entities)
+        if refused:
+            raise RowsRefused(refused)
+        return stored
+
+    def _write_entities(self, entities: list[dict]) -> tuple[int, Refused]:
         table = self.table
         chunks = transactions(entities)
+        refused: Refused = []
         with storage_errors("writing usage records"):
-            for _ in self._pool.map(lambda chunk: _submit(table, chunk), chunks):
-                pass
-        return sum(len(c) for c in chunks)
+            for rows in self._pool.map(lambda chunk: submit_or_split(lambda c: _submit(table, c), chunk), chunks):
+                refused.extend(rows)
+        return sum(len(c) for c in chunks) - len(refused), refused
 
     def _index_partitions(self, partitions: set[str]) -> None:
         new = sorted(partitions - self._indexed)

@@ -5,11 +5,16 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from chargeback.errors import InvalidEvent
 from chargeback.keys import fingerprint, is_fingerprint
+from chargeback.months import FIRST_YEAR, LAST_YEAR, invoiceable
+from chargeback.settings import settings
+from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.record import UsageRecord
 from chargeback.usage.shapes import normalise_usage
 from chargeback.usage.wire_time import parse_v1_timestamp, parse_v2_timestamp
@@ -19,6 +24,7 @@ from chargeback.usage.wire_time import parse_v1_timestamp, parse_v2_timestamp
 V2_FIELDS = frozenset({
     "schemaVersion", "requestId", "timestamp", "subscriptionId", "subscriptionName", "productName",
     "deploymentId", "operationId", "apiVersion", "region", "statusCode", "stream", "model", "usage",
+    "path", "inputCharacters",
 })
 
 # The seed's v1 fields (strings as the .NET policy formats them).
@@ -28,6 +34,8 @@ V1_FIELDS = frozenset({
 
 # Request ids become Table Storage row keys: keep them to characters keys allow.
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,200}$")
+# A subscription id becomes a property (64 KiB at most) and, hashed when unsafe, part of a key.
+MAX_SUBSCRIPTION_ID = 256
 # Key-bearing fields, scrubbed from anything kept (dead letters included), even from broken JSON.
 _SECRET_FIELD_RE = re.compile(
     r'("(?:appSubscriptionKey|subscriptionKey|Ocp-Apim-Subscription-Key|api-key)"\s*:\s*")((?:[^"\\]|\\.)*)(")',
@@ -44,6 +52,9 @@ class RawEvent:
     sequence_number: int = -1
     offset: str = ""
     enqueued_time: datetime | None = None
+    # True only for a body this product scrubbed itself (a stored dead letter): there a v1 key that is a
+    # fingerprint is the fingerprint of the original key. On the wire a v1 key is always hashed.
+    key_scrubbed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +82,9 @@ def _digest(partition: str, sequence_number: int, body: bytes) -> str:
 
 
 def scrub_secrets(text: str) -> str:
-    """Replace every key-bearing field's value by its fingerprint (a fingerprint stays as it is)."""
+    """Replace every key-bearing field's value by its fingerprint (even one that looks like a fingerprint)."""
     def replace(m: re.Match) -> str:
-        value = m.group(2)
-        return m.group(1) + (value if is_fingerprint(value) else fingerprint(value)) + m.group(3)
+        return m.group(1) + fingerprint(m.group(2)) + m.group(3)
     return _SECRET_FIELD_RE.sub(replace, text)
 
 
@@ -108,7 +118,7 @@ def parse_event(raw: RawEvent) -> UsageRecord:
     except UnicodeDecodeError:
         raise InvalidEvent("body is not UTF-8 text") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_float=Decimal)   # exact: a duration of 42.5 s stays 42.5
     except (ValueError, RecursionError):
         raise InvalidEvent("body is not JSON") from None
     if not isinstance(doc, dict):
@@ -117,9 +127,9 @@ def parse_event(raw: RawEvent) -> UsageRecord:
     if isinstance(version, bool):
         raise InvalidEvent(f"unknown schemaVersion {version!r} (this version reads 1 and 2)")
     if (version is None and "appSubscriptionKey" in doc) or version == 1:
-        return _parse_v1(doc, raw)
+        return _storable(_parse_v1(doc, raw))
     if version == 2:
-        return _parse_v2(doc)
+        return _storable(_parse_v2(doc))
     if version is None:
         raise InvalidEvent("unknown schema: no schemaVersion and no appSubscriptionKey")
     raise InvalidEvent(f"unknown schemaVersion {version!r} (this version reads 1 and 2)")
@@ -129,7 +139,8 @@ def _parse_v1(doc: dict, raw: RawEvent) -> UsageRecord:
     key = doc.get("appSubscriptionKey")
     if not isinstance(key, str) or not key.strip():
         raise InvalidEvent("no subscription: appSubscriptionKey is missing or empty")
-    subscription = key if is_fingerprint(key) else fingerprint(key)
+    # A key that looks like a fingerprint is still a key: fingerprints are public (config, FOCUS export).
+    subscription = key if raw.key_scrubbed and is_fingerprint(key) else fingerprint(key)
     timestamp = parse_v1_timestamp(doc.get("timestamp"))
     prompt = v1_count(doc, "promptTokens", required=True)
     completion = v1_count(doc, "completionTokens", required=False)
@@ -140,7 +151,7 @@ def _parse_v1(doc: dict, raw: RawEvent) -> UsageRecord:
     body = json.dumps(scrubbed, sort_keys=True, separators=(",", ":")).encode("utf-8")
     record_id = "v1-" + _digest(raw.partition, raw.sequence_number, body)[:40]
     return UsageRecord(record_id=record_id, timestamp=timestamp, subscription=subscription,
-                       deployment=deployment, prompt_tokens=prompt, completion_tokens=completion,
+                       deployment=deployment, meters=MeterQuantities.from_text_tokens(prompt, 0, completion),
                        schema_version=1)
 
 
@@ -164,25 +175,41 @@ def _parse_v2(doc: dict) -> UsageRecord:
     subscription = doc.get("subscriptionId")
     if not isinstance(subscription, str) or not subscription.strip():
         raise InvalidEvent("no subscription: subscriptionId is missing or empty")
+    if len(subscription.strip()) > MAX_SUBSCRIPTION_ID:
+        raise InvalidEvent(f"subscriptionId is longer than {MAX_SUBSCRIPTION_ID} characters")
     timestamp = parse_v2_timestamp(doc.get("timestamp"))
     stream = doc.get("stream", False)
     if not isinstance(stream, bool):
         raise InvalidEvent(f"stream must be true or false, got {_show(stream)}")
     status = doc.get("statusCode", 200)
-    if not isinstance(status, int) or isinstance(status, bool):
-        raise InvalidEvent(f"statusCode must be an integer, got {_show(status)}")
-    usage = normalise_usage(doc.get("usage"))
+    if not isinstance(status, int) or isinstance(status, bool) or not 0 <= status <= 999:
+        raise InvalidEvent(f"statusCode must be an HTTP status (0-999), got {_show(status)}")
+    path = _optional_text(doc, "path")
+    usage = normalise_usage(doc.get("usage"), path, _optional_count(doc, "inputCharacters"))
     return UsageRecord(
         record_id=request_id, timestamp=timestamp, subscription=subscription.strip(),
         deployment=_optional_text(doc, "deploymentId"),
-        prompt_tokens=usage.prompt_tokens, cached_tokens=usage.cached_tokens,
-        completion_tokens=usage.completion_tokens, reasoning_tokens=usage.reasoning_tokens,
-        metered=usage.metered, stream=stream, model=_optional_text(doc, "model"),
+        meters=usage.meters, path=path, metered=usage.metered, stream=stream, model=_optional_text(doc, "model"),
         subscription_name=_optional_text(doc, "subscriptionName"),
         product=_optional_text(doc, "productName"), operation=_optional_text(doc, "operationId"),
         api_version=_optional_text(doc, "apiVersion"), region=_optional_text(doc, "region"),
         status_code=status, schema_version=2,
     )
+
+
+def _storable(record: UsageRecord) -> UsageRecord:
+    """Refuse what storage could hold but never invoice, or what no call can have used."""
+    if not invoiceable(record.timestamp):
+        raise InvalidEvent(f"timestamp {record.timestamp.isoformat()} is outside the invoiceable years "
+                           f"{FIRST_YEAR}-{LAST_YEAR}")
+    cap = settings().max_count_per_call
+    meters = getattr(record, "meters", record)
+    for f in fields(meters):
+        value = getattr(meters, f.name)
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value > cap:
+            raise InvalidEvent(f"implausible usage: {f.name} {value} is above {cap} per call "
+                               "(CHARGEBACK_MAX_COUNT_PER_CALL)")
+    return record
 
 
 def _optional_text(doc: dict, field: str) -> str:
@@ -194,6 +221,15 @@ def _optional_text(doc: dict, field: str) -> str:
     return value.strip()[:256]
 
 
+def _optional_count(doc: dict[str, Any], field: str) -> int | None:
+    value = doc.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidEvent(f"{field} must be a non-negative integer, got {_show(value)}")
+    return value
+
+
 def _show(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    text = str(value) if isinstance(value, (float, Decimal)) else json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:37] + "..."

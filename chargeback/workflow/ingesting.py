@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from chargeback.errors import InvalidEvent
-from chargeback.usage.events import RawEvent, parse_batch, parse_event
+from chargeback.usage.events import DeadLetter, RawEvent, dead_letter, parse_batch, parse_event
 
 
 @dataclass
@@ -28,14 +28,20 @@ batch_listeners: list[Callable[[IngestResult], None]] = []
 
 
 def ingest_batch(events: Iterable[RawEvent], usage_store, dead_letter_store, telemetry=None) -> IngestResult:
-    """Store every valid event and set every invalid one aside; raise if storage fails.
+    """Store every valid event and set every invalid one aside; raise if storage is out.
 
     Raising is the point: the host then retries the whole batch, which is safe because both writes
-    are idempotent upserts keyed by the event.
+    are idempotent upserts keyed by the event. Only an outage raises: a record storage refuses (a
+    4xx about the row) would be refused on every retry and halt the partition, so it is set aside
+    with storage's reason instead.
     """
     events = list(events)
     records, dead = parse_batch(events)
-    stored = usage_store.write(records) if records else 0
+    stored, refused = usage_store.write_checked(records) if records else (0, [])
+    if refused:
+        reasons = {entity["RowKey"]: reason for entity, reason in refused}
+        records = [r for r in records if r.record_id not in reasons]
+        dead = dead + _refused_letters(events, reasons)
     if dead:
         dead_letter_store.add(dead)
     if telemetry is not None:
@@ -45,6 +51,19 @@ def ingest_batch(events: Iterable[RawEvent], usage_store, dead_letter_store, tel
     for listener in list(batch_listeners):
         listener(result)
     return result
+
+
+def _refused_letters(events: list[RawEvent], reasons: dict[str, str]) -> list[DeadLetter]:
+    """The events whose records storage refused (rare: parsing the batch again costs nothing then)."""
+    letters = []
+    for raw in events:
+        try:
+            reason = reasons.get(parse_event(raw).record_id)
+        except Exception:  # noqa: S112 - set aside by parse_batch already
+            continue
+        if reason is not None:
+            letters.append(dead_letter(raw, reason))
+    return letters
 
 
 @dataclass
@@ -70,7 +89,11 @@ def replay_dead_letters(dead_letter_store, usage_store, letter_ids: list[str] | 
             if str(exc) != letter.reason:
                 dead_letter_store.update_reason(letter.id, str(exc))
             continue
-        usage_store.write([record])
+        _, refused = usage_store.write_checked([record])
+        if refused:
+            result.still_invalid += 1
+            dead_letter_store.update_reason(letter.id, refused[0][1])
+            continue
         dead_letter_store.remove(letter)
         result.replayed += 1
     return result
