@@ -18,7 +18,7 @@ def partition_for(line: str, partitions: int = PARTITIONS) -> str:
     try:
         doc = json.loads(line)
         key = doc.get("requestId") if isinstance(doc, dict) else None
-    except ValueError:
+    except (ValueError, RecursionError):   # not JSON, or nested past Python's limit: the trigger judges it
         key = None
     if not isinstance(key, str):
         return "0" if '"appSubscriptionKey"' in line else str(zlib.crc32(line.encode()) % partitions)
@@ -32,18 +32,30 @@ class Batch:
 
 
 def batches(lines: Iterable[str], batch_size: int = 500, partitions: int = PARTITIONS) -> Iterator[Batch]:
-    """Split lines into per-partition batches with stable sequence numbers (same file, same numbers)."""
-    by_partition: dict[str, list[str]] = {}
-    for line in lines:
-        line = line.rstrip("\r\n")
-        if line.strip():
-            by_partition.setdefault(partition_for(line, partitions), []).append(line)
+    """Split lines into per-partition batches with stable sequence numbers (same file, same numbers).
+
+    Streams: a partition's batch is handed over as soon as it is full, so a file is never held whole.
+    """
+    pending: dict[str, list[str]] = {}
+    sent: dict[str, int] = {}   # events handed over per partition: the next batch's first sequence number
     enqueued = datetime.now(UTC)
-    for partition in sorted(by_partition):
-        bodies = by_partition[partition]
-        for start in range(0, len(bodies), batch_size):
-            chunk = bodies[start:start + batch_size]
-            yield Batch(partition, event_hub_events(partition, chunk, start, enqueued))
+    for line in lines:
+        body = line.rstrip("\r\n")
+        if not body.strip():
+            continue
+        partition = partition_for(body, partitions)
+        bodies = pending.setdefault(partition, [])
+        bodies.append(body)
+        if len(bodies) >= batch_size:
+            yield _batch(partition, pending.pop(partition), sent, enqueued)
+    for partition in sorted(pending):
+        yield _batch(partition, pending[partition], sent, enqueued)
+
+
+def _batch(partition: str, bodies: list[str], sent: dict[str, int], enqueued: datetime) -> Batch:
+    first = sent.get(partition, 0)
+    sent[partition] = first + len(bodies)
+    return Batch(partition, event_hub_events(partition, bodies, first, enqueued))
 
 
 def event_hub_events(partition: str, bodies: list[str], first_sequence: int,

@@ -44,9 +44,11 @@ def principal_from_headers(headers: Mapping[str, str], settings: Settings) -> Pr
         doc = json.loads(base64.b64decode(raw, validate=False))
         claims = doc.get("claims") or []
         role_type = doc.get("role_typ") or "roles"
-    except (ValueError, binascii.Error, AttributeError):
+    except (ValueError, binascii.Error, AttributeError, RecursionError):
         raise Unauthenticated("the client principal header is malformed") from None
-    values = [(c.get("typ", ""), str(c.get("val", ""))) for c in claims if isinstance(c, dict)]
+    if not isinstance(claims, list) or not isinstance(role_type, str):
+        raise Unauthenticated("the client principal header is malformed: claims must be a list")
+    values = [(str(c.get("typ", "")), str(c.get("val", ""))) for c in claims if isinstance(c, dict)]
     email = next((v for t in _EMAIL_CLAIMS for typ, v in values if typ == t and "@" in v), "")
     if not email:
         raise Unauthenticated("the client principal has no email claim")

@@ -155,3 +155,10 @@ def test_a_refused_letter_is_kept_on_replay(app_services, monkeypatch):
     assert (result.replayed, result.still_invalid) == (0, 1)
     (letter,) = app_services.dead_letters.list()
     assert letter.reason.startswith("storage refused the record")
+
+
+def test_a_100000_deep_json_line_goes_through_the_trigger_and_is_set_aside(app_services):
+    deep = "[" * 100_000 + "]" * 100_000
+    result = ingest_lines([v2_event(1), deep, v2_event(2)], batch_size=10)
+    assert (result.stored, result.dead_lettered) == (2, 1)
+    assert reasons(app_services) == ["body is not JSON"]

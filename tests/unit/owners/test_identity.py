@@ -48,3 +48,16 @@ def test_admin_by_config_or_by_role():
     role = principal_from_headers({"X-MS-CLIENT-PRINCIPAL": encode_principal("x@contoso.com", (ADMIN_ROLE,))},
                                   PLATFORM)
     assert is_admin(role, ())
+
+
+@pytest.mark.parametrize("claims", [5, 2.5, True, {"typ": "preferred_username", "val": "a@contoso.com"}])
+def test_claims_that_are_not_a_list_are_unauthenticated_not_a_crash(claims):
+    """Issue 11: a principal whose claims is a number answered 500."""
+    with pytest.raises(Unauthenticated):
+        principal_from_headers(header({"claims": claims}), PLATFORM)
+
+
+def test_a_deeply_nested_principal_is_unauthenticated():
+    deep = base64.b64encode(b'{"claims": ' + b"[" * 100_000 + b"]" * 100_000 + b"}").decode()
+    with pytest.raises(Unauthenticated):
+        principal_from_headers({"X-MS-CLIENT-PRINCIPAL": deep}, PLATFORM)
