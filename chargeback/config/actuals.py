@@ -97,7 +97,7 @@ def _resources(p: Problems, raw: object) -> tuple[str, ...] | None:
         resource = read.text(p, here, value)
         if resource is None:
             continue
-        if not resource.startswith("/subscriptions/"):
+        if not resource.casefold().startswith("/subscriptions/"):
             p.add(here, f"{read.show(resource)} is not an Azure resource id (it starts with /subscriptions/)")
         elif resource.casefold() in (r.casefold() for r in out):
             p.add(here, f"{read.show(resource)} is listed twice (resource ids compare case-insensitively)")

@@ -171,7 +171,7 @@ REFUSALS = [
     ("    cached_input: 1.25", "    cached_imput: 1.25", ['prices[0].cached_imput: unknown key (did you mean "cached_input"?)']),
     ("markup_percent: 0 ", "markup_prcent: 0 ", ['markup_prcent: unknown key (did you mean "markup_percent"?)']),
     ("admins:", "colour: blue\nadmins:",
-     ["colour: unknown key (known keys: currency, markup_percent, departments, prices, pools, admins)"]),
+     ["colour: unknown key (known keys: currency, markup_percent, departments, prices, pools, admins, actuals)"]),
     ("input: 2.50", "input: -2.50", ["prices[0].input: must not be negative, got -2.50"]),
     ("monthly_cost: 26000.00", "monthly_cost: -1", ["pools[0].monthly_cost: must not be negative, got -1"]),
     ("markup_percent: 0 ", "markup_percent: -5 ", ["markup_percent: must not be negative, got -5"]),
