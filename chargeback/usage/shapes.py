@@ -1,67 +1,208 @@
-"""The ``usage`` object of every Azure OpenAI response shape, normalised to four token counts."""
+"""The ``usage`` object of every Azure OpenAI response shape, normalised to meter quantities (DESIGN "Meters").
+
+Shapes, by what they carry:
+- chat, legacy completions, embeddings: ``prompt_tokens`` / ``completion_tokens`` with
+  ``prompt_tokens_details`` and ``completion_tokens_details``;
+- Responses API and image generation: ``input_tokens`` / ``output_tokens`` with ``input_tokens_details``
+  and ``output_tokens_details``;
+- realtime and transcription by tokens (``"type": "tokens"``): ``input_token_details`` (singular
+  "token"), realtime with ``cached_tokens_details`` by modality, and ``output_token_details``;
+- transcription by duration: ``{"type": "duration", "seconds": 42.5}``;
+- text to speech: no usage; the policy measures ``inputCharacters``.
+
+One rule for every token shape: a modality count (audio, image) includes its cached part, which only a
+``cached_tokens_details`` split names; a cached count without that split is text (OpenAI's realtime
+docs: cached tokens "are counted as a subset of input tokens"). Cache writes are input, apart from what
+was read from the cache. Everything left of a total after its named parts is text. Parts that exceed
+their total are refused, so nothing is ever counted twice.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from chargeback.errors import InvalidEvent
+from chargeback.usage.meters import MeterQuantities
+
+Json = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class NormalisedUsage:
-    prompt_tokens: int = 0       # includes cached_tokens
-    cached_tokens: int = 0
-    completion_tokens: int = 0   # includes reasoning_tokens
-    reasoning_tokens: int = 0
-    metered: bool = True
+    meters: MeterQuantities
+    metered: bool = True      # False: no usage at all (a stream whose last chunk never came)
 
 
-UNMETERED = NormalisedUsage(metered=False)
-
-# (prompt field, completion field, prompt details, completion details) per API family.
-_CHAT = ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
-_RESPONSES = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
+UNMETERED = NormalisedUsage(MeterQuantities(), metered=False)
+# Request paths (after the deployment) whose output tokens are image tokens when the shape does not say.
+IMAGE_PATHS = ("/images/generations", "/images/edits")
 
 
-def normalise_usage(usage: object) -> NormalisedUsage:
-    """Chat, legacy completions, embeddings or Responses API usage -> NormalisedUsage.
+def normalise_usage(usage: object, path: str = "", input_characters: int | None = None) -> NormalisedUsage:
+    """Any response's ``usage`` (plus the policy's ``inputCharacters``) -> meter quantities.
 
-    ``None`` (a stream whose final chunk never came, or a response without usage) is unmetered.
+    ``None`` without characters is unmetered: kept as a record, never priced, never dropped.
     """
+    characters = 0 if input_characters is None else input_characters
     if usage is None:
-        return UNMETERED
+        if input_characters is None:
+            return UNMETERED
+        return NormalisedUsage(MeterQuantities(characters=characters))
     if not isinstance(usage, dict):
         raise InvalidEvent(f"usage must be an object or null, got {type(usage).__name__}")
-    if "input_tokens" in usage:
-        fields = _RESPONSES
-    elif "prompt_tokens" in usage:
-        fields = _CHAT
+    kind = usage.get("type")
+    if kind == "duration":
+        return NormalisedUsage(MeterQuantities(audio_seconds=_seconds(usage), characters=characters))
+    if kind not in (None, "tokens"):
+        raise InvalidEvent(f"usage.type must be \"tokens\" or \"duration\", got {str(kind)[:40]!r}")
+    if "prompt_tokens" in usage:
+        names = _CHAT
+    elif "input_tokens" in usage:
+        names = _INPUT_OUTPUT
     else:
         raise InvalidEvent("usage has neither prompt_tokens nor input_tokens")
-    prompt_field, completion_field, prompt_details, completion_details = fields
-    prompt = token_count(usage, prompt_field, f"usage.{prompt_field}", required=True)
-    completion = token_count(usage, completion_field, f"usage.{completion_field}")
-    cached = token_count(_details(usage, prompt_details), "cached_tokens",
-                         f"usage.{prompt_details}.cached_tokens")
-    reasoning = token_count(_details(usage, completion_details), "reasoning_tokens",
-                            f"usage.{completion_details}.reasoning_tokens")
-    token_count(usage, "total_tokens", "usage.total_tokens")
-    if cached > prompt:
-        raise InvalidEvent(f"cached_tokens {cached} exceed {prompt_field} {prompt}")
-    if reasoning > completion:
-        raise InvalidEvent(f"reasoning_tokens {reasoning} exceed {completion_field} {completion}")
-    return NormalisedUsage(prompt, cached, completion, reasoning)
+    return NormalisedUsage(_token_meters(usage, names, _is_image_generation(usage, path), characters))
 
 
-def _details(usage: dict, field: str) -> dict:
-    details = usage.get(field)
+@dataclass(frozen=True, slots=True)
+class _Names:
+    total_in: str
+    total_out: str
+    details_in: tuple[str, ...]     # the details object's possible names (plural, realtime singular)
+    details_out: tuple[str, ...]
+
+
+_CHAT = _Names("prompt_tokens", "completion_tokens", ("prompt_tokens_details",), ("completion_tokens_details",))
+_INPUT_OUTPUT = _Names("input_tokens", "output_tokens", ("input_tokens_details", "input_token_details"),
+                       ("output_tokens_details", "output_token_details"))
+
+
+def _token_meters(usage: Json, names: _Names, image_generation: bool, characters: int) -> MeterQuantities:
+    total_in = token_count(usage, names.total_in, f"usage.{names.total_in}", required=True)
+    total_out = _count(usage, names.total_out, "usage")
+    _count(usage, "total_tokens", "usage")
+    in_name, details_in = _details(usage, names.details_in)
+    out_name, details_out = _details(usage, names.details_out)
+    inputs = _input_parts(details_in, in_name, total_in, names.total_in) if details_in else (total_in, 0, 0, 0,
+                                                                                             0, 0, 0)
+    if details_out:
+        text_out, audio_out, image_out, reasoning = _output_parts(details_out, out_name, total_out, names.total_out)
+    else:
+        text_out, audio_out, image_out, reasoning = total_out, 0, 0, 0
+    if image_generation and "image_tokens" not in details_out:
+        # gpt-image: every output token is an image token, but reasoning (text, inside output) stays text
+        text_out, image_out = reasoning, text_out - reasoning
+    return MeterQuantities(*inputs, output=text_out, audio_output=audio_out,
+                           image_output=image_out, characters=characters, reasoning=reasoning)
+
+
+def _input_parts(details: Json, name: str, total: int, total_name: str) -> tuple[int, ...]:
+    """(input, cached_input, cache_write_input, audio_input, cached_audio_input, image_input, cached_image_input)."""
+    path = f"usage.{name}"
+    audio = _count(details, "audio_tokens", path)
+    image = _count(details, "image_tokens", path)
+    text = _count(details, "text_tokens", path)
+    if text + audio + image > total:
+        _exceeds(f"{path} text, audio and image tokens", text + audio + image, total_name, total)
+    cache_write = _count(details, "cache_write_tokens", path)
+    cached = _count(details, "cached_tokens", path)
+    cached_text = cached_audio = cached_image = 0
+    split = details.get("cached_tokens_details")
+    if split is not None:
+        split = _details_one(details, "cached_tokens_details", path)
+        split_path = f"{path}.cached_tokens_details"
+        cached_audio = _count(split, "audio_tokens", split_path)
+        cached_image = _count(split, "image_tokens", split_path)
+        cached_text = _count(split, "text_tokens", split_path)
+        if details.get("cached_tokens") is None:
+            cached = cached_text + cached_audio + cached_image    # only the split was sent
+        _within(f"{split_path} tokens", cached_text + cached_audio + cached_image, "cached_tokens", cached)
+        _within("cached audio tokens", cached_audio, "audio_tokens", audio)
+        _within("cached image tokens", cached_image, "image_tokens", image)
+    if cached > total:   # the first release's wording, kept for the common case
+        raise InvalidEvent(f"cached_tokens {cached} exceed {total_name} {total}")
+    named = cached + cache_write + (audio - cached_audio) + (image - cached_image)
+    _within("cached, cache write, audio and image tokens", named, total_name, total)
+    return (total - named, cached - cached_audio - cached_image, cache_write, audio - cached_audio,
+            cached_audio, image - cached_image, cached_image)
+
+
+def _output_parts(details: Json, name: str, total: int, total_name: str) -> tuple[int, int, int, int]:
+    """(text output incl. reasoning, audio output, image output, reasoning)."""
+    path = f"usage.{name}"
+    audio = _count(details, "audio_tokens", path)
+    image = _count(details, "image_tokens", path)
+    text = _count(details, "text_tokens", path)
+    reasoning = _count(details, "reasoning_tokens", path)
+    _within(f"{path} text, audio and image tokens", text + audio + image, total_name, total)
+    text_out = total - audio - image
+    if reasoning > text_out:
+        raise InvalidEvent(f"reasoning_tokens {reasoning} exceed {total_name} {total}"
+                           + (f" less audio and image tokens ({text_out})" if text_out != total else ""))
+    return text_out, audio, image, reasoning
+
+
+def _count(container: Json, field: str, path: str) -> int:
+    """``token_count`` with its fast path inline (most counts are small ints or absent)."""
+    value = container.get(field)
+    if value is None:
+        return 0
+    if value.__class__ is int and value >= 0:
+        return value   # type: ignore[no-any-return]
+    return token_count(container, field, f"{path}.{field}")
+
+
+def _exceeds(parts: str, value: int, total_name: str, total: int) -> None:
+    raise InvalidEvent(f"{parts} ({value}) exceed {total_name} {total}")
+
+
+def _within(parts: str, value: int, total_name: str, total: int) -> None:
+    if value > total:
+        _exceeds(parts, value, total_name, total)
+
+
+def _is_image_generation(usage: Json, path: str) -> bool:
+    """Whether output tokens are image tokens: the path says so; without a path, gpt-image's shape (input
+    details of text and image tokens, never cached_tokens, which every Responses API usage carries)."""
+    if path:
+        return path.lower().startswith(IMAGE_PATHS)
+    details = usage.get("input_tokens_details")
+    return (isinstance(details, dict) and "text_tokens" in details and "image_tokens" in details
+            and "cached_tokens" not in details and usage.get("type") is None)
+
+
+def _seconds(usage: Json) -> Decimal:
+    """The billed duration, exact: events are read with ``parse_float=Decimal``, so 42.5 is the wire's text."""
+    value = usage.get("seconds")
+    if isinstance(value, float):   # a caller that parsed with floats: repr is the shortest text that round-trips
+        value = Decimal(repr(value))
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or not Decimal(value).is_finite() \
+            or value < 0:
+        raise InvalidEvent(f"usage.seconds must be a non-negative number, got {str(value)[:40]}")
+    return Decimal(value)
+
+
+def _details(usage: Json, names: tuple[str, ...]) -> tuple[str, Json]:
+    """The one details object present under any of ``names`` ({} when none); two at once are ambiguous."""
+    name = names[0]
+    if usage.get(name) is None and len(names) > 1:
+        name = names[1]
+    elif len(names) > 1 and usage.get(names[1]) is not None:
+        raise InvalidEvent(f"usage has both {names[0]} and {names[1]}: which counts is ambiguous")
+    return name, _details_one(usage, name, "usage")
+
+
+def _details_one(container: Json, field: str, path: str) -> Json:
+    details = container.get(field)
     if details is None:
         return {}
     if not isinstance(details, dict):
-        raise InvalidEvent(f"usage.{field} must be an object or null, got {type(details).__name__}")
+        raise InvalidEvent(f"{path}.{field} must be an object or null, got {type(details).__name__}")
     return details
 
 
-def token_count(container: dict, field: str, path: str, required: bool = False) -> int:
+def token_count(container: Json, field: str, path: str, required: bool = False) -> int:
     """A non-negative integer token count; null or absent is 0 unless required."""
     value = container.get(field)
     if value is None:
@@ -69,7 +210,8 @@ def token_count(container: dict, field: str, path: str, required: bool = False) 
             raise InvalidEvent(f"{path} is missing")
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidEvent(f"{path} must be a non-negative integer, got {value!r}"[:160])
+        shown = str(value) if isinstance(value, Decimal) else repr(value)
+        raise InvalidEvent(f"{path} must be a non-negative integer, got {shown}"[:160])
     if value < 0:
         raise InvalidEvent(f"{path} must be a non-negative integer, got {value}")
     return value
