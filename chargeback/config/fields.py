@@ -4,11 +4,20 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from email_validator import EmailNotValidError, validate_email
+
 MISSING = object()   # the key is absent: "required" is reported once, by check_keys
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# No rate, cost or weight comes near a trillion; past it a figure is a typo (or 1e999999999).
+MAX_AMOUNT = Decimal(10) ** 12
+MAX_DECIMALS = 18
+# Characters that break a line or a header somewhere (mail, CSV, logs) or reorder text on screen:
+# C0/C1 controls (U+0085 included), line and paragraph separators, bidirectional controls, surrogates.
+_LOOKS_LIKE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")   # the shape; email-validator judges the rest
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class Problems(list):
@@ -53,8 +62,8 @@ def check_keys(p: Problems, path: str, raw: dict, known: tuple, required: tuple)
             p.add(f"{prefix}{key}", "required")
 
 
-def amount(p: Problems, path: str, raw: object) -> Decimal | None:
-    """A rate, cost, weight or percentage: a finite Decimal >= 0, kept exactly as written."""
+def amount(p: Problems, path: str, raw: object, maximum: Decimal = MAX_AMOUNT) -> Decimal | None:
+    """A rate, cost, weight or percentage: a finite Decimal from 0 to ``maximum``, kept exactly as written."""
     if raw is MISSING:
         return None
     value = raw
@@ -69,7 +78,13 @@ def amount(p: Problems, path: str, raw: object) -> Decimal | None:
         p.add(path, f"must be a number, got {show(raw)}")
         return None
     if value < 0:
-        p.add(path, f"must not be negative, got {value}")
+        p.add(path, f"must not be negative, got {show(value)}")
+        return None
+    if value > maximum:
+        p.add(path, f"must be at most {maximum:,}, got {show(value)}")
+        return None
+    if -value.as_tuple().exponent > MAX_DECIMALS:  # type: ignore[operator]  # finite: exponent is an int
+        p.add(path, f"has more than {MAX_DECIMALS} decimal places, got {show(value)}")
         return None
     return value
 
@@ -98,7 +113,20 @@ def text(p: Problems, path: str, raw: object, allow_empty: bool = False) -> str 
     if not isinstance(raw, str) or (not allow_empty and not raw.strip()):
         p.add(path, f"must be {'text' if allow_empty else 'non-empty text'}, got {show(raw)}")
         return None
+    bad = unsafe_character(raw.strip())
+    if bad:
+        p.add(path, f"contains {bad}, which would break a line in notices and exports; remove it")
+        return None
     return raw.strip()
+
+
+def unsafe_character(value: str) -> str:
+    """The first control, line-breaking or bidirectional character in ``value``, named; "" if none."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp", "Cs") or char in _BIDI_CONTROLS:
+            return f"U+{ord(char):04X} ({unicodedata.name(char, category)})"
+    return ""
 
 
 def emails(p: Problems, path: str, raw: object) -> list[str]:
@@ -109,11 +137,25 @@ def emails(p: Problems, path: str, raw: object) -> list[str]:
         return []
     out = []
     for index, value in enumerate(raw):
-        if isinstance(value, str) and _EMAIL.fullmatch(value.strip()):
-            out.append(value.strip())
-        else:
+        problem = email_problem(value)
+        if problem and not (isinstance(value, str) and _LOOKS_LIKE_EMAIL.fullmatch(value.strip())):
             p.add(f"{path}[{index}]", f"{show(value)} is not an email address")
+        elif problem:
+            p.add(f"{path}[{index}]", f"{show(value)} is not exactly one email address: {problem}")
+        else:
+            out.append(str(value).strip())
     return out
+
+
+def email_problem(value: object) -> str:
+    """Why ``value`` is not exactly one address (no list, display name or quoting); "" if it is one."""
+    if not isinstance(value, str) or not value.strip():
+        return "expected text like alice@contoso.com"
+    try:   # syntax only: a config import must not depend on DNS
+        validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        return str(error)
+    return ""
 
 
 def kind(value: object) -> str:

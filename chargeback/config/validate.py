@@ -33,6 +33,8 @@ POOL_KEYS = ("deployment", "effective_from", "monthly_cost", "ptus", "hourly_rat
 WEIGHT_KEYS = METERS
 
 _DEPARTMENT_ID = re.compile(r"[a-z0-9-]+")
+MAX_MARKUP_PERCENT = Decimal(1000)   # a platform fee of 10x the charge is already a typo
+MAX_PTUS = 1_000_000
 _RAW_KEY = re.compile(r"[0-9a-fA-F]{32}")   # what an APIM subscription key looks like: a secret
 
 
@@ -44,7 +46,7 @@ def build_config(doc: object) -> ChargebackConfig:
     p = Problems()
     read.check_keys(p, "", doc, TOP_KEYS, required=("currency", "departments"))
     currency = _currency(p, doc.get("currency", MISSING))
-    markup = read.amount(p, "markup_percent", doc.get("markup_percent", Decimal(0)))
+    markup = read.amount(p, "markup_percent", doc.get("markup_percent", Decimal(0)), maximum=MAX_MARKUP_PERCENT)
     departments = read.items(p, "departments", doc.get("departments", MISSING), _department)
     prices = read.items(p, "prices", doc.get("prices", []), _price)
     pools = read.items(p, "pools", doc.get("pools", []), _pool)
@@ -153,6 +155,9 @@ def _pool(p: Problems, path: str, raw: dict) -> Pool | None:
     ptus = raw.get("ptus", MISSING)
     if ptus is not MISSING and (not isinstance(ptus, int) or isinstance(ptus, bool) or ptus <= 0):
         p.add(f"{path}.ptus", f"must be a whole number of PTUs above 0, got {read.show(ptus)}")
+        ptus = None
+    elif ptus is not MISSING and ptus > MAX_PTUS:
+        p.add(f"{path}.ptus", f"must be at most {MAX_PTUS:,} PTUs, got {read.show(ptus)}")
         ptus = None
     hourly = read.amount(p, f"{path}.hourly_rate", raw.get("hourly_rate", MISSING))
     has_monthly, has_ptus, has_hourly = ("monthly_cost" in raw, "ptus" in raw, "hourly_rate" in raw)
