@@ -130,11 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().addFilter(lambda r: "Auth level is not applied" not in r.getMessage())
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args) or 0
+        code = args.handler(args) or 0
+        sys.stdout.flush()   # inside the try: a reader that went away is a BrokenPipeError handled below
+        return code
     except ChargebackError as exc:
         return _fail(args, str(exc), 2)
     except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         return _fail(args, str(exc), 2)
+    except TimeoutError as exc:   # run-month --timeout: the run goes on in storage; the next command resumes it
+        return _fail(args, f"gave up waiting: {exc}", 1)
     except KeyboardInterrupt:
         return _fail(args, "interrupted", 130)
     except BrokenPipeError:

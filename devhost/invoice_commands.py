@@ -1,6 +1,7 @@
 """`chargeback run-month`, `invoices list|get` and `serve`."""
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path, PurePosixPath
@@ -45,20 +46,37 @@ def run_month(args) -> int:
 
 
 def _follow(host, month: str, timeout: float, show: bool) -> dict:
-    """Start the month and wait for it; on a terminal, each stage and partition count its status reports."""
+    """Run the month; on a terminal, print each stage and partition count its custom status reports."""
+    if show:
+        host.durable.store = _StatusWatcher(host.durable.store, _StageLines())
     instance = host.start_month(month)
-    deadline, last = time.monotonic() + timeout, ""
-    while True:
-        try:
-            return host.durable.wait_for_completion(instance, min(1.0, max(0.01, deadline - time.monotonic())))
-        except TimeoutError:
-            if time.monotonic() >= deadline:
-                raise
-        if show:
-            line = _stage_line((host.durable.get_status(instance) or {}).get("customStatus") or {})
-            if line and line != last:
-                say(f"  {line}")
-                last = line
+    return host.durable.wait_for_completion(instance, timeout)
+
+
+class _StatusWatcher:
+    """The engine's instance store, seeing every saved status (polling would miss short stages)."""
+
+    def __init__(self, store, on_status):
+        self._store, self._on_status = store, on_status
+
+    def save(self, record) -> None:
+        self._store.save(record)
+        if record.custom_status_json:
+            self._on_status(json.loads(record.custom_status_json))
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+
+class _StageLines:
+    def __init__(self):
+        self.last = ""
+
+    def __call__(self, custom: dict) -> None:
+        line = _stage_line(custom)
+        if line and line != self.last:
+            say(f"  {line}")
+            self.last = line
 
 
 def _stage_line(custom: dict) -> str:

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
@@ -95,7 +95,9 @@ def storage_errors(doing: str) -> Iterator[None]:
     try:
         yield
     except AzureError as exc:
-        raise StorageUnavailable(f"storage failed while {doing}: {failure_cause(exc)}") from exc
+        hint = ("; the identity needs a data role on the account (Storage Table Data Contributor, Storage Blob "
+                "Data Reader or Owner: infra/README.md)") if isinstance(exc, ClientAuthenticationError) else ""
+        raise StorageUnavailable(f"storage failed while {doing}: {failure_cause(exc)}{hint}") from exc
 
 
 def failure_cause(exc: BaseException) -> str:

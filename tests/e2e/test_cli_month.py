@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -34,3 +35,37 @@ def test_get_for_a_month_without_invoices_says_so(month_loaded, tmp_path, capsys
     assert "no invoice for sales in 2026-09" in capsys.readouterr().err
     assert main(["run-month", "2026-13"]) == 2
     assert "month must be YYYY-MM" in capsys.readouterr().err
+
+
+def test_run_month_on_a_terminal_prints_the_stages_and_partitions_its_status_knows(month_loaded, capsys,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("CHARGEBACK_PROGRESS", "always")
+    assert main(["run-month", "2026-10"]) == 0
+    err = capsys.readouterr().err
+    assert "storage: " in err
+    assert re.search(r"aggregating: \d+/\d+ partitions", err)
+    stages = [line.strip().split(":")[0] for line in err.splitlines() if line.startswith("  ")]
+    assert stages.index("aggregating") < stages.index("rendering invoices")   # in the order they ran
+    monkeypatch.setenv("CHARGEBACK_PROGRESS", "never")
+    assert main(["run-month", "2026-10"]) == 0
+    assert "aggregating" not in capsys.readouterr().err
+
+
+def test_invoices_get_without_output_writes_the_workbooks_own_name(month_loaded, tmp_path, capsys, monkeypatch):
+    assert main(["run-month", "2026-10", "--json"]) == 0
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
+    assert main(["invoices", "get", "2026-10", "Sales"]) == 0        # any case on the command line
+    assert (tmp_path / "CB-2026-10-SALES-1.xlsx").is_file()
+    assert "to CB-2026-10-SALES-1.xlsx" in capsys.readouterr().out
+
+
+def test_invoices_list_filters_by_department_and_unknown_ones_list_the_known(month_loaded, capsys):
+    assert main(["run-month", "2026-10", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["invoices", "list", "2026-10", "MARKETING", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [e["department"] for e in listed] == ["marketing"] and listed[0]["total"] == "103.52"
+    assert main(["invoices", "get", "2026-10", "finance"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown department 'finance'; known: marketing, sales, unallocated" in err
