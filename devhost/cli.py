@@ -19,6 +19,7 @@ from devhost.actuals_commands import add_actuals_commands
 from devhost.config_commands import config
 from devhost.demo import demo
 from devhost.invoice_commands import invoices, run_month, serve
+from devhost.prices_commands import add_prices_commands
 
 
 def _version() -> str:
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_commands(sub)
     _invoice_commands(sub)
     add_actuals_commands(sub, _command)
+    add_prices_commands(sub, _command)
     return parser
 
 
