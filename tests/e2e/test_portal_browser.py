@@ -10,14 +10,19 @@ import json
 import shutil
 import struct
 import subprocess
+import threading
 import urllib.request
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import BytesIO
 from urllib.parse import urljoin
 
 import openpyxl
 import pytest
 
+from chargeback.owners.access import InvoiceAccess
+from chargeback.owners.identity import Principal
+from chargeback.owners.portal import CONTENT_SECURITY_POLICY, render_portal
 from devhost.dev_signin import SignedInAs
 from devhost.http_host import make_server, serve_in_thread
 from devhost.ingest_runner import ingest_lines
@@ -108,8 +113,8 @@ def test_an_owner_opens_the_portal_and_its_link_downloads_her_workbook(served, t
                           "Download Marketing invoice for 2026-09 (xlsx)",
                           "Download Marketing invoice for 2026-08 (xlsx)"}   # nothing of Sales
 
-    with urllib.request.urlopen(urljoin(page, links["Download Marketing invoice for 2026-10 (xlsx)"]),
-                                timeout=30) as response:
+    with urllib.request.urlopen(urljoin(page, links["Download Marketing invoice for 2026-10 (xlsx)"]),  # noqa: S310
+                                timeout=30) as response:   # a loopback http URL the test built
         assert response.headers["Content-Disposition"] == 'attachment; filename="CB-2026-10-MARKETING-1.xlsx"'
         workbook = openpyxl.load_workbook(BytesIO(response.read()))
     text = " ".join(str(c.value) for ws in workbook.worksheets for row in ws.iter_rows() for c in row if c.value)
@@ -135,3 +140,42 @@ def test_an_admin_sees_every_department_and_the_chart_of_all_of_them(served, tmp
     shot.unlink(missing_ok=True)
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", page)
     assert png_size(shot) == (1200, 1600)
+
+
+def serve_once(html: str, policy: str) -> tuple[HTTPServer, str]:
+    """A loopback server answering every GET with ``html`` under ``policy`` (no storage, no sign-in)."""
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = html.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Security-Policy", policy)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/api/portal"
+
+
+@pytest.mark.parametrize(("style_changed", "refused"), [(False, False), (True, True)])
+def test_chromium_applies_the_portal_style_under_its_policy_and_refuses_a_changed_one(tmp_path, style_changed,
+                                                                                    refused):
+    """The control for the check above: the same check sees Chromium refuse a style the policy does not name."""
+    require_tool(BROWSER is not None, "chromium (Debian packages chromium and chromium-driver)")
+    html = render_portal(InvoiceAccess(Principal("carol@example.com", frozenset()), False, frozenset()), [],
+                         ["2026-10"])
+    if style_changed:   # what an injected or edited style looks like to the policy
+        html = html.replace("<style>", "<style>main{color:red}", 1)
+    server, url = serve_once(html, CONTENT_SECURITY_POLICY)
+    try:
+        shown = chromium(tmp_path, "--dump-dom", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "No departments yet" in shown.stdout
+    assert ("Content Security Policy" in shown.stderr) is refused
