@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.events import RawEvent, parse_batch, parse_event
+from chargeback.usage.record import UsageRecord
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "data" / "events"
 
@@ -27,9 +29,19 @@ def body_of(case) -> bytes:
     return json.dumps(case["body"]).encode("utf-8")
 
 
-def observed(record, field):
-    value = getattr(record, field)
-    return value.isoformat() if field == "timestamp" else value
+# A record's fields and their defaults: a case's `record` must list every field that differs from these.
+DEFAULTS = {"deployment": "", "meters": {}, "metered": True, "stream": False, "model": "", "subscription_name": "",
+            "product": "", "operation": "", "api_version": "", "region": "", "status_code": 200,
+            "schema_version": 2, "path": ""}
+WHOLE = ("record_id", "timestamp", "subscription", *DEFAULTS)
+
+
+def whole_record(record) -> dict:
+    """Every field of the record, comparable with a case (timestamp as ISO text, meters as their dict)."""
+    fields = {name: getattr(record, name) for name in WHOLE}
+    fields["timestamp"] = record.timestamp.isoformat()
+    fields["meters"] = record.meters.to_dict()
+    return fields
 
 
 @pytest.mark.parametrize("case", list(load_cases()))
@@ -43,8 +55,14 @@ def test_event_case(case):
         assert records == [] and len(dead) == 1 and case["dead_letter"] in dead[0].reason
     else:
         record = parse_event(raw)
-        for field, expected in case["record"].items():
-            assert observed(record, field) == expected, field
+        expected = case["record"]
+        assert whole_record(record) == {**DEFAULTS, **{k: v for k, v in expected.items() if k in WHOLE}}
+        for derived in set(expected) - set(WHOLE):    # properties a case also checks (month, prompt_tokens ...)
+            assert getattr(record, derived) == expected[derived], derived
+
+
+def test_whole_record_covers_every_field_of_a_record():
+    assert set(WHOLE) == {f.name for f in fields(UsageRecord)}
 
 
 def test_v1_record_id_depends_on_partition_sequence_and_body():
@@ -96,7 +114,7 @@ event_like = st.fixed_dictionaries(
                   "timestamp": st.sampled_from(["2026-10-01T00:00:00Z", "10/7/2026 3:15:00 PM", ""]) | json_values,
                   "subscriptionId": json_values, "appSubscriptionKey": json_values, "usage": json_values,
                   "promptTokens": json_values, "completionTokens": json_values, "stream": json_values,
-                  "deploymentId": json_values})
+                  "deploymentId": json_values, "path": json_values, "inputCharacters": json_values})
 
 
 @settings(max_examples=300, deadline=None)
@@ -121,3 +139,4 @@ def test_arbitrary_event_shaped_json_is_parsed_or_dead_lettered_cleanly(doc):
     assert record.cached_tokens <= record.prompt_tokens
     assert record.reasoning_tokens <= record.completion_tokens
     assert record.timestamp.utcoffset().total_seconds() == 0
+    assert all(quantity >= 0 for quantity in record.meters.values())
