@@ -121,7 +121,7 @@ def _chosen_items(config: ChargebackConfig, deployment: str, items: list[RetailI
 def _compare(config: ChargebackConfig, deployment: str, day: date, rates: dict[str, Decimal],
              sources: dict[str, str], dated_by_user: bool) -> ProposedPrice | Question | None:
     history = config.price_history(deployment)
-    in_effect = next((p for p in reversed(history) if p.effective_from <= day), history[-1] if history else None)
+    in_effect = next((p for p in reversed(history) if p.effective_from <= day), None)
     audio_hour = None
     if in_effect is not None:
         current = _per_million(in_effect)
@@ -132,12 +132,12 @@ def _compare(config: ChargebackConfig, deployment: str, day: date, rates: dict[s
         audio_hour = in_effect.audio_hour
         if current == rates:
             return None
-        if not dated_by_user and day <= history[-1].effective_from:
-            # Dated by Azure before the config's latest entry: as dated it would change invoiced months or be
-            # superseded at once. The person decides from when it applies.
-            return Question(deployment, f"Azure lists these rates since {day.isoformat()}, the config's entry of "
-                            f"{history[-1].effective_from.isoformat()} differs; from which day do they apply?",
-                            answer_with="--effective-from YYYY-MM-DD")
+    if history and not dated_by_user and day <= history[-1].effective_from:
+        # Dated by Azure before the config's latest entry: as dated it would change invoiced months or be
+        # superseded at once. The person decides from when it applies.
+        return Question(deployment, f"Azure lists these rates since {day.isoformat()}, before the config's entry "
+                        f"of {history[-1].effective_from.isoformat()}; from which day do they apply?",
+                        answer_with="--effective-from YYYY-MM-DD")
     return ProposedPrice(deployment=deployment, effective_from=day, rates=tuple(sorted(rates.items())),
                          sources=tuple(sorted(sources.items())), audio_hour=audio_hour,
                          replaces_entry=any(p.effective_from == day for p in history))
