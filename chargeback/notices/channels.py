@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from chargeback.errors import DeliveryFailed
-from chargeback.notices.render import Notice, email_message, webhook_payload
+from chargeback.notices.render import Notice, email_message, notice_id, webhook_payload
 from chargeback.settings import Settings
 
 TIMEOUT = 10  # seconds; a stuck server becomes a failed attempt, not a stuck activity
@@ -69,9 +69,10 @@ class WebhookPoster:
 
     def deliver(self, notice: Notice, url: str) -> None:
         data = json.dumps(webhook_payload(notice)).encode("utf-8")
-        request = urllib.request.Request(url, data=data, method="POST",
+        request = urllib.request.Request(url, data=data, method="POST",  # noqa: S310 - config allows only http(s)
                                          headers={"Content-Type": "application/json; charset=utf-8",
-                                                  "User-Agent": "chargeback-notifier"})
+                                                  "User-Agent": "chargeback-notifier",
+                                                  "X-Chargeback-Notice-Id": notice_id(notice, "webhook")})
         try:
             with self._opener.open(request, timeout=TIMEOUT) as response:
                 response.read()

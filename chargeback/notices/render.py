@@ -5,7 +5,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
+
+from chargeback.money import format_money
 
 TOP = 3  # deployments a notice names; the workbook has the rest
 
@@ -28,8 +30,7 @@ class Notice:
     previous_total: Decimal | None = None            # the replaced version's total, for a revision
 
 
-def money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,} {currency}"
+money = format_money   # the one money formatter (chargeback.money)
 
 
 def _plain(text: str) -> str:
@@ -82,6 +83,13 @@ def webhook_payload(n: Notice) -> dict:
     return {"text": chat_text(n)}
 
 
+def notice_id(n: Notice, channel: str) -> str:
+    """One id per invoice version and channel, the same on every retry: at-least-once delivery may send a
+    notice twice, and this is what lets a mail client (or a webhook receiver) fold the duplicate."""
+    base = f"{n.invoice_number}.{n.department}"
+    return base if channel == "email" else f"{base}.{channel}"   # email: the id notices have always had
+
+
 def email_message(n: Notice, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
     """The email; its Message-ID is stable per invoice version, so a duplicate collapses in mail clients."""
     message = EmailMessage()
@@ -89,8 +97,8 @@ def email_message(n: Notice, sender: str, recipients: tuple[str, ...]) -> EmailM
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Date"] = formatdate(usegmt=True)
-    domain = sender.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = f"<{n.invoice_number}.{n.department}@{domain}>"
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"   # "Team <cb@x.example>" too
+    message["Message-ID"] = f"<{notice_id(n, 'email')}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"   # RFC 3834: no out-of-office replies, please
     message["X-Chargeback-Invoice"] = n.invoice_number
     message.set_content(body_text(n))

@@ -3,9 +3,11 @@
 Delivered once: a delivery record per month, department, version and channel is written after a
 successful send, and a send is skipped when that record says ``sent``. A crash in the short window
 between the send and the record makes the retried activity send again (at least once, never silently
-lost); the email's Message-ID is stable per version, so mail clients collapse such a duplicate.
-A failed delivery is tried ``notify_attempts`` times, then recorded as ``failed``; the month's next
-run tries it again even when the invoice is unchanged. Delivery failures never fail the month.
+lost); the notice's id (email Message-ID, webhook header) is stable per version and channel, so a
+mail client collapses such a duplicate. A notice is owed until a ``sent`` record exists: a failed
+delivery (tried ``notify_attempts`` times, recorded as ``failed``) and one never attempted (storage
+gave out during the notify step) are both sent by the month's next run, even when the invoice is
+unchanged. Delivery failures never fail the month.
 """
 from __future__ import annotations
 
@@ -98,11 +100,11 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
     notice = None
     for channel, target in due.items():
         earlier = ctx.notices.get(month, department, version, channel)
-        if not invoice["changed"] and (earlier is None or earlier.status == SENT):
-            continue  # an unchanged invoice only owes what failed before (not notify settings added since)
-        if earlier is not None and earlier.status == SENT:   # this run's notice, retried or replayed
-            result["deliveries"].append({"channel": channel, "status": ALREADY_SENT, "attempts": 0, "error": ""})
-            continue
+        if earlier is not None and earlier.status == SENT:
+            if invoice["changed"]:   # this run's notice, retried or replayed
+                result["deliveries"].append({"channel": channel, "status": ALREADY_SENT, "attempts": 0,
+                                             "error": ""})
+            continue   # an unchanged invoice owes only what was never sent (failed, or never attempted)
         notice = notice or build_notice(ctx, {**invoice, "month": month}, charges)
         ok, attempts, error = _deliver(ctx, channel, notice, target)
         ctx.notices.record(DeliveryRecord(month=month, department=department, version=version, channel=channel,

@@ -4,12 +4,12 @@ from tests.fixtures.invoice_inputs import HAND_POOL_SHARES, HAND_TOTALS, hand_mo
 
 
 def test_a_department_cut_keeps_its_lines_its_unpriced_usage_and_the_pools():
-    charges, daily, _ = hand_month()
+    charges, _daily, _ = hand_month()
     research = department_charges(charges, "research")
     assert [d.department for d in research.departments] == ["research"]
     assert research.departments[0].total == HAND_TOTALS["research"]["total"]
     assert research.unpriced and {u.department for u in research.unpriced} == {"research"}
-    assert {k: v for k, v in research.pools[0].shares.items()} == HAND_POOL_SHARES  # pool explained whole
+    assert dict(research.pools[0].shares) == HAND_POOL_SHARES  # pool explained whole
     assert department_charges(charges, "nobody").departments == ()
 
 

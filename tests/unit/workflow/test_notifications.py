@@ -75,9 +75,8 @@ class FakeStores:
         self.versions = [Version(1, Decimal("110.00")), Version(2, Decimal("113.02"))]
 
     def get_json(self, container, name):
-        prefix = "2026-10/run-2/departments/"
-        assert name.startswith(prefix) and name.endswith(".json")
-        department = name[len(prefix):-len(".json")]
+        assert name.startswith("2026-10/run-") and "/departments/" in name and name.endswith(".json")
+        department = name.rsplit("/", 1)[1][:-len(".json")]
         return {"charges": department_charges(CHARGES, department).to_dict(), "daily": []}
 
     def get(self, fingerprint):
@@ -153,7 +152,7 @@ def test_transient_failures_are_retried_with_doubling_pauses_then_recorded_as_fa
     webhook = FakeChannel([DeliveryFailed("webhook answered HTTP 503")] * 3)
     ctx, pauses = context(stores, webhook=webhook, attempts=3, backoff=0.5)
     result = notify_department_step(ctx, "2026-10", "run-2", invoice())
-    failed = [d for d in result["deliveries"] if d["channel"] == "webhook"][0]
+    failed = next(d for d in result["deliveries"] if d["channel"] == "webhook")
     assert (failed["status"], failed["attempts"], failed["error"]) == ("failed", 3, "webhook answered HTTP 503")
     assert pauses == [0.5, 1.0]
     assert stores.notice("2026-10", "marketing", 1, "webhook").status == "failed"
@@ -182,22 +181,44 @@ def test_a_permanent_failure_is_not_retried_and_an_unexpected_error_never_escape
     assert pauses == [0.5]   # only the webhook paused, once, between its two attempts
 
 
-def test_an_unchanged_invoice_sends_nothing_but_retries_what_failed_before():
+def test_an_unchanged_invoice_sends_only_what_was_never_sent():
     stores = FakeStores()
     email = FakeChannel()
     ctx, _ = context(stores, email, FakeChannel([DeliveryFailed("HTTP 500")] * 3))
-    quiet = notify_department_step(ctx, "2026-10", "run-2", invoice(changed=False))
-    assert quiet["deliveries"] == [] and quiet["skipped"] == "invoice unchanged" and email.sent == []
-
     notify_department_step(ctx, "2026-10", "run-2", invoice())            # email sent, webhook failed
     ctx.channels["webhook"] = healed = FakeChannel()
-    again = notify_department_step(ctx, "2026-10", "run-2", invoice(changed=False))
+    again = notify_department_step(ctx, "2026-10", "run-3", invoice(changed=False))
     assert {d["channel"]: d["status"] for d in again["deliveries"]} == {"webhook": "sent"}
+    assert len(healed.sent) == 1 and len(email.sent) == 1
+    quiet = notify_department_step(ctx, "2026-10", "run-4", invoice(changed=False))
+    assert quiet["deliveries"] == [] and quiet["skipped"] == "invoice unchanged"
     assert len(healed.sent) == 1 and len(email.sent) == 1
 
 
-@pytest.mark.parametrize("department, reason", [("unallocated", "not a department"), ("legal", "no notify settings"),
-                                                ("gone", "no notify settings")])
+def test_notices_storage_lost_during_the_notify_step_are_sent_by_the_next_run_though_unchanged():
+    """Issue 11: storage failed while notifying, the run ended "notices not sent", the rerun found the
+    invoices unchanged and skipped them: 0 of the owed mails were ever sent."""
+    from chargeback.errors import StorageUnavailable
+    stores = FakeStores()
+    email, webhook = FakeChannel(), FakeChannel()
+    ctx, _ = context(stores, email, webhook)
+    working = ctx.notices
+
+    class StorageDown:
+        def get(self, *key):
+            raise StorageUnavailable("storage failed while reading a notice delivery: ServiceRequestError")
+    ctx.notices = StorageDown()
+    with pytest.raises(StorageUnavailable):
+        notify_department_step(ctx, "2026-10", "run-2", invoice())
+    assert email.sent == [] and webhook.sent == []
+    ctx.notices = working
+    rerun = notify_department_step(ctx, "2026-10", "run-3", invoice(changed=False))
+    assert {d["channel"]: d["status"] for d in rerun["deliveries"]} == {"email": "sent", "webhook": "sent"}
+    assert len(email.sent) == len(webhook.sent) == 1
+
+
+@pytest.mark.parametrize(("department", "reason"), [("unallocated", "not a department"),
+                                                    ("legal", "no notify settings"), ("gone", "no notify settings")])
 def test_departments_nobody_listens_for_are_skipped(department, reason):
     stores = FakeStores()
     email, webhook = FakeChannel(), FakeChannel()
