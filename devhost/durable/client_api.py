@@ -1,18 +1,21 @@
-"""The subset of the Durable extension's HTTP management API that DurableOrchestrationClient calls.
+"""The part of the Durable extension's HTTP management API that the product's starters call.
 
 Served on 127.0.0.1 under both the RPC prefix the Python SDK uses (``/durabletask/``) and the
-public webhook prefix (``/runtime/webhooks/durabletask/``). Status codes follow the extension:
-start 202 (400 unknown orchestrator), status 200 finished / 202 running / 404 unknown,
-terminate 202 / 410 finished / 404, purge 200 / 404.
+public webhook prefix (``/runtime/webhooks/durabletask/``): start an instance (202; 400 for an
+unknown orchestrator, 409 while one runs under that id) and get its status (200 finished, 202
+running, 404 unknown), as the extension answers. The other management URLs a check-status
+response lists (terminate, purge, rewind, raise event, suspend, resume, restart) and instance
+queries answer 501: nothing in the product uses them.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from devhost.durable.errors import InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning
+from devhost.durable.errors import InstanceAlreadyRunning
 from devhost.durable.registry import UnknownFunction
 
 RPC_PREFIX = "/durabletask/"
@@ -96,29 +99,14 @@ class ManagementApi:
         return 202, {"Location": urls["statusQueryGetUri"]}, urls
 
     def _instances(self, method: str, rest: list[str], query: dict[str, str]) -> tuple[int, dict, object]:
-        if method == "GET" and not rest:
-            wanted = set(filter(None, query.get("runtimeStatus", "").split(",")))
-            statuses = [s for s in self.host.list_statuses() if not wanted or s["runtimeStatus"] in wanted]
-            return 200, {}, statuses
-        instance_id = rest[0]
         if method == "GET" and len(rest) == 1:
+            instance_id = rest[0]
             status = self.host.get_status(instance_id)
             if status is None:
                 return 404, {}, f"No instance with ID '{instance_id}' found."
             running = status["runtimeStatus"] in ("Pending", "Running")
             headers = {"Location": self.management_urls(instance_id)["statusQueryGetUri"]} if running else {}
             return (202 if running else 200), headers, status
-        if method == "POST" and rest[1:] == ["terminate"]:
-            try:
-                self.host.terminate(instance_id, query.get("reason", ""))
-            except InstanceNotFound:
-                return 404, {}, f"No instance with ID '{instance_id}' found."
-            except InstanceNotRunning as error:
-                return 410, {}, str(error)
-            return 202, {}, None
-        if method == "DELETE" and len(rest) == 1:
-            deleted = self.host.purge(instance_id)
-            return (200 if deleted else 404), {}, {"instancesDeleted": int(deleted)}
         return 501, {}, {"Message": f"{method} instances/{'/'.join(rest)} is not supported by the local durable host"}
 
 
@@ -132,10 +120,8 @@ def _input_json(body: bytes) -> str | None:
         return None
     value = json.loads(body)
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):   # a plain string input stays that string
             value = json.loads(value)
-        except ValueError:
-            pass
     return json.dumps(value)
 
 
@@ -161,7 +147,7 @@ def _handler_for(api: ManagementApi):
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_DELETE = _serve
+        do_GET = do_POST = _serve  # noqa: N815 - the names http.server dispatches to
 
         def log_message(self, format, *args):  # keep test output clean; requests are not secrets but noisy
             pass

@@ -1,23 +1,31 @@
-"""The local Durable Functions host: starts, drives, queries and terminates orchestration instances.
+"""The local Durable Functions host: starts, drives, resumes and queries orchestration instances.
 
 A stand-in for the Functions host plus the Durable extension; orchestrators run through the SDK's
 own replay engine, activities in a thread pool. No business logic lives here.
+
+It keeps only what the product uses. Orchestrators may call ``call_activity_with_retry`` and
+``task_all``, ``set_custom_status``, ``get_input`` and ``current_utc_datetime``; a plain
+``call_activity``, ``create_timer``, ``task_any``, external events, sub-orchestrations, entities and
+``continue_as_new`` fail the instance with "does not support". Clients may start an instance and ask
+its status (what the starters and ``chargeback run-month`` do); terminate, purge, rewind, raise-event,
+suspend, resume and instance queries are not served (the management API answers 501).
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from devhost.durable.errors import HostAborted, InstanceAlreadyRunning, InstanceNotFound, InstanceNotRunning, Superseded
+from devhost.durable.errors import HostAborted, InstanceAlreadyRunning, InstanceNotFound, Superseded
 from devhost.durable.registry import FunctionRegistry
 from devhost.durable.replay import Work
 from devhost.durable.runner import InstanceRunner
 from devhost.durable.store import InstanceRecord
 
-__all__ = ["DurableHost", "HostAborted", "InstanceAlreadyRunning", "InstanceNotFound", "InstanceNotRunning"]
+__all__ = ["DurableHost", "HostAborted", "InstanceAlreadyRunning", "InstanceNotFound"]
 
 _FORBIDDEN_ID_CHARS = set("/\\#?")
 
@@ -26,12 +34,11 @@ class DurableHost:
     """Runs a DFApp's orchestrations locally; ``background=True`` drives each instance on its own thread."""
 
     def __init__(self, app, store, max_workers: int = 4, *, background: bool = False,
-                 retry_delay_scale: float = 1.0, timer_delay_scale: float = 1.0):
+                 retry_delay_scale: float = 1.0):
         self.registry = FunctionRegistry(app)
         self.store = store
         self.background = background
         self.retry_delay_scale = retry_delay_scale
-        self.timer_delay_scale = timer_delay_scale
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="durable-activity")
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -72,25 +79,19 @@ class DurableHost:
         self._check_alive()
         runner = self._runner(instance_id)
         deadline = None if timeout is None else time.monotonic() + timeout
-        try:
+        with contextlib.suppress(Superseded):   # restarted meanwhile: the new execution's status is the answer
             runner.drive(deadline)
-        except Superseded:
-            pass
         return self.get_status(instance_id)
 
-    def resume(self, instance_id: str) -> None:
-        """Continue a Pending or Running instance from its stored history (after a crash or restart)."""
-        if self.background:
-            self._check_alive()
-            self._drive_in_background(self._runner(instance_id))
-        else:
-            self.run_until_idle(instance_id)
-
     def resume_all(self) -> list[str]:
-        """resume() every unfinished instance in the store; their ids."""
+        """Continue every Pending or Running instance from its stored history (after a crash); their ids."""
         unfinished = [r.instance_id for r in self.store.list_records() if not r.finished]
         for instance_id in unfinished:
-            self.resume(instance_id)
+            if self.background:
+                self._check_alive()
+                self._drive_in_background(self._runner(instance_id))
+            else:
+                self.run_until_idle(instance_id)
         return unfinished
 
     def wait_for_completion(self, instance_id: str, timeout: float = 30.0) -> dict:
@@ -116,50 +117,6 @@ class DurableHost:
         record = self.store.load(instance_id, with_history=False)
         return None if record is None else record.status()
 
-    def list_statuses(self) -> list[dict]:
-        return [record.status() for record in self.store.list_records()]
-
-    def history(self, instance_id: str) -> list[dict]:
-        record = self.store.load(instance_id)
-        if record is None:
-            raise InstanceNotFound(instance_id)
-        return record.history
-
-    def terminate(self, instance_id: str, reason: str, timeout: float = 30.0) -> None:
-        """Terminate a Pending or Running instance and wait until that is recorded.
-
-        Activities already running finish in the background; their results are ignored.
-        """
-        record = self.store.load(instance_id, with_history=False)
-        if record is None:
-            raise InstanceNotFound(instance_id)
-        if record.finished:
-            raise InstanceNotRunning(f"instance {instance_id} is already {record.runtime_status}")
-        runner = self._runner(instance_id)
-        if not runner.post(("terminate", reason)):
-            try:
-                runner.drive()
-            except Superseded:
-                pass
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not self._finished(instance_id) and time.monotonic() < deadline:
-                self._check_alive()
-                self._changed.wait(deadline - time.monotonic())
-
-    def _finished(self, instance_id: str) -> bool:
-        record = self.store.load(instance_id, with_history=False)
-        return record is None or record.finished
-
-    def purge(self, instance_id: str) -> bool:
-        """Delete a finished instance's state; True when there was one."""
-        record = self.store.load(instance_id, with_history=False)
-        if record is not None and not record.finished:
-            raise InstanceAlreadyRunning(f"instance {instance_id} is {record.runtime_status}")
-        with self._lock:
-            self._runners.pop(instance_id, None)
-        return self.store.delete(instance_id)
-
     # The management HTTP API, for starters using the real DurableOrchestrationClient.
     def client_binding(self, task_hub: str = "DevHostHub") -> str:
         """The durableClient binding JSON the worker would give a starter; serves the API on first use."""
@@ -180,10 +137,6 @@ class DurableHost:
             self._api.stop()
             self._api = None
         self._stop_everything()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopped
 
     def __enter__(self) -> DurableHost:
         return self

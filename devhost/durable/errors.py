@@ -9,10 +9,6 @@ class InstanceNotFound(LookupError):
     """No instance has that id."""
 
 
-class InstanceNotRunning(Exception):
-    """terminate on an instance that already finished."""
-
-
 class HostAborted(RuntimeError):
     """An activity raised a BaseException that is not an Exception: the host 'died' (a simulated crash)."""
 

@@ -68,10 +68,6 @@ def timer_fired(at: datetime, timer_id: int, fire_at: str) -> dict:
     return _event(Ev.TIMER_FIRED, at, TimerId=timer_id, FireAt=fire_at)
 
 
-def execution_terminated(at: datetime, reason: str) -> dict:
-    return _event(Ev.EXECUTION_TERMINATED, at, Input=reason)
-
-
 def execution_completed(at: datetime, status: str, result_json: str | None,
                         failure: str | None = None) -> dict:
     details = {"ErrorMessage": failure} if failure is not None else None

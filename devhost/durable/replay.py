@@ -1,11 +1,14 @@
 """What the Durable extension does with the SDK's actions: replay them against the history.
 
-Mirrors the extension's OutOfProcOrchestrationShim (schema V2): each top-level action is awaited
-in turn (a failure is swallowed, the SDK handles it), WhenAll waits for every child, WhenAny for
-the first, and CallActivityWithRetry follows DurableTask's RetryInterceptor (a timer after every
-failed attempt, the attempt count checked once that timer fires). Event ids come from one
-sequence counter in the order the work is created while the history's completions are applied,
-which is also how the SDK numbers its tasks, so TaskScheduled/TimerCreated ids line up with it.
+Mirrors the extension's OutOfProcOrchestrationShim (schema V2) for the two actions the product's
+orchestrators use: each top-level action is awaited in turn (a failure is swallowed, the SDK
+handles it), WhenAll waits for every child, and CallActivityWithRetry follows DurableTask's
+RetryInterceptor (a timer after every failed attempt, the attempt count checked once that timer
+fires). Every other action (a plain activity call, timers, WhenAny, external events,
+sub-orchestrations, entities, continue-as-new) fails the instance with UnsupportedAction.
+Event ids come from one sequence counter in the order the work is created while the history's
+completions are applied, which is also how the SDK numbers its tasks, so TaskScheduled/TimerCreated
+ids line up with it.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from azure.durable_functions.models.history import HistoryEventType as Ev
 
 from devhost.durable.history import format_time, parse_time
 
-ACTIVITY, TIMER, RETRY_TIMER = "activity", "timer", "retry-timer"
+ACTIVITY, RETRY_TIMER = "activity", "retry-timer"
 
 
 class UnsupportedAction(Exception):
@@ -30,14 +33,13 @@ class NonDeterministicReplay(Exception):
 
 @dataclass
 class Work:
-    """One unit of work the orchestrator is waiting for: an activity call or a timer."""
+    """One unit of work the orchestrator is waiting for: an activity attempt or the retry timer after one."""
     event_id: int
     kind: str
     name: str | None = None
     input_json: str | None = None
     fire_at: str | None = None
     recorded: bool = False
-    cancelled: bool = False
     parent: object = field(default=None, repr=False)
 
     def finish(self, ok: bool) -> None:
@@ -95,7 +97,7 @@ class _Replay:
     def _start_next(self) -> None:
         while self.cursor < len(self.actions):
             node = self.build(self.actions[self.cursor], self)
-            if not node_finished(node):
+            if not node.finished:
                 return
             self.cursor += 1
 
@@ -105,14 +107,10 @@ class _Replay:
 
     def build(self, action: dict, parent):
         kind = action["actionType"]
-        if kind == ActionType.CALL_ACTIVITY:
-            return self.work(ACTIVITY, parent, name=action["functionName"], input_json=action.get("input"))
         if kind == ActionType.CALL_ACTIVITY_WITH_RETRY:
             return _Retry(self, parent, action)
-        if kind == ActionType.CREATE_TIMER:
-            return self.work(TIMER, parent, fire_at=action["fireAt"], cancelled=action.get("isCanceled", False))
-        if kind in (ActionType.WHEN_ALL, ActionType.WHEN_ANY):
-            return _Group(self, parent, action["compoundActions"], first_only=kind == ActionType.WHEN_ANY)
+        if kind == ActionType.WHEN_ALL:
+            return _WhenAll(self, parent, action["compoundActions"])
         raise UnsupportedAction(f"the local durable host does not support {_action_name(kind)} actions")
 
     def work(self, kind: str, parent, **fields) -> Work:
@@ -120,8 +118,7 @@ class _Replay:
         self.next_id += 1
         self._match_history(work)
         self.created.append(work)
-        if not work.cancelled:  # DTFx completes a cancelled timer at once; its TimerFired is ignored
-            self.pending[work.event_id] = work
+        self.pending[work.event_id] = work
         return work
 
     def _match_history(self, work: Work) -> None:
@@ -138,38 +135,27 @@ class _Replay:
             work.fire_at = event["FireAt"]
 
 
-def node_finished(node) -> bool:
-    return (isinstance(node, Work) and node.cancelled) or getattr(node, "finished", False)
+class _WhenAll:
+    """Every child, even after a failure (like Task.WhenAll); failed if any child failed."""
 
-
-class _Group:
-    """WhenAll (every child, even after a failure, like Task.WhenAll) or WhenAny (the first)."""
-
-    def __init__(self, replay: _Replay, parent, actions: list[dict], first_only: bool):
+    def __init__(self, replay: _Replay, parent, actions: list[dict]):
         self.parent = parent
-        self.first_only = first_only
-        self.finished = False
         self.ok = True
         self.remaining = 0
         self._building = True
         for action in actions:
-            child = replay.build(action, self)
-            if not node_finished(child):
+            if not replay.build(action, self).finished:
                 self.remaining += 1
-            elif first_only:
-                self.finished = True
         self._building = False
-        self.finished = self.finished or self.remaining == 0
+        self.finished = self.remaining == 0
 
     def child_done(self, child, ok: bool) -> None:
-        if self.finished:
-            return
         self.remaining -= 1
         self.ok = self.ok and ok
-        if self.first_only or self.remaining == 0:
+        if self.remaining == 0:
             self.finished = True
             if not self._building:
-                self.parent.child_done(self, self.ok or self.first_only)
+                self.parent.child_done(self, self.ok)
 
 
 class _Retry:

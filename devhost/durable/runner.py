@@ -69,9 +69,6 @@ class InstanceRunner:
                 return
             completions = []
             for message in messages:
-                if message[0] == "terminate":
-                    self._terminate(record, message[1])
-                    return
                 if message[0] in ("crashed", "stop"):
                     if completions:  # what arrived before the crash is kept, as a committed batch
                         self._episode(record, completions)
@@ -121,7 +118,7 @@ class InstanceRunner:
         wall = datetime.now(UTC)
         # A timer's message arrives at its FireAt, so the episode that applies it is never earlier.
         fired = [h.parse_time(m[2]) for m in messages if m[0] == "fired"]
-        now = max([h.logical_now(record.history, wall)] + fired)
+        now = max([h.logical_now(record.history, wall), *fired])
         trial = record.history + [h.orchestrator_started(now)] + [self._event(record, m, now) for m in messages]
         outcome = self.host.registry.run_orchestrator(
             record.name, h.orchestration_context(record.instance_id, trial, record.input_json))
@@ -163,16 +160,9 @@ class InstanceRunner:
         if status == "Failed":
             output = f"Orchestrator function '{record.name}' failed: {error}"
         result = json.dumps(output)
-        record.history = trial + [h.execution_completed(now, status, result, output if error else None),
-                                  h.orchestrator_completed(now)]
+        record.history = [*trial, h.execution_completed(now, status, result, output if error else None),
+                          h.orchestrator_completed(now)]
         return self._close(record, status, result)
-
-    def _terminate(self, record: InstanceRecord, reason: str) -> None:
-        now = h.logical_now(record.history, datetime.now(UTC))
-        record.history = record.history + [
-            h.orchestrator_started(now), h.execution_terminated(now, reason),
-            h.execution_completed(now, "Terminated", json.dumps(reason)), h.orchestrator_completed(now)]
-        self._close(record, "Terminated", json.dumps(reason))
 
     def _close(self, record: InstanceRecord, status: str, output_json: str) -> InstanceRecord:
         record.runtime_status = status
@@ -183,16 +173,12 @@ class InstanceRunner:
         return record
 
     def _dispatch(self, open_work: list[Work], now: datetime) -> None:
-        open_ids = {w.event_id for w in open_work}
-        for event_id in [i for i in self._timers if i not in open_ids]:
-            del self._timers[event_id]  # e.g. a timer the orchestrator cancelled
         for work in open_work:
             if work.kind == ACTIVITY and work.event_id not in self._in_flight:
                 self._in_flight.add(work.event_id)
                 self.host.submit_activity(self, work)
-            elif work.kind != ACTIVITY and work.event_id not in self._timers:
-                scale = self.host.retry_delay_scale if work.kind == RETRY_TIMER else self.host.timer_delay_scale
-                wait = max(0.0, (h.parse_time(work.fire_at) - now).total_seconds()) * scale
+            elif work.kind == RETRY_TIMER and work.event_id not in self._timers:
+                wait = max(0.0, (h.parse_time(work.fire_at) - now).total_seconds()) * self.host.retry_delay_scale
                 self._timers[work.event_id] = (time.monotonic() + wait, work.fire_at)
 
 

@@ -69,10 +69,6 @@ class InMemoryInstanceStore:
         with self._lock:
             self._records[record.instance_id] = copy.deepcopy(record)
 
-    def delete(self, instance_id: str) -> bool:
-        with self._lock:
-            return self._records.pop(instance_id, None) is not None
-
     def list_records(self) -> list[InstanceRecord]:
         """Every instance's status fields (history left out)."""
         with self._lock:
@@ -124,15 +120,6 @@ class TableInstanceStore:
         self._table.upsert_entity(_row_from(record, len(text)), mode=UpdateMode.REPLACE)
         with self._lock:
             self._written[key] = chunks
-
-    def delete(self, instance_id: str) -> bool:
-        rows = list(self._table.query_entities("PartitionKey eq @pk", parameters={"pk": instance_id},
-                                               select=["PartitionKey", "RowKey"]))
-        self._delete_rows(rows)
-        with self._lock:
-            for key in [k for k in self._written if k[0] == instance_id]:
-                del self._written[key]
-        return any(r["RowKey"] == STATUS_ROW for r in rows)
 
     def list_records(self) -> list[InstanceRecord]:
         """Every instance's status fields (history left out)."""

@@ -113,8 +113,8 @@ def test_an_owner_opens_the_portal_and_its_link_downloads_her_workbook(served, t
                           "Download Marketing invoice for 2026-09 (xlsx)",
                           "Download Marketing invoice for 2026-08 (xlsx)"}   # nothing of Sales
 
-    with urllib.request.urlopen(urljoin(page, links["Download Marketing invoice for 2026-10 (xlsx)"]),  # noqa: S310
-                                timeout=30) as response:   # a loopback http URL the test built
+    with urllib.request.urlopen(urljoin(page, links["Download Marketing invoice for 2026-10 (xlsx)"]),
+                                timeout=30) as response:
         assert response.headers["Content-Disposition"] == 'attachment; filename="CB-2026-10-MARKETING-1.xlsx"'
         workbook = openpyxl.load_workbook(BytesIO(response.read()))
     text = " ".join(str(c.value) for ws in workbook.worksheets for row in ws.iter_rows() for c in row if c.value)
