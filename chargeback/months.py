@@ -1,8 +1,8 @@
-"""Billing months as ``YYYY-MM`` text."""
+"""Billing months as ``YYYY-MM`` text: the one parser and the one accepted range (ingest, CLI, invoicing)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from chargeback.errors import InvalidMonth
 
@@ -27,8 +27,21 @@ def invoiceable(moment: datetime) -> bool:
 def parse_month(text: str) -> str:
     """The month unchanged if it is ``YYYY-MM`` (2000-2999), else InvalidMonth naming it."""
     if not isinstance(text, str) or not _MONTH_RE.fullmatch(text) or not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
-        raise InvalidMonth(f"month must be YYYY-MM, got {str(text)[:20]!r}")
+        raise InvalidMonth(f"month must be YYYY-MM from {FIRST_YEAR}-01 to {LAST_YEAR}-12, got {str(text)[:20]!r}")
     return text
+
+
+def year_and_month(text: str) -> tuple[int, int]:
+    """The year and month number of a ``parse_month``-valid month."""
+    month = parse_month(text)
+    return int(month[:4]), int(month[5:])
+
+
+def month_bounds(text: str) -> tuple[date, date]:
+    """The first day of the month and the first day of the next; InvalidMonth as ``parse_month``."""
+    year, number = year_and_month(text)
+    following = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+    return date(year, number, 1), following
 
 
 def previous_month(now: datetime) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from chargeback.errors import ChargebackError
-from chargeback.usage.aggregation import month_bounds
+from chargeback.months import month_bounds
 from chargeback.usage.reading import aggregate_stored_month, totals_by
 from chargeback.wiring import services
 from chargeback.workflow.ingesting import replay_dead_letters

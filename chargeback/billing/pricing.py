@@ -15,7 +15,8 @@ from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine
 from chargeback.billing.pools import PoolPeriod
 from chargeback.config.model import UNALLOCATED, ChargebackConfig, Price, effective_periods
 from chargeback.money import round_money
-from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals, month_bounds
+from chargeback.months import month_bounds
+from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals
 from chargeback.usage.meters import MeterQuantities
 
 _SHARE = Decimal("0.000001")

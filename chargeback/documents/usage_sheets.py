@@ -7,7 +7,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 
 from chargeback.documents.workbook_style import TOKENS, SheetWriter, month_title, print_setup
-from chargeback.usage.aggregation import month_bounds
+from chargeback.months import month_bounds
 from chargeback.usage.daily import DailyUsageRow
 
 _HEADER_ROW = 4

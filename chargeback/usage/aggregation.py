@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from decimal import Decimal
 from typing import Any
 
-from chargeback.errors import InvalidMonth
+from chargeback.months import month_bounds
 from chargeback.usage.meters import FIELDS, NO_USAGE, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
@@ -25,17 +24,6 @@ def _zeros() -> list[int | Decimal]:
     counts: list[int | Decimal] = [0] * _WIDTH
     counts[_AUDIO_SECONDS] = Decimal(0)
     return counts
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """The first day of ``month`` (``YYYY-MM``) and the first day of the next; ``InvalidMonth`` otherwise."""
-    match = _MONTH.fullmatch(month) if isinstance(month, str) else None
-    if not match or int(match[1]) < 1:
-        raise InvalidMonth(f"month must be YYYY-MM, got {month!r}")
-    year, number = int(match[1]), int(match[2])
-    following = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
-    return date(year, number, 1), following
 
 
 @dataclass(frozen=True, slots=True, order=True)

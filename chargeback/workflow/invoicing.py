@@ -20,8 +20,9 @@ from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
 from chargeback.errors import InvalidConfig
+from chargeback.months import month_bounds
 from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
-from chargeback.usage.aggregation import MonthUsage, month_bounds
+from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
 from chargeback.workflow.ports import ConfigSource, Documents, InvoiceLedger, UsageSource

@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import calendar
 import random
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import accumulate, cycle
 from pathlib import Path
 
-from chargeback.errors import InvalidMonth
+from chargeback.months import year_and_month
 from devhost.generate.tenants import Subscription, build_departments, render_config, subscription_weights
 from devhost.generate.wire import BAD_KINDS, bad_event, encode, v1_event, v1_timestamp, v2_event, v2_timestamp
 from devhost.generate.workloads import WORKLOADS, Call, Workload, make_call
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 FORMATS = ("v1", "v2")
 # Relative call volume per UTC hour: a business-hours peak with a lunch dip, quiet nights.
 HOURLY_RHYTHM = (0.08, 0.06, 0.05, 0.05, 0.06, 0.10, 0.22, 0.45, 0.80, 1.00, 1.00, 0.95,
@@ -74,16 +72,14 @@ class MonthOfEvents:
 
     def __init__(self, month: str, departments: int = 4, events: int = 10_000, fmt: str = "v2", seed: int = 7,
                  bad_events: int | None = None):
-        match = MONTH_RE.match(month)
-        if not match:
-            raise InvalidMonth(f"month must be YYYY-MM, got {month!r}")
+        year, month_number = year_and_month(month)   # the one month parser and range (InvalidMonth)
         if fmt not in FORMATS:
             raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
         bad = default_bad_events(events) if bad_events is None else bad_events
         if departments < 1 or events < 0 or not 0 <= bad <= events:
             raise ValueError("need departments >= 1 and 0 <= bad_events <= events")
         self.month, self.fmt, self.events, self.bad = month, fmt, events, bad
-        self.year, self.month_number = int(match[1]), int(match[2])
+        self.year, self.month_number = year, month_number
         rng = random.Random(seed)
         tenants, self.unclaimed = build_departments(rng, departments)
         self.subscriptions, self.cum_weights = subscription_weights(rng, tenants, self.unclaimed)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 import tracemalloc
-from decimal import Decimal
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
 from chargeback.errors import InvalidMonth
-from chargeback.usage.aggregation import COLUMNS, MonthUsage, UsageKey, aggregate_month, month_bounds
+from chargeback.months import month_bounds
+from chargeback.usage.aggregation import COLUMNS, MonthUsage, UsageKey, aggregate_month
 from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.record import UsageRecord
 
