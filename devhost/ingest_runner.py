@@ -7,9 +7,9 @@ from pathlib import Path
 
 from azure.core.exceptions import AzureError
 
-import chargeback.workflow.ingesting as ingest_service
 from chargeback.errors import ChargebackError
 from chargeback.storage.account import failure_cause
+from chargeback.wiring import services
 from chargeback.workflow.ingesting import IngestResult
 from devhost.eventhub import batches
 from devhost.functions import user_function
@@ -35,11 +35,12 @@ class IngestStopped(Exception):
 def counting() -> Iterator[IngestResult]:
     """Collect the IngestResult of every batch the trigger handles inside the block."""
     total = IngestResult()
-    ingest_service.batch_listeners.append(total.add)
+    observers = services().ingest_observers
+    observers.append(total.add)
     try:
         yield total
     finally:
-        ingest_service.batch_listeners.remove(total.add)
+        observers.remove(total.add)
 
 
 def ingest_lines(lines: Iterable[str], batch_size: int = 500,

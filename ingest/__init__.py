@@ -30,6 +30,8 @@ def ingest_usage(events: list[func.EventHubEvent]) -> None:
                     str(e.offset or ""), e.enqueued_time) for e in events]
     s = services()
     result = ingest_batch(raw, s.usage, s.dead_letters, s.telemetry)
+    for observe in list(s.ingest_observers):   # the local host counts batches here; none in Azure
+        observe(result)
     _log.info("ingested partition=%s received=%d stored=%d dead_lettered=%d", partition,
               result.received, result.stored, result.dead_lettered)
 

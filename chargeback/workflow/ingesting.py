@@ -1,7 +1,7 @@
 """Ingest: a batch of Event Hub messages -> stored usage records, dead letters and telemetry."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from chargeback.errors import InvalidEvent
@@ -23,10 +23,6 @@ class IngestResult:
         return asdict(self)
 
 
-# Called with every batch's result (the local host counts with this; the trigger returns nothing).
-batch_listeners: list[Callable[[IngestResult], None]] = []
-
-
 def ingest_batch(events: Iterable[RawEvent], usage_store, dead_letter_store, telemetry=None) -> IngestResult:
     """Store every valid event and set every invalid one aside; raise if storage is out.
 
@@ -46,11 +42,8 @@ def ingest_batch(events: Iterable[RawEvent], usage_store, dead_letter_store, tel
         dead_letter_store.add(dead)
     if telemetry is not None:
         telemetry.record_batch(records, dead)
-    result = IngestResult(received=len(events), stored=stored, dead_lettered=len(dead),
-                          unmetered=sum(1 for r in records if not r.metered))
-    for listener in list(batch_listeners):
-        listener(result)
-    return result
+    return IngestResult(received=len(events), stored=stored, dead_lettered=len(dead),
+                        unmetered=sum(1 for r in records if not r.metered))
 
 
 def _refused_letters(events: list[RawEvent], reasons: dict[str, str]) -> list[DeadLetter]:
