@@ -69,7 +69,7 @@ _process_loop_lock = threading.Lock()
 
 def process_event_loop() -> _EventLoopThread:
     """The one loop of this process (shared by every LocalHttpHost, like the Python worker's)."""
-    global _process_loop
+    global _process_loop  # noqa: PLW0603 - one loop per process, created on first use
     with _process_loop_lock:
         if _process_loop is None:
             _process_loop = _EventLoopThread()
@@ -93,8 +93,13 @@ class LocalHttpHost:
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes) -> func.HttpResponse:
         parts = urlsplit(url)
         if parts.path.startswith(WEBHOOK_PREFIX) and self.management is not None:
-            code, extra, doc = self.management().handle(method.upper(), parts.path[len(WEBHOOK_PREFIX):],
-                                                        dict(parse_qsl(parts.query)), body)
+            api, query = self.management(), dict(parse_qsl(parts.query))
+            if not (api.key_matches(query.get("code")) or _is_admin(headers)):
+                # As in Azure, where these routes need the system key: they start and show every run.
+                doc = {"Message": "the durable management routes need the admin identity or this host's key "
+                                  "(the code= in the status URLs a run's start answered)"}
+                return func.HttpResponse(json.dumps(doc), status_code=401, mimetype="application/json")
+            code, extra, doc = api.handle(method.upper(), parts.path[len(WEBHOOK_PREFIX):], query, body)
             return func.HttpResponse(json.dumps(doc), status_code=code, headers=extra, mimetype="application/json")
         if not parts.path.startswith(ROUTE_PREFIX):
             return func.HttpResponse("not found", status_code=404)
@@ -121,18 +126,49 @@ class LocalHttpHost:
                                  status_code=405 if allowed else 404)
 
 
+def _is_admin(headers: dict[str, str]) -> bool:
+    """Whether the request carries a trusted principal that is an admin of the current config."""
+    from chargeback.errors import ChargebackError
+    from chargeback.owners.identity import is_admin, principal_from_headers
+    from chargeback.wiring import services
+    try:
+        s = services()
+        principal = principal_from_headers(headers, s.settings)
+        config = s.config.current()
+    except ChargebackError:
+        return False
+    return config is not None and is_admin(principal, config.admins)
+
+
+MAX_BODY = 10 * 1024 * 1024   # nothing the product accepts comes near; the Functions host caps at 100 MB
+
+
 def make_server(host: LocalHttpHost, bind: str = "127.0.0.1", port: int = 7071) -> ThreadingHTTPServer:
+    guard = RequestGuard(bind)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _serve(self):
-            length = int(self.headers.get("Content-Length") or 0)
+            refused = guard.refusal(self.command, dict(self.headers.items()), self.server.server_address[1])
+            length = _content_length(self.headers.get("Content-Length"))
+            if refused is None and length is None:
+                refused = func.HttpResponse("Content-Length must be a whole number of bytes", status_code=400)
+            if refused is None and length > MAX_BODY:
+                refused = func.HttpResponse(f"a request body is at most {MAX_BODY} bytes", status_code=413)
+            if refused is not None:
+                self.close_connection = True   # the body (if any) was not read: never parse it as a request
+                self._answer(refused)
+                return
             body = self.rfile.read(length) if length else b""
             url = f"http://{self.headers.get('Host', f'{bind}:{port}')}{self.path}"
             try:
                 response = host.handle(self.command, url, dict(self.headers.items()), body)
             except Exception as exc:  # the Functions host answers 500 and logs; so do we
                 response = func.HttpResponse(f"internal error: {type(exc).__name__}", status_code=500)
+            self._answer(response)
+
+        def _answer(self, response: func.HttpResponse) -> None:
             data = response.get_body() or b""
             self.send_response(response.status_code)
             for key, value in response.headers.items():
@@ -143,12 +179,54 @@ def make_server(host: LocalHttpHost, bind: str = "127.0.0.1", port: int = 7071) 
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _serve
+        do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - the names http.server dispatches to
 
         def log_message(self, fmt, *args):  # quiet: the CLI prints what matters
             pass
 
     return ThreadingHTTPServer((bind, port), Handler)
+
+
+def _content_length(value: str | None) -> int | None:
+    """The declared body length; None when it is not a plain non-negative number (-1, 1e3, 0x10)."""
+    if value is None or not value.strip():
+        return 0
+    text = value.strip()
+    return int(text) if text.isdigit() and text.isascii() else None
+
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class RequestGuard:
+    """What a browser on another site could make this server do: refused before any function runs.
+
+    Host must name this server (DNS rebinding points another name at 127.0.0.1 and then reads the
+    answers as same-origin); a request that changes something (POST ...) must not come from another
+    site: ``Sec-Fetch-Site`` (Fetch Metadata) or, from older browsers, ``Origin`` says where it came from.
+    """
+
+    def __init__(self, bind: str):
+        # Bound to every address (only allowed when every route authenticates), names are unknowable.
+        self.any_host = bind in ("0.0.0.0", "::", "")  # noqa: S104 - compared, not bound
+        self.names = {n.lower() for n in (bind if ":" not in bind else f"[{bind}]", *_LOOPBACK_NAMES)}
+
+    def refusal(self, method: str, headers: dict[str, str], port: int) -> func.HttpResponse | None:
+        lower = {k.lower(): v for k, v in headers.items()}
+        allowed = {f"{name}:{port}" for name in self.names}
+        if not self.any_host and (lower.get("host") or "").strip().lower() not in allowed:
+            return func.HttpResponse("unexpected Host header: this server answers as "
+                                     + " or ".join(sorted(allowed)), status_code=421)
+        if method.upper() in _SAFE_METHODS:
+            return None
+        site = (lower.get("sec-fetch-site") or "").strip().lower()
+        if site and site not in ("same-origin", "none"):
+            return func.HttpResponse("cross-site requests may not change anything here", status_code=403)
+        origin = (lower.get("origin") or "").strip().lower()
+        if origin and origin != f"http://{(lower.get('host') or '').strip().lower()}":
+            return func.HttpResponse("cross-origin requests may not change anything here", status_code=403)
+        return None
 
 
 def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:

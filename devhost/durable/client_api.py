@@ -10,7 +10,9 @@ queries answer 501: nothing in the product uses them.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -28,6 +30,9 @@ class ManagementApi:
 
     def __init__(self, host, bind: str = "127.0.0.1", port: int = 0):
         self.host = host
+        # A key per start, as the extension's system key: in every URL the host hands out (``code=``,
+        # and a path segment of the RPC base the SDK calls), required of every request.
+        self.key = secrets.token_urlsafe(32)
         self._server = ThreadingHTTPServer((bind, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="durable-api", daemon=True)
@@ -44,10 +49,13 @@ class ManagementApi:
         self._server.shutdown()
         self._server.server_close()
 
+    def key_matches(self, code: str | None) -> bool:
+        return code is not None and hmac.compare_digest(code.encode(), self.key.encode())
+
     def binding_json(self, task_hub: str) -> str:
         """The durableClient binding payload, as the extension hands it to the Python worker."""
         base = self.origin + WEBHOOK_PREFIX.rstrip("/")
-        hub = f"taskHub={task_hub}&connection=Storage"
+        hub = f"taskHub={task_hub}&connection=Storage&code={self.key}"
         return json.dumps({
             "taskHubName": task_hub,
             "creationUrls": {
@@ -59,12 +67,12 @@ class ManagementApi:
             "managementUrls": self.management_urls(ID_PLACEHOLDER, task_hub),
             "baseUrl": base,
             "requiredQueryStringParameters": "",
-            "rpcBaseUrl": self.origin + RPC_PREFIX,
+            "rpcBaseUrl": f"{self.origin}{RPC_PREFIX}{self.key}/",
         })
 
     def management_urls(self, instance_id: str, task_hub: str = "DevHostHub") -> dict:
         base = f"{self.origin}{WEBHOOK_PREFIX}instances/{instance_id}"
-        hub = f"taskHub={task_hub}&connection=Storage"
+        hub = f"taskHub={task_hub}&connection=Storage&code={self.key}"
         return {
             "id": instance_id,
             "statusQueryGetUri": f"{base}?{hub}",
@@ -129,12 +137,18 @@ def _handler_for(api: ManagementApi):
     class Handler(BaseHTTPRequestHandler):
         def _serve(self):
             url = urlsplit(self.path)
-            for prefix in (RPC_PREFIX, WEBHOOK_PREFIX):
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            for prefix in (f"{RPC_PREFIX}{api.key}/", WEBHOOK_PREFIX):
                 if url.path.startswith(prefix):
-                    query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                    length = int(self.headers.get("Content-Length") or 0)
+                    if prefix == WEBHOOK_PREFIX and not api.key_matches(query.get("code")):
+                        code, headers, body = 401, {}, {"Message": "the management API needs this host's key"}
+                        break
+                    length = (self.headers.get("Content-Length") or "0").strip()
+                    if not length.isdigit():   # -1 would read until the client hangs up
+                        code, headers, body = 400, {}, {"Message": "Content-Length must be a whole number"}
+                        break
                     code, headers, body = api.handle(self.command, url.path[len(prefix):], query,
-                                                     self.rfile.read(length))
+                                                     self.rfile.read(int(length)))
                     break
             else:
                 code, headers, body = 404, {}, {"Message": "not a durable management route"}
