@@ -21,27 +21,35 @@ DEAD_LETTER_EVENT = "ChargebackDeadLetter"
 CUSTOM_EVENT_ATTRIBUTE = "microsoft.custom_event.name"
 EVENT_LOGGER = "chargeback.usage.events"
 _log = logging.getLogger(__name__)
-_configured = False
-_configure_lock = threading.Lock()
+
+
+class _Once:
+    """Whether the exporter is configured in this process (configure_azure_monitor must run once)."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self.lock = threading.Lock()
+
+
+_exporter = _Once()
 
 
 def configure_telemetry(connection_string: str) -> bool:
     """Configure azure-monitor-opentelemetry once per process, if a connection string is set."""
-    global _configured
     if not connection_string:
         return False
-    with _configure_lock:
-        if not _configured:
+    with _exporter.lock:
+        if not _exporter.done:
             from azure.monitor.opentelemetry import configure_azure_monitor  # heavy: import only when used
             configure_azure_monitor(connection_string=connection_string, logger_name=EVENT_LOGGER)
-            _configured = True
+            _exporter.done = True
     return True
 
 
 class UsageTelemetry:
     """Emits what ingest saw; telemetry failures never fail a batch."""
 
-    def __init__(self, meter_provider=None, logger: logging.Logger | None = None):
+    def __init__(self, meter_provider: metrics.MeterProvider | None = None, logger: logging.Logger | None = None):
         meter = (meter_provider or metrics.get_meter_provider()).get_meter("chargeback")
         self.tokens = meter.create_counter("chargeback.tokens", unit="{token}",
                                            description="Azure OpenAI tokens by type")

@@ -31,9 +31,9 @@ def captured():
 
 
 def record(**overrides) -> UsageRecord:
-    base = dict(record_id="r1", timestamp=datetime(2026, 10, 3, 14, 5, tzinfo=UTC), subscription="sub-a",
-                deployment="gpt-4o", model="gpt-4o-2024-08-06", prompt_tokens=1566, cached_tokens=1408,
-                completion_tokens=300, reasoning_tokens=0)
+    base = {"record_id": "r1", "timestamp": datetime(2026, 10, 3, 14, 5, tzinfo=UTC), "subscription": "sub-a",
+            "deployment": "gpt-4o", "model": "gpt-4o-2024-08-06", "prompt_tokens": 1566, "cached_tokens": 1408,
+            "completion_tokens": 300, "reasoning_tokens": 0}
     return UsageRecord(**{**base, **overrides})
 
 
@@ -73,7 +73,7 @@ def test_token_counters_split_by_type_with_dimensions(captured):
 def test_dead_letters_are_counted_and_evented_without_the_body(captured):
     emitter, exporter, reader = captured
     secret = "0123456789abcdef0123456789abcdef"
-    _, dead = parse_batch([RawEvent(('{"appSubscriptionKey": "%s"}' % secret).encode(), "2", 5)])
+    _, dead = parse_batch([RawEvent(f'{{"appSubscriptionKey": "{secret}"}}'.encode(), "2", 5)])
     emitter.record_batch([], dead)
     (event,) = [log.log_record for log in exporter.get_finished_logs()]
     assert event.attributes["microsoft.custom_event.name"] == "ChargebackDeadLetter"
@@ -85,7 +85,7 @@ def test_azure_monitor_is_configured_once_and_only_with_a_connection_string(monk
     import azure.monitor.opentelemetry as distro
     calls = []
     monkeypatch.setattr(distro, "configure_azure_monitor", lambda **kw: calls.append(kw))
-    monkeypatch.setattr(telemetry, "_configured", False)
+    monkeypatch.setattr(telemetry._exporter, "done", False)
     assert telemetry.configure_telemetry("") is False and calls == []
     fake = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
     assert telemetry.configure_telemetry(fake) and telemetry.configure_telemetry(fake)
