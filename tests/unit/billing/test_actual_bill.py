@@ -1,0 +1,172 @@
+"""The actual bill: a hand-worked month per mode, and allocations that always sum to the bill exactly."""
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chargeback.actuals.mapping import read_month_actuals
+from chargeback.actuals.model import MappedCost, MonthActuals, UnmappedCost
+from chargeback.billing.actual_bill import TRUE_UP_DEPLOYMENT, allocate, apply_actual_bill
+from chargeback.billing.pricing import price_month
+from chargeback.config.loading import parse_config
+from chargeback.usage.aggregation import aggregate_month
+from chargeback.usage.meters import MeterQuantities
+from chargeback.usage.record import UsageRecord
+from tests.fixtures.cost_exports import AOAI, FOCUS_1_2, export_text, focus_row
+
+CONFIG = f"""
+currency: USD
+departments:
+  - {{id: marketing, subscriptions: [sub-mkt]}}
+  - {{id: research, subscriptions: [sub-res]}}
+prices:
+  - {{deployment: gpt-4o, effective_from: 2026-01-01, unit: 1M, input: 2.50, cached_input: 1.25, output: 10.00}}
+pools:
+  - {{deployment: gpt-4o-ptu, effective_from: 2026-01-01, monthly_cost: 720.00,
+      weights: {{input: 1, cached_input: 0, output: 4}}}}
+actuals:
+  mode: MODE
+  resources: ["{AOAI}"]
+  meters:
+    "gpt 4o 0806 Inp glbl Tokens":  {{deployment: gpt-4o, meter: input}}
+    "gpt 4o 0806 Outp glbl Tokens": {{deployment: gpt-4o, meter: output}}
+    "Provisioned Managed Global":   {{pool: gpt-4o-ptu}}
+"""
+# (subscription, deployment, prompt, completion) in October 2026
+RECORDS = [("sub-mkt", "gpt-4o", 2_000_000, 500_000), ("sub-res", "gpt-4o", 1_000_000, 250_000),
+           ("sub-res", "gpt-4o-ptu", 300_000, 50_000),    # weighted 300,000 + 4 x 50,000 = 500,000
+           ("sub-mkt", "gpt-4o-ptu", 100_000, 25_000),    # weighted 100,000 + 4 x 25,000 = 200,000
+           ("sub-stray", "gpt-4o", 100_000, 0)]           # nobody's: unallocated
+# At list: marketing 2M x 2.50 + 0.5M x 10 = 10.00, pool 720 x 2/7 = 205.71 -> 215.71;
+# research 1M x 2.50 + 0.25M x 10 = 5.00, pool 720 x 5/7 = 514.29 -> 519.29; unallocated 0.1M x 2.50 = 0.25.
+LIST = {"marketing": Decimal("215.71"), "research": Decimal("519.29"), "unallocated": Decimal("0.25")}
+# Azure billed: input 3,600 x 1K tokens for 7.20 (measured 3,100,000: 500,000 bypassed the gateway);
+# output 700 x 1K for 5.60 (measured 750,000 > billed: shared by measured); the pool 700.00; 0.33 unmapped.
+EXPORT = [("gpt 4o 0806 Inp glbl Tokens", "7.20", "3600", "1K Tokens"),
+          ("gpt 4o 0806 Outp glbl Tokens", "5.60", "700", "1K Tokens"),
+          ("Provisioned Managed Global", "700.00", "744", "1 Hour"),
+          ("gpt 4o mini 0718 Inp glbl Tokens", "0.33", "2200", "1K Tokens")]
+# input 7.20: marketing 7.20 x 2.0/3.6 = 4.00, research 2.00, unallocated 0.20 + 7.20 x 0.5/3.6 = 1.00
+# output 5.60 by measured: marketing 5.60 x 500/750 = 3.7333.., research 1.8666..
+# pool 700.00 by weighted use 2:5: marketing 200.00, research 500.00; unmapped 0.33 -> unallocated
+# exact: marketing 207.7333.., research 503.8666.., unallocated 1.53; total 713.13, in cents 20773.33 /
+# 50386.67 / 153: floors 71312, the one cent left goes to the largest remainder (research).
+ACTUAL = {"marketing": Decimal("207.73"), "research": Decimal("503.87"), "unallocated": Decimal("1.53")}
+
+
+def month(mode: str):
+    config = parse_config(CONFIG.replace("MODE", mode))
+    usage = aggregate_month("2026-10", (
+        UsageRecord(record_id=f"r{n}", timestamp=datetime(2026, 10, 5 + n, 12, tzinfo=UTC), subscription=sub,
+                    deployment=dep, prompt_tokens=prompt, completion_tokens=completion)
+        for n, (sub, dep, prompt, completion) in enumerate(RECORDS)))
+    rows = [focus_row(meter, cost, quantity, unit=unit) for meter, cost, quantity, unit in EXPORT]
+    actuals = read_month_actuals(io.BytesIO(export_text(FOCUS_1_2, rows).encode()), "focus.csv", "2026-10", config)
+    return price_month("2026-10", usage, config), usage, actuals, config
+
+
+def test_list_prices_of_the_hand_month():
+    charges, *_ = month("list")
+    assert {d.department: d.total for d in charges.departments} == LIST
+
+
+def test_list_mode_leaves_the_month_as_priced():
+    charges, usage, actuals, config = month("list")
+    assert apply_actual_bill(charges, usage, actuals, config) is charges
+
+
+def test_actual_mode_charges_the_hand_worked_shares_of_the_bill():
+    charges, usage, actuals, config = month("actual")
+    billed = apply_actual_bill(charges, usage, actuals, config)
+    assert {d.department: d.total for d in billed.departments} == ACTUAL
+    assert billed.grand_total == Decimal("713.13") == sum(ACTUAL.values())
+    assert any("mode actual: invoiced at Azure's actual bill of 713.13 USD" in w for w in billed.warnings)
+    assert any("not in actuals.meters (gpt 4o mini 0718 Inp glbl Tokens)" in w for w in billed.warnings)
+
+
+def test_true_up_keeps_list_lines_and_adds_one_line_per_department():
+    charges, usage, actuals, config = month("true_up")
+    billed = apply_actual_bill(charges, usage, actuals, config)
+    for before, after in zip(charges.departments, billed.departments, strict=True):
+        assert after.lines[:-1] == before.lines
+        true_up = after.lines[-1]
+        assert true_up.deployment == TRUE_UP_DEPLOYMENT
+        assert true_up.amount == ACTUAL[after.department] - LIST[after.department]
+        assert after.subtotal == sum(line.amount for line in after.lines) == ACTUAL[after.department]
+    # 207.73 - 215.71, 503.87 - 519.29, 1.53 - 0.25
+    assert [d.lines[-1].amount for d in billed.departments] == [Decimal("-7.98"), Decimal("-15.42"), Decimal("1.28")]
+
+
+def test_the_trued_up_month_survives_its_stored_form():
+    charges, usage, actuals, config = month("true_up")
+    billed = apply_actual_bill(charges, usage, actuals, config)
+    assert type(billed).from_dict(billed.to_dict()) == billed
+
+
+def test_a_mode_without_actuals_invoices_at_list_with_a_warning():
+    charges, usage, _, config = month("actual")
+    billed = apply_actual_bill(charges, usage, None, config)
+    assert billed.departments == charges.departments
+    assert any("no actuals are imported for 2026-10: invoiced at list prices" in w for w in billed.warnings)
+
+
+def test_markup_stays_on_top_of_the_actual_subtotal():
+    _, usage, actuals, _ = month("actual")
+    with_fee = CONFIG.replace("MODE", "actual").replace("currency: USD", "currency: USD\nmarkup_percent: 10")
+    marked = parse_config(with_fee)
+    billed = apply_actual_bill(price_month("2026-10", usage, marked), usage, actuals, marked)
+    assert {d.department: (d.subtotal, d.markup) for d in billed.departments} == {
+        "marketing": (Decimal("207.73"), Decimal("20.77")), "research": (Decimal("503.87"), Decimal("50.39")),
+        "unallocated": (Decimal("1.53"), Decimal("0.15"))}
+
+
+DEPARTMENTS = ("a", "b", "c", "unallocated")
+amounts = st.decimals(min_value=Decimal("-50"), max_value=Decimal("100000"), places=6)
+quantities = st.integers(min_value=0, max_value=10**9)
+
+
+@st.composite
+def bills(draw):
+    mapped, measured, weighted = [], {}, {}
+    for n in range(draw(st.integers(1, 4))):
+        deployment = f"d{n}"
+        users = DEPARTMENTS[:draw(st.integers(0, 4))]
+        measured[deployment] = {d: MeterQuantities(input=draw(quantities)) for d in users}
+        mapped.append(MappedCost(target=f"{deployment}/input", deployment=deployment, meter="input", pool=None,
+                                 meter_names=("m",), cost=draw(amounts), quantity=Decimal(draw(quantities)), unit="",
+                                 rows=1))
+    if draw(st.booleans()):
+        weighted["p"] = {d: Fraction(draw(quantities)) for d in DEPARTMENTS[:draw(st.integers(0, 3))]}
+        mapped.append(MappedCost(target="pool:p", deployment=None, meter=None, pool="p", meter_names=("p",),
+                                 cost=draw(amounts), quantity=Decimal(720), unit="Hour", rows=1))
+    unmapped = tuple(UnmappedCost("u", draw(amounts), Decimal(1), "", 1) for _ in range(draw(st.integers(0, 1))))
+    actuals = MonthActuals("2026-10", "USD", "f.csv", "FOCUS 1.2", "sha256:x", 1, 1, tuple(mapped), unmapped)
+    return actuals, measured, weighted
+
+
+@settings(max_examples=300, deadline=None)
+@given(bills())
+def test_allocations_sum_exactly_to_the_actual_bill(case):
+    actuals, measured, weighted = case
+    bill = allocate("2026-10", "USD", actuals, measured, weighted)
+    assert sum(bill.departments.values(), Decimal(0)) == bill.total
+    assert bill.total == actuals.total_cost.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    assert all(a == a.quantize(Decimal("0.01")) for a in bill.departments.values())
+    # each department is within a cent of its exact share of the rounded bill (an oracle in Fractions)
+    exact: dict[str, Fraction] = {}
+    for shares in bill.by_target.values():
+        for dept, share in shares.items():
+            exact[dept] = exact.get(dept, Fraction(0)) + share
+    whole = Fraction(actuals.total_cost)
+    for dept, amount in bill.departments.items():
+        target = exact[dept] * Fraction(bill.total) / whole if whole else exact[dept]
+        assert abs(Fraction(amount) - target) < Fraction(1, 100)
+    for target, shares in bill.by_target.items():
+        cost = actuals.unmapped_cost if target == "unmapped" else next(m.cost for m in actuals.mapped
+                                                                       if m.target == target)
+        assert sum(shares.values(), Fraction(0)) == Fraction(cost)
