@@ -11,9 +11,6 @@ _MINOR_UNITS = {
     "CLF": 4, "UYW": 4,
 }
 
-ZERO = Decimal(0)
-
-
 def minor_unit(currency: str) -> int:
     """Digits after the decimal point an invoice shows for ``currency`` (2 unless listed)."""
     return _MINOR_UNITS.get(currency, 2)
@@ -27,3 +24,13 @@ def quantum(currency: str) -> Decimal:
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round once to the currency's minor unit, half away from zero (how invoices are usually read)."""
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def zero(currency: str) -> Decimal:
+    """Nothing, in ``currency``'s minor unit: ``0.00`` for USD, ``0`` for JPY."""
+    return Decimal(0).scaleb(-minor_unit(currency))
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """An amount as people read it in text: ``1,234.50 USD`` (thousands separated, digits as stored)."""
+    return f"{amount:,} {currency}"

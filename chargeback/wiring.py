@@ -72,7 +72,9 @@ class Services:
     def invoicing(self) -> InvoicingContext:
         from chargeback.workflow.invoicing import InvoicingContext
         return InvoicingContext(usage=self.usage, config=self.config, documents=self.documents,
-                                index=self.invoice_index, issuer=self.settings.invoice_issuer)
+                                index=self.invoice_index, issuer=self.settings.invoice_issuer,
+                                billing_account_id=self.settings.billing_account_id,
+                                actuals=self.actuals)
 
     @cached_property
     def notices(self) -> NoticeStore:

@@ -1,10 +1,13 @@
 """What an invoicing run stamps on every document: issuer, month, issue date, version, run."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from chargeback.usage.aggregation import month_bounds
+from chargeback.months import month_bounds
+
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -17,9 +20,13 @@ class InvoiceMeta:
     version: int           # 1 for a month's first run; each rerun issues the next version
     revision: bool         # True when this version replaces an earlier one: the documents say so
     run_id: str
+    billing_account_id: str = "chargeback"   # FOCUS BillingAccountId (setting CHARGEBACK_BILLING_ACCOUNT_ID)
 
     def __post_init__(self) -> None:
         month_bounds(self.month)   # InvalidMonth for anything but YYYY-MM
+        if not _ACCOUNT_ID.fullmatch(self.billing_account_id):
+            raise ValueError("the billing account id must be letters, digits and . _ : / - (starting with a "
+                             f"letter or digit), got {self.billing_account_id!r}")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
             raise ValueError(f"version must be a whole number from 1, got {self.version!r}")
 
@@ -34,9 +41,11 @@ class InvoiceMeta:
 
     def to_dict(self) -> dict:
         return {"issuer": self.issuer, "month": self.month, "issue_date": self.issue_date.isoformat(),
-                "version": self.version, "revision": self.revision, "run_id": self.run_id}
+                "version": self.version, "revision": self.revision, "run_id": self.run_id,
+                "billing_account_id": self.billing_account_id}
 
     @classmethod
     def from_dict(cls, data: dict) -> InvoiceMeta:
         return cls(issuer=data["issuer"], month=data["month"], issue_date=date.fromisoformat(data["issue_date"]),
-                   version=int(data["version"]), revision=bool(data["revision"]), run_id=data["run_id"])
+                   version=int(data["version"]), revision=bool(data["revision"]), run_id=data["run_id"],
+                   billing_account_id=data.get("billing_account_id", "chargeback"))

@@ -13,9 +13,9 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-_FORMULA_START = ("=", "+", "-", "@")   # what Excel and LibreOffice would read as the start of a formula
+from chargeback.documents.safe_text import starts_formula
+from chargeback.months import MONTH_NAMES
+
 NAVY, GREY, RED = "1F3864", "595959", "C00000"
 TOKENS, DECIMAL, RATE, PERCENT = "#,##0", "#,##0.0###", "#,##0.00######", "0.00##%"
 
@@ -38,16 +38,16 @@ def money_format(minor_unit: int) -> str:
 
 def month_title(month: str) -> str:
     """``2026-10`` -> ``October 2026`` (English whatever the process locale, so output is stable)."""
-    return f"{_MONTHS[int(month[5:7]) - 1]} {month[:4]}"
+    return f"{MONTH_NAMES[int(month[5:7]) - 1]} {month[:4]}"
 
 
 def period_text(start: date, end: date) -> str:
     """An inclusive day range, short: ``1–15 Oct 2026``, ``7 Oct 2026``."""
-    tail = f"{_MONTHS[end.month - 1][:3]} {end.year}"
+    tail = f"{MONTH_NAMES[end.month - 1][:3]} {end.year}"
     if start == end:
         return f"{end.day} {tail}"
     head = f"{start.day}" if (start.year, start.month) == (end.year, end.month) else \
-        f"{start.day} {_MONTHS[start.month - 1][:3]}"
+        f"{start.day} {MONTH_NAMES[start.month - 1][:3]}"
     return f"{head}–{end.day} {tail}"
 
 
@@ -117,7 +117,7 @@ class SheetWriter:
         cell.value = text
         cell.data_type = "s"   # openpyxl made "=..." a formula and "#N/A" an error: undo that
         cell.style = style
-        if text.startswith(_FORMULA_START):
+        if starts_formula(text):
             cell.quotePrefix = True   # and editing the cell in Excel keeps it text too
         if fit:
             self._fit(column, max(map(len, text.split("\n"))) if "\n" in text else len(text))

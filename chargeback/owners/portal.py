@@ -13,6 +13,7 @@ from html import escape
 
 from chargeback.config.model import ChargebackConfig
 from chargeback.documents.invoice_entry import InvoiceEntry
+from chargeback.money import format_money
 from chargeback.owners.access import InvoiceAccess, InvoiceLookup
 from chargeback.owners.portal_chart import MonthBar, cost_chart
 
@@ -99,8 +100,7 @@ def download_href(entry: InvoiceEntry) -> str:
     return f"/api/invoices/{entry.month}/{entry.department}"
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,} {currency}"
+_money = format_money   # the one money formatter (chargeback.money)
 
 
 def _bars(histories: list[DepartmentHistory], months: list[str]) -> list[MonthBar]:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
+from chargeback.months import MONTH_NAMES
+
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 84, 16, 36, 48
 TICKS = 4
-_MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def cost_chart(bars: list[MonthBar], title: str, currency: str) -> str:
                          f'aria-hidden="true">{escape(bar_value(bar.total))}</text>')
         year, number = bar.month.split("-")
         parts.append(f'<text class="month" x="{centre}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">'
-                     f'{_MONTH_NAMES[int(number) - 1]}</text>')
+                     f'{MONTH_NAMES[int(number) - 1][:3]}</text>')
         if i == 0 or number == "01":
             parts.append(f'<text class="year" x="{centre}" y="{HEIGHT - BOTTOM + 34}" '
                          f'text-anchor="middle">{year}</text>')

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+from chargeback.billing.actual_bill import apply_actual_bill
 from chargeback.billing.charges import DepartmentCharges, MonthCharges
 from chargeback.billing.pricing import price_month
 from chargeback.documents.finance_summary import render_finance_summary
@@ -25,7 +26,7 @@ from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
-from chargeback.workflow.ports import ConfigSource, Documents, InvoiceLedger, UsageSource
+from chargeback.workflow.ports import ActualsSource, ConfigSource, Documents, InvoiceLedger, UsageSource
 
 
 @dataclass
@@ -37,6 +38,8 @@ class InvoicingContext:
     documents: Documents
     index: InvoiceLedger
     issuer: str = "Azure OpenAI platform team"
+    billing_account_id: str = "chargeback"   # FOCUS BillingAccountId (CHARGEBACK_BILLING_ACCOUNT_ID)
+    actuals: ActualsSource | None = None   # the month's actual bill, for actuals modes other than list
 
 
 def run_prefix(month: str, run_id: str) -> str:
@@ -69,6 +72,8 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
     for name in part_blobs:
         usage.merge(MonthUsage.from_dict(ctx.documents.get_json(RUNS, name)))
     charges = price_month(month, usage, config)
+    if config.actuals is not None and config.actuals.mode != "list":   # DESIGN.md "Actual bill"
+        charges = apply_actual_bill(charges, usage, ctx.actuals.get(month) if ctx.actuals else None, config)
     prefix = run_prefix(month, run_id)
     ctx.documents.put_json(RUNS, f"{prefix}/usage.json", usage.to_dict())
     ctx.documents.put_json(RUNS, f"{prefix}/charges.json", charges.to_dict())
@@ -147,7 +152,7 @@ def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date
     """The finance summary workbook and the FOCUS export of the month (latest run wins)."""
     charges = load_charges(ctx, month, run_id)
     meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=1,
-                       revision=False, run_id=run_id)
+                       revision=False, run_id=run_id, billing_account_id=ctx.billing_account_id)
     common = {"month": month, "run_id": run_id, "total": str(charges.grand_total), "currency": charges.currency}
     summary = ctx.documents.put(INVOICES, f"{month}/finance-summary.xlsx",
                                 render_finance_summary(charges, meta), XLSX, common)
