@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 MONTH ?= $(shell date -u -d "$$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 
-.PHONY: run test lint bench setup system-deps clean stack-down
+.PHONY: run test lint bench package setup system-deps clean stack-down
 
 run: setup
 	$(BIN)/chargeback demo --month $(MONTH)
@@ -23,6 +23,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/chargeback bench
+
+# The deployment package: exactly what Azure runs (.funcignore leaves the rest out); see infra/README.md.
+package: setup
+	$(BIN)/python scripts/package.py out/package.zip
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
