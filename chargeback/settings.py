@@ -2,7 +2,9 @@
 
 ``local.settings.json`` provides them to the Functions host locally; app settings in Azure.
 Read when first asked for (never at import time), then kept. The local host changes them through
-``chargeback.wiring.configure``, never by editing ``os.environ``.
+``chargeback.wiring.configure``, never by editing ``os.environ``. The trigger bindings' settings
+(CHARGEBACK_EVENTHUB_NAME, CHARGEBACK_EVENTHUB_CONSUMER_GROUP, CHARGEBACK_INVOICE_SCHEDULE,
+EventHubConnection) are not read here: the Functions host resolves them (``%NAME%`` in a binding).
 """
 from __future__ import annotations
 
@@ -20,9 +22,6 @@ class Settings:
     table_prefix: str = ""            # CHARGEBACK_TABLE_PREFIX: namespaces tables (tests, several installs)
     usage_shards: int = 4             # CHARGEBACK_USAGE_SHARDS: partitions per month and subscription
     storage_retries: int = 3          # CHARGEBACK_STORAGE_RETRIES: SDK retries before the batch fails
-    eventhub_name: str = "usage"      # CHARGEBACK_EVENTHUB_NAME
-    consumer_group: str = "chargeback"  # CHARGEBACK_EVENTHUB_CONSUMER_GROUP
-    invoice_schedule: str = "0 0 2 1 * *"  # CHARGEBACK_INVOICE_SCHEDULE (NCRONTAB, UTC)
     public_url: str = "http://127.0.0.1:7071"  # CHARGEBACK_PUBLIC_URL: links in notices
     invoice_issuer: str = "Azure OpenAI platform team"  # CHARGEBACK_INVOICE_ISSUER: who issues the invoices
     billing_account_id: str = "chargeback"  # CHARGEBACK_BILLING_ACCOUNT_ID: FOCUS BillingAccountId, stable
@@ -52,9 +51,6 @@ class Settings:
             table_prefix=env.get("CHARGEBACK_TABLE_PREFIX", ""),
             usage_shards=int(env.get("CHARGEBACK_USAGE_SHARDS", "4")),
             storage_retries=int(env.get("CHARGEBACK_STORAGE_RETRIES", "3")),
-            eventhub_name=env.get("CHARGEBACK_EVENTHUB_NAME", "usage"),
-            consumer_group=env.get("CHARGEBACK_EVENTHUB_CONSUMER_GROUP", "chargeback"),
-            invoice_schedule=env.get("CHARGEBACK_INVOICE_SCHEDULE", "0 0 2 1 * *"),
             public_url=env.get("CHARGEBACK_PUBLIC_URL", "http://127.0.0.1:7071").rstrip("/"),
             invoice_issuer=env.get("CHARGEBACK_INVOICE_ISSUER", "Azure OpenAI platform team"),
             billing_account_id=env.get("CHARGEBACK_BILLING_ACCOUNT_ID") or "chargeback",
