@@ -169,9 +169,12 @@ def _trued_up(dept: DepartmentCharges, actual: Decimal, charges: MonthCharges,
               config: ChargebackConfig) -> DepartmentCharges:
     first, after = month_bounds(charges.month)
     adjustment = actual - dept.subtotal
+    # A pay-as-you-go line with no usage, so every renderer shows it as it shows lines today. Rates are 0,
+    # not None: the workbook writes the three first-release rate columns as numbers.
+    zero = Decimal(0)
     line = PaygLine(subscription="(Azure actual bill)", deployment=TRUE_UP_DEPLOYMENT, models=(),
-                    period_start=first, period_end=after - timedelta(days=1), unit=None, input_rate=None,
-                    cached_input_rate=None, output_rate=None, requests=0, unmetered=0, prompt_tokens=0,
+                    period_start=first, period_end=after - timedelta(days=1), unit=None, input_rate=zero,
+                    cached_input_rate=zero, output_rate=zero, requests=0, unmetered=0, prompt_tokens=0,
                     cached_tokens=0, completion_tokens=0, reasoning_tokens=0, exact_amount=adjustment,
                     amount=adjustment, meters=NO_USAGE, rates={}, price_from=None)
     markup = round_money(actual * config.markup_percent / 100, charges.currency)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from chargeback.actuals.model import MonthActuals
 from chargeback.config.model import ChargebackConfig
 from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.notices.delivery import DeliveryRecord
@@ -29,6 +30,12 @@ class ConfigSource(Protocol):
     def current_fingerprint(self) -> str | None: ...
 
     def get(self, fingerprint: str) -> ChargebackConfig | None: ...
+
+
+class ActualsSource(Protocol):
+    """Each month's imported actuals (Azure's actual bill, mapped to meters)."""
+
+    def get(self, month: str) -> MonthActuals | None: ...
 
 
 class Documents(Protocol):
