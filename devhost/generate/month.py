@@ -10,6 +10,7 @@ from itertools import accumulate, cycle
 from pathlib import Path
 
 from chargeback.months import year_and_month
+from chargeback.usage.meters import NO_USAGE, MeterQuantities
 from devhost.generate.tenants import Subscription, build_departments, render_config, subscription_weights
 from devhost.generate.wire import BAD_KINDS, bad_event, encode, v1_event, v1_timestamp, v2_event, v2_timestamp
 from devhost.generate.workloads import WORKLOADS, Call, Workload, make_call
@@ -28,10 +29,11 @@ class UsageTotals:
 
     calls: int = 0
     unmetered: int = 0
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    completion_tokens: int = 0
+    prompt_tokens: int = 0        # every input token (text, cached, audio, image)
+    cached_tokens: int = 0        # every cached input token
+    completion_tokens: int = 0    # every output token (text incl. reasoning, audio, image)
     reasoning_tokens: int = 0
+    meters: MeterQuantities = NO_USAGE    # what the generator drew, per meter
 
 
 @dataclass(slots=True)
@@ -41,7 +43,7 @@ class ExpectedUsage:
     events: int                      # lines written, good and bad
     bad: int
     unallocated_subscription: str    # claimed by no department (an id, or a fingerprint for v1)
-    unmetered: int = 0               # streams whose usage never arrived ("usage": null)
+    unmetered: int = 0               # calls without usage (streams whose usage never arrived)
     bad_kinds: dict[str, int] = field(default_factory=dict)
     by_subscription: dict[str, UsageTotals] = field(default_factory=dict)
     by_deployment: dict[str, UsageTotals] = field(default_factory=dict)
@@ -81,7 +83,7 @@ class MonthOfEvents:
         self.month, self.fmt, self.events, self.bad = month, fmt, events, bad
         self.year, self.month_number = year, month_number
         rng = random.Random(seed)
-        tenants, self.unclaimed = build_departments(rng, departments)
+        tenants, self.unclaimed = build_departments(rng, departments, random.Random(f"modalities-{seed}"))
         self.subscriptions, self.cum_weights = subscription_weights(rng, tenants, self.unclaimed)
         self._state = rng.getstate()
         self.mixes = {s.id: _mix(s, fmt) for s in self.subscriptions}
@@ -133,11 +135,12 @@ class MonthOfEvents:
 
     @staticmethod
     def _tally(expected: ExpectedUsage, subscription: str, workload: Workload, call: Call) -> None:
-        expected.unmetered += call.usage is None
+        expected.unmetered += not call.metered
         for key, table in ((subscription, expected.by_subscription), (workload.deployment, expected.by_deployment)):
             totals = table.get(key) or table.setdefault(key, UsageTotals())
             totals.calls += 1
-            totals.unmetered += call.usage is None
+            totals.unmetered += not call.metered
+            totals.meters = totals.meters + call.meters
             totals.prompt_tokens += call.prompt
             totals.cached_tokens += call.cached
             totals.completion_tokens += call.completion

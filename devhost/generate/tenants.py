@@ -18,15 +18,23 @@ NAMED_DEPARTMENTS = (
 PRODUCTS = ("Azure OpenAI Standard", "Azure OpenAI Premium")
 UNCLAIMED_SHARE = 0.015   # the sandbox nobody claims: its usage must land in "unallocated"
 
-# Pay-as-you-go list prices (unit, input, cached input, output); gpt-4o gets cheaper on the 16th.
-# Units are mixed on purpose: the Retail Prices API quotes some meters per 1K tokens and some per 1M.
-PRICES = {
-    "gpt-4o": ("1M", "2.50", "1.25", "10.00"),
-    "gpt-4o-mini": ("1M", "0.15", "0.075", "0.60"),
-    "o3-mini": ("1M", "1.10", "0.55", "4.40"),
-    "text-embedding-3-large": ("1K", "0.00013", "0.00013", "0"),
+# Pay-as-you-go list prices: the rates each price entry names (DESIGN.md "Meter rates"); gpt-4o gets
+# cheaper on the 16th. Units are mixed on purpose: the Retail Prices API quotes some meters per 1K tokens
+# and some per 1M. whisper is priced per hour of audio (no unit), tts-hd per 1M input characters.
+PRICES: dict[str, dict[str, str]] = {
+    "gpt-4o": {"unit": "1M", "input": "2.50", "cached_input": "1.25", "output": "10.00"},
+    "gpt-4o-mini": {"unit": "1M", "input": "0.15", "cached_input": "0.075", "output": "0.60"},
+    "o3-mini": {"unit": "1M", "input": "1.10", "cached_input": "0.55", "output": "4.40"},
+    "text-embedding-3-large": {"unit": "1K", "input": "0.00013", "cached_input": "0.00013", "output": "0"},
+    "gpt-4o-audio": {"unit": "1M", "input": "2.50", "cached_input": "1.25", "output": "10.00",
+                     "audio_input": "40.00", "cached_audio_input": "2.50", "audio_output": "80.00"},
+    "gpt-image-1": {"unit": "1M", "input": "5.00", "image_input": "10.00", "cached_image_input": "2.50",
+                    "image_output": "40.00"},
+    "gpt-4o-transcribe": {"unit": "1M", "input": "2.50", "audio_input": "6.00", "output": "10.00"},
+    "whisper": {"audio_hour": "0.36"},
+    "tts-hd": {"unit": "1M", "characters": "30.00"},
 }
-MID_MONTH_PRICES = {"gpt-4o": ("1M", "2.00", "1.00", "8.00")}
+MID_MONTH_PRICES = {"gpt-4o": {"unit": "1M", "input": "2.00", "cached_input": "1.00", "output": "8.00"}}
 PTU_MONTHLY_COST = "26000.00"
 ADMINS = ("finance-admin@example.com", "platform-team@example.com")
 
@@ -61,19 +69,24 @@ def _department_names(count: int) -> list[tuple[str, str]]:
     return named + [(f"dept-{n:03d}", f"Department {n:03d}") for n in range(len(named) + 1, count + 1)]
 
 
-def _workload_mix(rng: random.Random, uses_everything: bool) -> tuple[float, ...]:
+def _workload_mix(rng: random.Random, modal_rng: random.Random, uses_everything: bool) -> tuple[float, ...]:
+    """Relative weights over WORKLOADS. Audio, image and speech weights come from their own stream, so
+    the text workloads (and every v1 month, which has only those) stay what they were before modalities."""
     weights = []
     for workload in WORKLOADS:
-        unused = not uses_everything and rng.random() < 0.25
-        weights.append(0.0 if unused else workload.weight * rng.lognormvariate(0, 0.8))
+        draw = modal_rng if workload.modality else rng
+        unused = not uses_everything and draw.random() < (0.5 if workload.modality else 0.25)
+        weights.append(0.0 if unused else workload.weight * draw.lognormvariate(0, 0.8))
     return tuple(weights)
 
 
-def build_departments(rng: random.Random, count: int) -> tuple[list[Department], Subscription]:
+def build_departments(rng: random.Random, count: int, modal_rng: random.Random | None = None
+                      ) -> tuple[list[Department], Subscription]:
     """``count`` departments with 1-3 subscriptions each, plus the one subscription no department claims."""
     departments = []
+    modal_rng = modal_rng or random.Random("modalities")
     for index, (dept_id, name) in enumerate(_department_names(count)):
-        mix = _workload_mix(rng, uses_everything=index == 0)   # someone always uses the PTU pool
+        mix = _workload_mix(rng, modal_rng, uses_everything=index == 0)   # someone always uses the PTU pool
         subscriptions = tuple(
             Subscription(f"sub-{dept_id}-{n:02d}", f"{name} app {n}", rng.choice(PRODUCTS),
                          f"{rng.getrandbits(128):032x}", dept_id, mix)
@@ -81,7 +94,7 @@ def build_departments(rng: random.Random, count: int) -> tuple[list[Department],
         departments.append(Department(dept_id, name, f"CC-{1001 + index}",
                                       rng.lognormvariate(0, 0.9), subscriptions))
     unclaimed = Subscription("sub-sandbox-01", "Sandbox (unassigned)", PRODUCTS[0],
-                             f"{rng.getrandbits(128):032x}", None, _workload_mix(rng, True))
+                             f"{rng.getrandbits(128):032x}", None, _workload_mix(rng, modal_rng, True))
     return departments, unclaimed
 
 
@@ -100,10 +113,9 @@ def subscription_weights(rng: random.Random, departments: list[Department],
     return subscriptions, list(accumulate(weights))
 
 
-def _price_block(deployment: str, effective_from: str, price: tuple[str, str, str, str]) -> list[str]:
-    unit, per_input, per_cached, per_output = price
-    return [f"  - deployment: {deployment}", f"    effective_from: {effective_from}", f"    unit: {unit}",
-            f"    input: {per_input}", f"    cached_input: {per_cached}", f"    output: {per_output}"]
+def _price_block(deployment: str, effective_from: str, rates: dict[str, str]) -> list[str]:
+    return [f"  - deployment: {deployment}", f"    effective_from: {effective_from}",
+            *(f"    {key}: {value}" for key, value in rates.items())]
 
 
 def render_config(month: str, departments: list[Department], by_fingerprint: bool, header: str) -> str:

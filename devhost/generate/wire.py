@@ -42,7 +42,8 @@ def v2_event(rng: random.Random, timestamp: str, subscription: Subscription, wor
             "subscriptionId": subscription.id, "subscriptionName": subscription.name,
             "productName": subscription.product, "deploymentId": workload.deployment,
             "operationId": workload.operation, "apiVersion": workload.api_version, "region": REGION,
-            "statusCode": 200, "stream": call.stream, "model": workload.model, "usage": call.usage}
+            "statusCode": 200, "stream": call.stream, "model": workload.model, "usage": call.usage,
+            "path": call.path, "inputCharacters": call.input_characters}
 
 
 def v1_event(timestamp: str, subscription: Subscription, workload: Workload, call: Call) -> dict:

@@ -6,7 +6,8 @@ import json
 import re
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 import yaml
@@ -52,6 +53,8 @@ def parse_v1_time(text: str) -> datetime | None:
 
 def chat_tokens(usage: dict) -> tuple[int, int, int, int]:
     """(prompt, cached, completion, reasoning) of any usage shape, read the way the reference describes it."""
+    if usage.get("type") == "duration":
+        return (0, 0, 0, 0)
     if "input_tokens" in usage:
         return (usage["input_tokens"], (usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
                 usage["output_tokens"], (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0))
@@ -72,7 +75,7 @@ def classify_v2(line: str) -> tuple[str | None, dict | None]:
         return "missing_subscription", event
     if parse_v2_time(event["timestamp"]) is None:
         return "bad_timestamp", event
-    if event["usage"] is not None and min(v for v in event["usage"].values() if isinstance(v, int)) < 0:
+    if event["usage"] is not None and min((v for v in event["usage"].values() if isinstance(v, int)), default=0) < 0:
         return "negative_tokens", event
     return None, event
 
@@ -117,11 +120,13 @@ def test_good_v2_events_carry_the_contract_fields_inside_the_month(v2):
         assert START <= parse_v2_time(event["timestamp"]) < END
         assert event["statusCode"] == 200 and event["region"] == "East US"
         assert re.fullmatch(r"[a-z0-9.-]+", event["model"])
-    assert Counter(e["apiVersion"] for e in events if e["operationId"] != "Responses_Create") == {
-        "2024-10-21": sum(e["operationId"] != "Responses_Create" for e in events)}
+    text = [e for e in events if e["deploymentId"] in TEXT_DEPLOYMENTS and e["operationId"] != "Responses_Create"]
+    assert Counter(e["apiVersion"] for e in text) == {"2024-10-21": len(text)}
     assert "gpt-4o-2024-08-06" in {e["model"] for e in events}
-    assert {e["deploymentId"] for e in events} == {"gpt-4o", "gpt-4o-mini", "o3-mini", "text-embedding-3-large",
-                                                   "gpt-4o-ptu"}
+    assert {e["deploymentId"] for e in events} == TEXT_DEPLOYMENTS | MODALITY_DEPLOYMENTS
+    assert {e["path"] for e in events} == {"/chat/completions", "/embeddings", "/responses", "/images/generations",
+                                           "/images/edits", "/audio/transcriptions", "/audio/speech"}
+    assert all((e["inputCharacters"] is None) == (e["path"] != "/audio/speech") for e in events)
 
 
 def test_v1_events_are_the_seed_format(v1):
@@ -154,7 +159,7 @@ def test_weekdays_and_business_hours_are_busier(v2):
 
 
 def test_usage_objects_are_realistic(v2):
-    events = good_events(v2, classify_v2)
+    events = [e for e in good_events(v2, classify_v2) if e["deploymentId"] in TEXT_DEPLOYMENTS]
     cached_seen = reasoning_seen = null_details = 0
     for event in events:
         usage = event["usage"]
@@ -202,7 +207,7 @@ def test_expected_totals_match_the_v2_lines(v2):
         row = totals.setdefault(event["subscriptionId"], [0, 0, 0, 0, 0, 0])
         row[0] += 1
         if event["usage"] is None:
-            row[1] += 1
+            row[1] += event["inputCharacters"] is None   # speech has no usage, but is metered by characters
         else:
             for i, value in enumerate(chat_tokens(event["usage"]), start=2):
                 row[i] += value
@@ -230,6 +235,87 @@ def test_same_seed_same_lines_other_seed_other_lines():
     assert first.lines != other.lines
     v1_first = generate_month("2027-02", departments=3, events=1500, fmt="v1", seed=3)
     assert v1_first.lines == generate_month("2027-02", departments=3, events=1500, fmt="v1", seed=3).lines
+
+
+# ---- modalities: voice bots, image generation, transcription, speech (issue 12)
+
+TEXT_DEPLOYMENTS = {"gpt-4o", "gpt-4o-mini", "o3-mini", "text-embedding-3-large", "gpt-4o-ptu"}
+MODALITY_DEPLOYMENTS = {"gpt-4o-audio", "gpt-image-1", "gpt-4o-transcribe", "whisper", "tts-hd"}
+
+
+def test_modalities_come_in_realistic_proportions(v2):
+    calls = Counter(e["deploymentId"] for e in good_events(v2, classify_v2))
+    share = sum(calls[d] for d in MODALITY_DEPLOYMENTS) / sum(calls.values())
+    assert 0.10 <= share <= 0.35, share        # text still dominates; every modality is present
+    assert min(calls[d] for d in MODALITY_DEPLOYMENTS) >= 100
+    assert calls["gpt-4o-audio"] > calls["gpt-image-1"]   # voice bots are the biggest non-text workload
+
+
+def test_modality_usage_objects_have_the_shapes_azure_sends(v2):
+    for event in good_events(v2, classify_v2):
+        usage, deployment = event["usage"], event["deploymentId"]
+        if deployment == "gpt-4o-audio":
+            prompt, completion = usage["prompt_tokens_details"], usage["completion_tokens_details"]
+            assert prompt["audio_tokens"] > 0 and completion["audio_tokens"] > 0
+            assert prompt["audio_tokens"] + prompt["text_tokens"] == usage["prompt_tokens"]
+            assert completion["audio_tokens"] + completion["text_tokens"] == usage["completion_tokens"]
+            assert prompt["cached_tokens"] <= prompt["text_tokens"]
+        elif deployment == "gpt-image-1":
+            details = usage["input_tokens_details"]
+            assert details["text_tokens"] + details["image_tokens"] == usage["input_tokens"]
+            assert usage["output_tokens"] in (272, 1056, 4160)
+            assert (details["image_tokens"] > 0) == (event["path"] == "/images/edits")
+        elif deployment == "gpt-4o-transcribe":
+            details = usage["input_token_details"]
+            assert usage["type"] == "tokens" and details["audio_tokens"] > 0
+            assert details["audio_tokens"] + details["text_tokens"] == usage["input_tokens"]
+        elif deployment == "whisper":
+            assert set(usage) == {"type", "seconds"} and usage["type"] == "duration"
+            assert 0 < usage["seconds"] <= 1500 and round(usage["seconds"], 2) == usage["seconds"]
+        elif deployment == "tts-hd":
+            assert usage is None and 1 <= event["inputCharacters"] <= 4096 and event["path"] == "/audio/speech"
+
+
+def test_expected_meters_match_the_modality_lines_read_with_json_only(v2):
+    sums = Counter()
+    for event in good_events(v2, classify_v2):
+        usage, deployment = event["usage"], event["deploymentId"]
+        if deployment == "gpt-4o-audio":
+            sums["voice audio in"] += usage["prompt_tokens_details"]["audio_tokens"]
+            sums["voice audio out"] += usage["completion_tokens_details"]["audio_tokens"]
+        elif deployment == "gpt-image-1":
+            sums["image out"] += usage["output_tokens"]
+            sums["image in"] += usage["input_tokens_details"]["image_tokens"]
+        elif deployment == "whisper":
+            sums["seconds"] += Decimal(str(usage["seconds"]))
+        elif deployment == "tts-hd":
+            sums["characters"] += event["inputCharacters"]
+    by = v2.expected.by_deployment
+    assert (by["gpt-4o-audio"].meters.audio_input, by["gpt-4o-audio"].meters.audio_output) == (
+        sums["voice audio in"], sums["voice audio out"])
+    assert (by["gpt-image-1"].meters.image_output, by["gpt-image-1"].meters.image_input) == (
+        sums["image out"], sums["image in"])
+    assert by["whisper"].meters.audio_seconds == sums["seconds"]
+    assert by["tts-hd"].meters.characters == sums["characters"]
+
+
+def test_the_config_prices_every_new_meter_as_design_md_writes_it(v2):
+    prices = {p["deployment"]: {k: v for k, v in p.items() if k not in ("deployment", "effective_from")}
+              for p in load_config(v2)["prices"] if p["effective_from"] == date(2026, 1, 1)}
+    # DESIGN.md, "Meter rates", typed from the document:
+    assert prices["gpt-4o-audio"] == {"unit": "1M", "input": 2.50, "cached_input": 1.25, "output": 10.00,
+                                      "audio_input": 40.00, "cached_audio_input": 2.50, "audio_output": 80.00}
+    assert prices["gpt-image-1"] == {"unit": "1M", "input": 5.00, "image_input": 10.00, "cached_image_input": 2.50,
+                                     "image_output": 40.00}
+    assert prices["whisper"] == {"audio_hour": 0.36}
+    assert prices["tts-hd"] == {"unit": "1M", "characters": 30.00}
+
+
+def test_a_v1_month_is_what_it_was_before_modalities(v1):
+    """v1 months carry only the seed's text calls: the lines are byte for byte those of the generator before
+    audio, image and speech were added (sha256 of the joined lines, taken from commit f2c3d68)."""
+    digest = hashlib.sha256("\n".join(v1.lines).encode()).hexdigest()
+    assert digest == "98ae743e704c09ed00ca0fac0b302de1fbd7e52bb49cb9187d82ce2a9e3aa256"
 
 
 def load_config(month) -> dict:
