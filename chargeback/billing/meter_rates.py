@@ -79,3 +79,16 @@ def pricing_quantity(meter: str, quantity: int | Decimal, unit: str | None) -> D
     if meter == "audio_seconds":
         return Decimal(quantity) / SECONDS_PER_HOUR
     return Decimal(quantity) / UNITS[unit or "1M"]
+
+
+def rate_per_text(meter: str, unit: str | None) -> str:
+    """What a rate is per, as an invoice reads: ``1M tokens``, ``1K characters``, ``hour``."""
+    if meter == "audio_seconds":
+        return "hour"
+    return f"{unit or '1M'} {counted_in(meter).lower()}"
+
+
+def weights_text(weights: dict[str, Decimal]) -> str:
+    """A pool's weighting in words: ``1 × input tokens + 4 × output tokens`` (weights of 0 left out)."""
+    named = [f"{format(w.normalize(), 'f')} × {label(m).lower()}" for m, w in weights.items() if w]
+    return " + ".join(named) or "nothing"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from openpyxl.utils import absolute_coordinate
 from openpyxl.workbook.defined_name import DefinedName
 
+from chargeback.billing import meter_rates
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.workbook_style import (
@@ -17,18 +18,20 @@ from chargeback.documents.workbook_style import (
     print_setup,
     workbook_bytes,
 )
+from chargeback.money import format_money
 
 GRAND_TOTAL_NAME = "GrandTotal"
 _DEPARTMENT_COLUMNS = [("Department", "left"), ("Name", "left"), ("Cost center", "left"),
                        ("Invoice number", "left"), ("Pay-as-you-go", "right"), ("Pool shares", "right"),
                        ("Subtotal", "right"), ("Platform fee", "right")]
 _SHARE_COLUMNS = [("Department", "left"), ("Name", "left"), ("Cost center", "left"), ("Requests", "right"),
-                  ("Input tokens", "right"), ("Cached input tokens", "right"), ("Output tokens", "right"),
+                  ("Meters used (quantity × weight)", "left"), ("", "left"), ("", "left"),
                   ("Weighted tokens", "right"), ("Share of pool", "right")]
+# One row per deployment and meter (DESIGN.md: unpriced usage is listed per deployment and meter).
 _UNPRICED_COLUMNS = [("Department", "left"), ("Subscription", "left"), ("Deployment", "left"),
                      ("Models", "left"), ("Period", "left"), ("Requests", "right"),
-                     ("Requests without usage", "right"), ("Input tokens", "right"),
-                     ("Cached input tokens", "right"), ("Output tokens", "right"), ("Reasoning tokens", "right")]
+                     ("Requests without usage", "right"), ("Meter", "left"), ("Quantity", "right"),
+                     ("Unit", "center"), ("Why", "left")]
 
 
 def render_finance_summary(charges: MonthCharges, meta: InvoiceMeta) -> bytes:
@@ -108,14 +111,12 @@ def _pools_sheet(out: SheetWriter, charges: MonthCharges, footer: str) -> None:
         lines = {d.department: line for d in charges.departments for line in d.lines
                  if isinstance(line, PoolLine) and line.pool == pool.deployment
                  and line.period_start == pool.period_start}
-        w = {k: format(v.normalize(), "f") for k, v in pool.weights.items()}
         row += 1
         out.text(row, 1, f"{pool.deployment} · {period_text(pool.period_start, pool.period_end)}", "cb-section",
                  fit=False)
         row += 1
-        out.text(row, 1, f"Cost {pool.cost:,} {currency}: {pool.basis}, {pool.hours:,} hours. Weighted tokens = "
-                 f"{w['input']} × input + {w['cached_input']} × cached input + {w['output']} × output.",
-                 "cb-note", fit=False)
+        out.text(row, 1, f"Cost {format_money(pool.cost, currency)}: {pool.basis}, {pool.hours:,} hours. "
+                 f"Weighted tokens = {meter_rates.weights_text(pool.weights)}.", "cb-note", fit=False)
         row += 1
         out.header(row, _SHARE_COLUMNS + [(f"Amount ({currency})", "right")])
         for department, amount in pool.shares.items():
@@ -125,9 +126,8 @@ def _pools_sheet(out: SheetWriter, charges: MonthCharges, footer: str) -> None:
             for column, value in enumerate((department, name, cost_center or "—"), start=1):
                 out.text(row, column, value)
             if line is not None:
-                counts = (line.requests, line.prompt_tokens, line.cached_tokens, line.completion_tokens)
-                for column, count in enumerate(counts, start=4):
-                    out.number(row, column, count, "cb-tokens")
+                out.number(row, 4, line.requests, "cb-tokens")
+                out.text(row, 5, _meters_used(line), fit=False)
                 out.number(row, 8, line.weighted_tokens, _weighted_style(line.weighted_tokens))
                 out.number(row, 9, line.share, "cb-percent")
             out.number(row, 10, amount, "cb-money")
@@ -146,26 +146,38 @@ def _pools_sheet(out: SheetWriter, charges: MonthCharges, footer: str) -> None:
     print_setup(out.sheet, landscape=True, footer=footer)
 
 
+def _meters_used(line: PoolLine) -> str:
+    """``Input tokens 200,000 × 1; Output tokens 50,000 × 4``: what the share was weighed from."""
+    used = line.meters.used()
+    return "; ".join(f"{meter_rates.label(m)} {q:,} × {format(line.weights.get(m, Decimal(0)).normalize(), 'f')}"
+                     for m, q in used.items()) or "(none)"
+
+
 def _weighted_style(value: Decimal) -> str:
     return "cb-tokens" if value == value.to_integral_value() else "cb-decimal"
 
 
 def _not_charged_sheet(out: SheetWriter, charges: MonthCharges, footer: str) -> None:
-    _title(out, "Usage not charged", f"{month_title(charges.month)} · deployments with neither a price nor a pool "
-           "in effect: listed, not charged")
+    _title(out, "Usage not charged", f"{month_title(charges.month)} · per deployment and meter: usage with no "
+           "price, pool or rate in effect, listed and not charged")
     row = 4
     out.header(row, _UNPRICED_COLUMNS)
     if not charges.unpriced:
         out.text(row + 1, 1, "None.", "cb-note", fit=False)
     for u in charges.unpriced:
-        row += 1
-        texts = (u.department, u.subscription, u.deployment or "(no deployment)", ", ".join(u.models),
-                 period_text(u.first_day, u.last_day))
-        for column, value in enumerate(texts, start=1):
-            out.text(row, column, value)
-        counts = (u.requests, u.unmetered, u.prompt_tokens, u.cached_tokens, u.completion_tokens, u.reasoning_tokens)
-        for column, count in enumerate(counts, start=6):
-            out.number(row, column, count, "cb-tokens")
+        for meter, quantity in (u.meters.used() or {"": 0}).items():
+            row += 1
+            texts = (u.department, u.subscription, u.deployment or "(no deployment)", ", ".join(u.models),
+                     period_text(u.first_day, u.last_day))
+            for column, value in enumerate(texts, start=1):
+                out.text(row, column, value)
+            out.number(row, 6, u.requests, "cb-tokens")
+            out.number(row, 7, u.unmetered, "cb-tokens")
+            if meter:
+                out.text(row, 8, meter_rates.label(meter))
+                out.number(row, 9, quantity, _weighted_style(Decimal(quantity)))
+                out.text(row, 10, meter_rates.counted_in(meter).lower(), "cb-centre")
+            out.text(row, 11, (u.reason or "no price or pool in effect").capitalize(), "cb-warning", fit=False)
     out.sheet.freeze_panes = out.sheet.cell(5, 1)
     out.set_widths(minimum=10, maximum=30)
     print_setup(out.sheet, landscape=True, footer=footer, title_rows="4:4")

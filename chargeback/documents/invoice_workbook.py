@@ -7,7 +7,9 @@ from decimal import Decimal
 from openpyxl.utils import absolute_coordinate
 from openpyxl.workbook.defined_name import DefinedName
 
+from chargeback.billing import meter_rates
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
+from chargeback.documents.invoice_lines import AMOUNT_COLUMN, PAYG_COLUMNS, POOL_COLUMNS, LineTables
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.usage_sheets import write_usage_sheets
 from chargeback.documents.workbook_style import (
@@ -18,10 +20,10 @@ from chargeback.documents.workbook_style import (
     print_setup,
     workbook_bytes,
 )
+from chargeback.money import format_money
 from chargeback.usage.daily import DailyUsageRow
 
 TOTAL_NAME = "InvoiceTotal"   # defined name of the total cell, for people and programs that read the file
-AMOUNT_COLUMN = 12
 
 
 def render_department_workbook(charges: MonthCharges, department_id: str, daily: list[DailyUsageRow],
@@ -41,19 +43,6 @@ def render_department_workbook(charges: MonthCharges, department_id: str, daily:
     return workbook_bytes(workbook, meta.issued_at, meta.issuer, f"Invoice {number}")
 
 
-_PAYG_COLUMNS = ["Subscription", "Deployment", "Period", "Requests", "Input tokens", "Cached input tokens",
-                 "Output tokens", "Rates per", "Input rate", "Cached input rate", "Output rate"]
-_POOL_COLUMNS = ["Subscriptions", "Pool", "Period", "Requests", "Input tokens", "Cached input tokens",
-                 "Output tokens", "Weighted tokens", "Pool weighted tokens", "Share of pool", "Pool cost"]
-_UNPRICED_COLUMNS = ["Subscription", "Deployment", "Period", "Requests", "Input tokens", "Cached input tokens",
-                     "Output tokens"]
-
-
-def _align(index: int, title: str) -> str:
-    """Headers sit over their figures: the first three columns are text, the unit is centred."""
-    return "left" if index < 3 else "center" if title == "Rates per" else "right"
-
-
 class _InvoiceSheet:
     def __init__(self, out: SheetWriter, charges: MonthCharges, department: DepartmentCharges,
                  meta: InvoiceMeta, number: str):
@@ -67,11 +56,13 @@ class _InvoiceSheet:
         self._heading()
         payg = [line for line in self.department.lines if isinstance(line, PaygLine)]
         pools = [line for line in self.department.lines if isinstance(line, PoolLine)]
+        tables = LineTables(self.out, self.currency, self.row)
         if payg:
-            self._section("Pay-as-you-go usage", _PAYG_COLUMNS, payg, self._payg_line, "Pay-as-you-go total")
+            tables.section("Pay-as-you-go usage", PAYG_COLUMNS, payg, tables.payg, "Pay-as-you-go total")
         if pools:
-            self._section("Provisioned throughput (PTU) pool shares", _POOL_COLUMNS, pools, self._pool_line,
-                          "Pool shares total")
+            tables.section("Provisioned throughput (PTU) pool shares", POOL_COLUMNS, pools, tables.pool,
+                           "Pool shares total")
+        self.row, self.first_header = tables.row, tables.first_header
         if not payg and not pools:
             self.row += 2
             self.out.text(self.row, 1, "No charges this month.", "cb-note", fit=False)
@@ -105,56 +96,6 @@ class _InvoiceSheet:
         out.number(4, AMOUNT_COLUMN, d.total, "cb-grand-money")
         self.row = 4 + len(left)
 
-    def _section(self, title: str, columns: list[str], lines: list, write_line, total_label: str) -> None:
-        out = self.out
-        self.row += 2
-        out.text(self.row, 1, title, "cb-section", fit=False)
-        self.row += 1
-        out.header(self.row, [(c, _align(i, c)) for i, c in enumerate(columns)]
-                   + [(f"Amount ({self.currency})", "right")])
-        self.first_header = self.first_header or self.row
-        sums = Counter()
-        for line in lines:
-            self.row += 1
-            write_line(line)
-            sums.update(requests=line.requests, prompt=line.prompt_tokens, cached=line.cached_tokens,
-                        completion=line.completion_tokens)
-        self.row += 1
-        out.text(self.row, 1, total_label, "cb-total-label", fit=False)
-        for column in (2, 3, 8, 9, 10, 11):
-            out.text(self.row, column, "", "cb-total-label", fit=False)
-        for column, key in ((4, "requests"), (5, "prompt"), (6, "cached"), (7, "completion")):
-            out.number(self.row, column, sums[key], "cb-total-tokens")
-        out.number(self.row, AMOUNT_COLUMN, sum((line.amount for line in lines), Decimal(0)), "cb-total-money")
-
-    def _tokens(self, line) -> None:
-        out = self.out
-        out.text(self.row, 3, period_text(line.period_start, line.period_end))
-        for column, count in ((4, line.requests), (5, line.prompt_tokens), (6, line.cached_tokens),
-                              (7, line.completion_tokens)):
-            out.number(self.row, column, count, "cb-tokens")
-
-    def _payg_line(self, line: PaygLine) -> None:
-        out, row = self.out, self.row
-        out.text(row, 1, line.subscription)
-        out.text(row, 2, line.deployment or "(no deployment)")
-        self._tokens(line)
-        out.text(row, 8, f"{line.unit} tokens", "cb-centre")
-        for column, rate in ((9, line.input_rate), (10, line.cached_input_rate), (11, line.output_rate)):
-            out.number(row, column, rate, "cb-rate")
-        out.number(row, AMOUNT_COLUMN, line.amount, "cb-money")
-
-    def _pool_line(self, line: PoolLine) -> None:
-        out, row = self.out, self.row
-        out.lines(row, 1, list(line.subscriptions) or ["(idle capacity)"])
-        out.text(row, 2, line.pool)
-        self._tokens(line)
-        for column, weighted in ((8, line.weighted_tokens), (9, line.pool_weighted_tokens)):
-            out.number(row, column, weighted, "cb-tokens" if weighted == weighted.to_integral() else "cb-decimal")
-        out.number(row, 10, line.share, "cb-percent")
-        out.number(row, 11, line.pool_cost, "cb-money")
-        out.number(row, AMOUNT_COLUMN, line.amount, "cb-money")
-
     def _totals(self) -> str:
         out, d = self.out, self.department
         percent = format(self.charges.markup_percent.normalize(), "f")
@@ -186,17 +127,9 @@ class _InvoiceSheet:
         self.row += 2
         out.text(self.row, 1, "Usage not charged", "cb-section", fit=False)
         if unpriced:
-            self.row += 1
-            out.header(self.row, [(c, _align(i, c)) for i, c in enumerate(_UNPRICED_COLUMNS)] + [("Why", "left")])
-            for u in unpriced:
-                self.row += 1
-                out.text(self.row, 1, u.subscription)
-                out.text(self.row, 2, u.deployment or "(no deployment)")
-                out.text(self.row, 3, period_text(u.first_day, u.last_day))
-                for column, count in ((4, u.requests), (5, u.prompt_tokens), (6, u.cached_tokens),
-                                      (7, u.completion_tokens)):
-                    out.number(self.row, column, count, "cb-tokens")
-                out.text(self.row, 8, "No price or pool in effect: not charged", "cb-warning", fit=False)
+            tables = LineTables(out, self.currency, self.row)
+            tables.unpriced(unpriced)
+            self.row = tables.row
         for deployment, count in unmetered.items():
             self.row += 1
             out.text(self.row, 1, f"{count:,} streamed request(s) on {deployment or '(no deployment)'} never "
@@ -205,17 +138,16 @@ class _InvoiceSheet:
     def _notes(self, pool_lines: list[PoolLine]) -> None:
         out, charges, currency = self.out, self.charges, self.currency
         step = format(Decimal(1).scaleb(-charges.minor_unit), "f")
-        notes = ["Input tokens include cached input tokens; output tokens include reasoning tokens. "
-                 "Rates are per 1K or 1M tokens as shown.",
-                 f"Each pay-as-you-go line is priced from its exact token counts and rounded once to "
+        notes = ["Each line lists the meters it used with their quantity, unit and rate; a meter without usage is "
+                 "left out. Output tokens include reasoning tokens; audio is priced per hour, prorated per second.",
+                 f"Each pay-as-you-go line sums all its meters exactly and is rounded once to "
                  f"{step} {currency} (half up)."]
         used = {(line.pool, line.period_start) for line in pool_lines}
         for pool in charges.pools:
             if (pool.deployment, pool.period_start) in used:
-                w = {k: format(v.normalize(), "f") for k, v in pool.weights.items()}
                 notes.append(f"Pool {pool.deployment}, {period_text(pool.period_start, pool.period_end)}: cost "
-                             f"{pool.cost:,} {currency} ({pool.basis}), shared by weighted tokens = "
-                             f"{w['input']} × input + {w['cached_input']} × cached input + {w['output']} × output; "
+                             f"{format_money(pool.cost, currency)} ({pool.basis}), shared by weighted use = "
+                             f"{meter_rates.weights_text(pool.weights)}; "
                              f"shares are split to {step} {currency} and add up to the cost exactly.")
         if self.meta.revision:
             notes.append(f"This is version {self.meta.version} of this invoice; it replaces every earlier version.")

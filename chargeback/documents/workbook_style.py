@@ -154,6 +154,8 @@ class SheetWriter:
 def _two_line_width(title: str) -> int:
     """The longest line when ``title`` is broken into at most two lines as evenly as its words allow."""
     words = title.split()
+    if not words:   # a header left blank (a wide column spilling from its left)
+        return 0
     return min(max(len(" ".join(words[:cut])), len(" ".join(words[cut:]))) for cut in range(1, len(words) + 1))
 
 

@@ -99,12 +99,28 @@ def test_pool_shares_add_up_to_the_pool_cost(hand, generated):
 def test_unpriced_usage_and_warnings_are_listed(hand):
     workbook = load(render_finance_summary(hand, meta()))
     unpriced = [row for row in workbook["Not charged"].iter_rows(min_row=5, values_only=True) if row[0]]
-    assert [(r[0], r[1], r[2], r[7], r[9]) for r in unpriced] == [
-        ("research", "sub-research-01", HOSTILE_DEPLOYMENT, 1_000, 500)]
+    # per deployment and meter: the unpriced deployment's 1,000 input and 500 output tokens
+    assert [(r[0], r[1], r[2], r[7], r[8], r[9]) for r in unpriced] == [
+        ("research", "sub-research-01", HOSTILE_DEPLOYMENT, "Input tokens", 1_000, "tokens"),
+        ("research", "sub-research-01", HOSTILE_DEPLOYMENT, "Output tokens", 500, "tokens")]
+    assert all("no price or pool" in r[10].lower() for r in unpriced)
     summary = [c.value for c in texts(workbook)["Summary"]]
     assert any("never reported their usage" in text for text in summary)
     assert any("sub-stray" in text for text in summary)
     assert hand.config_fingerprint in summary
+
+
+def test_unpriced_meters_of_a_priced_deployment_are_listed():
+    from tests.fixtures.invoice_inputs import GOLDEN, golden_month
+    charges, _daily, _expected = golden_month(next(p for p in GOLDEN if p.stem == "meters_unpriced"))
+    workbook = load(render_finance_summary(charges, meta(charges.month)))
+    unpriced = [row for row in workbook["Not charged"].iter_rows(min_row=5, values_only=True) if row[0]]
+    assert [(r[2], r[7], r[8]) for r in unpriced] == [("gpt-4o", "Audio input tokens", 10_000),
+                                                      ("gpt-4o", "Audio output tokens", 5_000),
+                                                      ("whisper", "Input characters", 700)]
+    assert "names no rate for audio input tokens" in unpriced[0][10]
+    warnings = [c.value for c in texts(workbook)["Summary"]]
+    assert any("10,000 audio input tokens, 5,000 audio output tokens listed as unpriced" in w for w in warnings)
 
 
 def test_hostile_text_stays_text(hand):

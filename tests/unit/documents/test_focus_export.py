@@ -144,7 +144,12 @@ def test_every_row_fills_the_mandatory_columns_validly(generated):
     assert rows
     for row in rows:
         assert row["BilledCost"] == row["EffectiveCost"] == row["ContractedCost"]
-        if row["ListUnitPrice"]:   # FOCUS: ListCost = ListUnitPrice x PricingQuantity
+        if row["ListUnitPrice"] and row["ConsumedUnit"] == "Seconds":
+            # per hour, prorated per second: seconds / 3,600 hours is written to 18 places
+            exact = Decimal(row["ListUnitPrice"]) * Decimal(row["ConsumedQuantity"]) / 3600
+            assert abs(Decimal(row["ListCost"]) - exact) < Decimal("1e-17")
+            assert abs(Decimal(row["PricingQuantity"]) - Decimal(row["ConsumedQuantity"]) / 3600) < Decimal("1e-17")
+        elif row["ListUnitPrice"]:   # FOCUS: ListCost = ListUnitPrice x PricingQuantity, here exactly
             assert Decimal(row["ListUnitPrice"]) * Decimal(row["PricingQuantity"]) == Decimal(row["ListCost"])
         else:
             assert row["ListCost"] == row["BilledCost"]

@@ -41,17 +41,32 @@ def render(month, department: str, **meta_args) -> bytes:
 
 
 def line_tables(sheet) -> dict[str, list[dict]]:
-    """Each table of the Invoice sheet (keyed by the section title above it) as rows keyed by header text."""
+    """Each table of the Invoice sheet (keyed by the section title above it) as rows keyed by header text;
+    a line's further meters (rows with only the meter columns) are gathered under the line's ``meters``."""
     tables, rows = {}, list(sheet.iter_rows(values_only=True))
     for index, row in enumerate(rows):
         if row[0] in ("Subscription", "Subscriptions") and row[1]:
             header, found = row, []
             for line in rows[index + 1:]:
+                if line[0] is None and found and line[4]:   # the next meter of the line above
+                    found[-1]["meters"].append({h: v for h, v in zip(header, line) if h and v is not None})
+                    continue
                 if line[0] is None or str(line[0]).endswith(" total") or not line[1]:
                     break
-                found.append({h: v for h, v in zip(header, line) if h})
+                shown = {h: v for h, v in zip(header, line) if h}
+                meter = {h: v for h, v in shown.items() if h in METER_HEADERS and v is not None}
+                found.append({**shown, "meters": [meter] if meter.get("Meter") else []})
             tables[rows[index - 1][0]] = found
     return tables
+
+
+METER_HEADERS = ("Meter", "Quantity", "Unit", "Rate", "Rate per", "Cost at rate", "Weight", "Weighted", "Why")
+
+
+def meters_of(line: dict) -> dict[str, tuple]:
+    """``{meter label: (quantity, unit or weight, rate or weighted)}`` of one line."""
+    return {m["Meter"]: (m.get("Quantity"), m.get("Unit", m.get("Weight")), m.get("Rate", m.get("Weighted")))
+            for m in line["meters"]}
 
 
 def labelled(sheet, label: str):
@@ -83,25 +98,59 @@ def test_total_is_a_value_under_a_defined_name_and_repeated_as_amount_due(hand_i
     assert money(amount_due[0][11].value) == Decimal("1371.16")
 
 
-def test_hand_lines_show_tokens_rates_and_amounts(hand_inputs):
+def test_hand_lines_show_meters_quantities_units_and_rates(hand_inputs):
     tables = line_tables(load(render(hand_inputs, "marketing"))["Invoice"])
     payg = tables["Pay-as-you-go usage"]
     assert [(r["Subscription"], r["Deployment"], r["Period"]) for r in payg] == [
         (HOSTILE_SUBSCRIPTION, "gpt-4o", "1–15 Oct 2026"), (HOSTILE_SUBSCRIPTION, "gpt-4o", "16–31 Oct 2026"),
         ("sub-mkt-02", "text-embedding-3-large", "1–31 Oct 2026")]
-    first = payg[0]
-    assert (first["Input tokens"], first["Cached input tokens"], first["Output tokens"]) == (1_000_000, 200_000,
-                                                                                         100_000)
-    assert [money(first[k]) for k in ("Input rate", "Cached input rate", "Output rate")] == [
-        Decimal("2.5"), Decimal("1.25"), Decimal("10")]
-    assert first["Rates per"] == "1M tokens" and payg[2]["Rates per"] == "1K tokens"
-    assert money(payg[2]["Input rate"]) == Decimal("0.00013")
+    # 1,000,000 prompt tokens of which 200,000 cached: 800,000 input + 200,000 cached input
+    assert meters_of(payg[0]) == {"Input tokens": (800_000, "tokens", 2.5), "Cached input tokens": (200_000, "tokens",
+                                  1.25), "Output tokens": (100_000, "tokens", 10)}
+    assert [m["Rate per"] for m in payg[0]["meters"]] == ["1M tokens"] * 3
+    # the second period had no cached tokens: that meter is left out, not shown as 0
+    assert list(meters_of(payg[1])) == ["Input tokens", "Output tokens"]
+    assert meters_of(payg[2]) == {"Input tokens": (2_000_000, "tokens", 0.00013)}   # embeddings: no output row
+    assert payg[2]["meters"][0]["Rate per"] == "1K tokens"
+    assert [money(m["Cost at rate"]) for m in payg[0]["meters"]] == [Decimal("2"), Decimal("0.25"), Decimal("1")]
     assert [money(r["Amount (USD)"]) for r in payg] == [Decimal("3.25"), Decimal("3.00"), Decimal("0.26")]
     (pool,) = tables["Provisioned throughput (PTU) pool shares"]
     assert pool["Pool"] == "gpt-4o-ptu" and pool["Subscriptions"] == "sub-mkt-02"
-    assert (pool["Weighted tokens"], pool["Pool weighted tokens"]) == (400_000, 1_000_000)
+    # weights input 1, cached input 0, output 4: 200,000 + 0 + 200,000 of the pool's 1,000,000
+    assert meters_of(pool) == {"Input tokens": (200_000, 1, 200_000), "Cached input tokens": (100_000, 0, 0),
+                               "Output tokens": (50_000, 4, 200_000)}
+    assert pool["Pool weighted total"] == 1_000_000
     assert money(pool["Share of pool"]) == Decimal("0.4")
     assert money(pool["Pool cost"]) == Decimal("3100") and money(pool["Amount (USD)"]) == Decimal("1240")
+
+
+def test_every_meter_is_shown_with_its_unit_and_rate():
+    audio, daily, _expected = golden_month(next(p for p in GOLDEN if p.stem == "meters_audio"))
+    sheet = load(render_department_workbook(audio, "voice", daily["voice"], meta(audio.month)))["Invoice"]
+    line = line_tables(sheet)["Pay-as-you-go usage"][0]
+    assert meters_of(line) == {"Input tokens": (200_000, "tokens", 2.5), "Cached input tokens": (100_000, "tokens",
+                               1.25), "Audio input tokens": (800_000, "tokens", 40), "Cached audio input tokens":
+                               (200_000, "tokens", 2.5), "Output tokens": (100_000, "tokens", 10),
+                               "Audio output tokens": (500_000, "tokens", 80)}
+    assert money(line["Line before rounding"]) == Decimal("74.125") and money(line["Amount (USD)"]) == Decimal(
+        "74.13")
+    seconds, daily, _expected = golden_month(next(p for p in GOLDEN if p.stem == "meters_audio_seconds"))
+    sheet = load(render_department_workbook(seconds, "calls", daily["calls"], meta(seconds.month)))["Invoice"]
+    whisper = line_tables(sheet)["Pay-as-you-go usage"][0]
+    assert meters_of(whisper) == {"Audio seconds": (3644, "seconds", 0.36)}
+    assert whisper["meters"][0]["Rate per"] == "hour"
+
+
+def test_unpriced_meters_are_listed_on_the_invoice():
+    unpriced, daily, _expected = golden_month(next(p for p in GOLDEN if p.stem == "meters_unpriced"))
+    sheet = load(render_department_workbook(unpriced, "ops", daily["ops"], meta(unpriced.month)))["Invoice"]
+    tables = line_tables(sheet)
+    assert meters_of(tables["Pay-as-you-go usage"][0]) == {"Input tokens": (100_000, "tokens", 2.5)}
+    gpt, whisper = tables["Usage not charged"]
+    assert [(m["Meter"], m["Quantity"]) for m in gpt["meters"]] == [("Audio input tokens", 10_000),
+                                                                    ("Audio output tokens", 5_000)]
+    assert "names no rate for audio input tokens, audio output tokens" in gpt["meters"][0]["Why"]
+    assert [(m["Meter"], m["Quantity"]) for m in whisper["meters"]] == [("Input characters", 700)]
 
 
 @pytest.mark.parametrize("department", ["marketing", "sales", "research", "legal", "unallocated"])
@@ -154,8 +203,8 @@ def test_hostile_deployment_and_error_looking_cost_center_stay_text(hand_inputs)
     assert found[UNICODE_NAME].data_type == "s"
     (unpriced,) = line_tables(sheet)["Usage not charged"]
     assert unpriced["Deployment"] == HOSTILE_DEPLOYMENT
-    assert (unpriced["Input tokens"], unpriced["Output tokens"]) == (1_000, 500)
-    assert "not charged" in unpriced["Why"]
+    assert meters_of(unpriced) == {"Input tokens": (1_000, "tokens", None), "Output tokens": (500, "tokens", None)}
+    assert "not charged" in unpriced["meters"][0]["Why"]
     detail = [row for row in workbook["Usage detail"].iter_rows(values_only=True) if row[1] == HOSTILE_DEPLOYMENT]
     assert detail and detail[0][4] == 1_000
 
@@ -169,9 +218,11 @@ def test_control_characters_in_names_do_not_break_rendering():
     config = parse_config("""
 currency: USD
 departments: [{id: ops, name: "Ops", subscriptions: [sub-ops]}]
-prices: [{deployment: "gpt\\u0007bell", effective_from: 2026-01-01, unit: 1M, input: 1, output: 1}]
+prices: [{deployment: gpt-4o, effective_from: 2026-01-01, unit: 1M, input: 1, output: 1}]
 """)
-    records = [UsageRecord("r1", datetime(2026, 10, 1, 12), "sub-ops", "gpt\x07bell", prompt_tokens=1_000_000)]
+    # the config refuses control characters; a usage record's deployment name can still carry one (unpriced)
+    records = [UsageRecord("r1", datetime(2026, 10, 1, 12), "sub-ops", "gpt-4o", prompt_tokens=1_000_000),
+               UsageRecord("r2", datetime(2026, 10, 1, 12), "sub-ops", "gpt\x07bell", prompt_tokens=10)]
     usage = aggregate_month("2026-10", records)
     charges = price_month("2026-10", usage, config)
     workbook = load(render_department_workbook(charges, "ops", daily_usage(usage, config, "ops"), meta()))
@@ -209,7 +260,7 @@ def test_number_formats_frozen_panes_and_print_setup(generated_inputs):
     workbook = load(render(generated_inputs, "marketing"))
     invoice, daily, detail = workbook["Invoice"], workbook["Daily usage"], workbook["Usage detail"]
     payg = next(row for row in invoice.iter_rows() if row[0].value == "sub-marketing-01")
-    assert payg[4].number_format == "#,##0"              # input tokens
+    assert payg[5].number_format == "#,##0"              # the first meter's quantity (tokens)
     assert payg[11].number_format == "#,##0.00"          # amount
     header_row = next(row[0].row for row in invoice.iter_rows() if row[0].value == "Subscription")
     assert invoice.freeze_panes == f"A{header_row + 1}"
