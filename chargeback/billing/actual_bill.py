@@ -107,9 +107,10 @@ def apply_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthAc
         return replace(charges, warnings=(*charges.warnings, f"the actuals of {charges.month} are in "
                        f"{actuals.currency}, invoices in {charges.currency}: invoiced at list prices"))
     bill = allocate_actual_bill(charges, usage, actuals, config)
-    departments = [_trued_up(d, bill.departments.pop(d.department, _zero(charges)), charges, config)
+    remaining = dict(bill.departments)
+    departments = [_trued_up(d, remaining.pop(d.department, _zero(charges)), charges, config)
                    for d in charges.departments]
-    for dept, amount in bill.departments.items():   # e.g. unallocated, which list pricing charged nothing
+    for dept, amount in remaining.items():   # e.g. unallocated, which list pricing charged nothing
         departments.append(_trued_up(DepartmentCharges(dept, "Unallocated" if dept == UNALLOCATED else dept, "", (),
                                                        _zero(charges), _zero(charges), _zero(charges)),
                                      amount, charges, config))
