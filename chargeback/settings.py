@@ -28,6 +28,9 @@ class Settings:
     appinsights_connection: str = field(default="", repr=False)  # APPLICATIONINSIGHTS_CONNECTION_STRING
     platform_auth: bool = False       # WEBSITE_AUTH_ENABLED=True: App Service authentication is on
     local_auth: str = ""              # CHARGEBACK_LOCAL_AUTH=loopback: `chargeback serve` development mode
+    entra_tenant_id: str = ""         # CHARGEBACK_ENTRA_TENANT_ID: set, owners' routes accept Entra bearer tokens
+    entra_audiences: tuple[str, ...] = ()  # CHARGEBACK_ENTRA_AUDIENCE: the app registration's client id, api://...
+    entra_jwks_url: str = ""          # CHARGEBACK_ENTRA_JWKS_URL: default the tenant's keys (login.microsoftonline.com)
     smtp_host: str = ""               # CHARGEBACK_SMTP_HOST: unset, email notices are recorded as failed
     smtp_port: int = 25               # CHARGEBACK_SMTP_PORT
     smtp_user: str = ""               # CHARGEBACK_SMTP_USER: log in only when set
@@ -57,6 +60,9 @@ class Settings:
             appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
             platform_auth=env.get("WEBSITE_AUTH_ENABLED", "").lower() == "true",
             local_auth=env.get("CHARGEBACK_LOCAL_AUTH", ""),
+            entra_tenant_id=env.get("CHARGEBACK_ENTRA_TENANT_ID", "").strip(),
+            entra_audiences=tuple(a.strip() for a in env.get("CHARGEBACK_ENTRA_AUDIENCE", "").split(",") if a.strip()),
+            entra_jwks_url=env.get("CHARGEBACK_ENTRA_JWKS_URL", "").strip(),
             smtp_host=env.get("CHARGEBACK_SMTP_HOST", ""),
             smtp_port=int(env.get("CHARGEBACK_SMTP_PORT") or 25),
             smtp_user=env.get("CHARGEBACK_SMTP_USER", ""),

@@ -7,7 +7,7 @@ trusted and every request here is 401 (chargeback.owners.identity), so ANONYMOUS
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -15,7 +15,7 @@ import azure.functions as func
 from chargeback.errors import StorageUnavailable
 from chargeback.months import parse_month
 from chargeback.owners.access import InvoiceAccess, download_name, parse_department
-from chargeback.owners.identity import principal_from_headers
+from chargeback.owners.bearer import principal_of  # an Entra bearer token (scripts), else App Service's header
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
 from chargeback.storage.documents import INVOICES, XLSX
 from chargeback.wiring import services
@@ -28,7 +28,7 @@ bp = df.Blueprint()
 
 def _caller(req: func.HttpRequest):
     s = services()
-    principal = principal_from_headers(req.headers, s.settings)   # first: anonymous callers learn nothing
+    principal = principal_of(req.headers, s.settings)   # first: anonymous callers learn nothing
     config = s.config.current()
     return InvoiceAccess.of(principal, config), config
 
