@@ -4,9 +4,11 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from chargeback.usage.meters import NO_USAGE, MeterQuantities
 
@@ -133,29 +135,33 @@ class MonthCharges:
     def department(self, department_id: str) -> DepartmentCharges | None:
         return next((d for d in self.departments if d.department == department_id), None)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable: Decimals as strings, dates ISO, each line tagged with its ``kind``."""
-        return _plain(self)
+        plain: dict[str, Any] = _plain(self)
+        return plain
 
     @classmethod
-    def from_dict(cls, data: dict) -> MonthCharges:
-        return _build(cls, data)
+    def from_dict(cls, data: dict[str, Any]) -> MonthCharges:
+        built: MonthCharges = _build(cls, data)
+        return built
 
 
-_LINE_KINDS = {PaygLine.kind: PaygLine, PoolLine.kind: PoolLine}
+_LINE_KINDS: dict[str, type[PaygLine | PoolLine]] = {PaygLine.kind: PaygLine, PoolLine.kind: PoolLine}
+# Leaf values and how they are written / read back.
+_TO_TEXT: dict[type, Callable[[Any], Any]] = {
+    MeterQuantities: MeterQuantities.to_dict, Decimal: str, date: date.isoformat}
+_FROM_TEXT: dict[object, Callable[[Any], Any]] = {
+    MeterQuantities: MeterQuantities.from_dict, Decimal: Decimal, date: date.fromisoformat}
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, MeterQuantities):
-        return value.to_dict()
-    if dataclasses.is_dataclass(value):
+def _plain(value: Any) -> Any:
+    for kind, write in _TO_TEXT.items():
+        if isinstance(value, kind):
+            return write(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {"kind": value.kind} if isinstance(value, (PaygLine, PoolLine)) else {}
         out.update((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value))
         return out
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -163,28 +169,21 @@ def _plain(value: object) -> object:
     return value
 
 
-def _build(cls: type, data: dict) -> object:
+def _build(cls: type, data: dict[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     # A field missing from the data (a run stored before meters) takes its default.
     return cls(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data})
 
 
-def _decode(hint: object, value: object) -> object:
+def _decode(hint: Any, value: Any) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if value is None:
-        return None
-    if hint is MeterQuantities:
-        return MeterQuantities.from_dict(value)
-    if hint is Decimal:
-        return Decimal(value)
-    if hint is date:
-        return date.fromisoformat(value)
-    if dataclasses.is_dataclass(hint):
+    if value is None or hint in _FROM_TEXT:
+        return None if value is None else _FROM_TEXT[hint](value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value)
-    if origin is tuple:
-        return tuple(_decode(args[0], v) for v in value)
-    if origin is dict:
-        return {k: _decode(args[1], v) for k, v in value.items()}
+    if origin in (tuple, dict):   # tuple[X, ...] from a list, dict[str, X] from a mapping
+        return tuple(_decode(args[0], v) for v in value) if origin is tuple else \
+            {k: _decode(args[1], v) for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         if isinstance(value, dict) and "kind" in value:   # a line: PaygLine | PoolLine, told apart by kind
             return _build(_LINE_KINDS[value["kind"]], value)

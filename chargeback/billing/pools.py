@@ -59,6 +59,8 @@ class PoolPeriod:
         """``monthly_cost`` prorated by the days in effect, or ``ptus x hourly_rate x hours``."""
         if self.pool.monthly_cost is not None:
             return self.pool.monthly_cost * (self.stop - self.start).days / days_in_month
+        if self.pool.ptus is None or self.pool.hourly_rate is None:   # the validator refuses such a pool
+            raise ValueError(f"pool {self.pool.deployment} has neither monthly_cost nor ptus and hourly_rate")
         return self.pool.ptus * self.pool.hourly_rate * self.hours
 
     def basis(self, days_in_month: int) -> str:

@@ -14,12 +14,13 @@ from chargeback.billing import meter_rates
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolCharge, PoolLine, UnpricedUsage
 from chargeback.billing.pools import PoolPeriod
 from chargeback.config.model import UNALLOCATED, ChargebackConfig, Price, effective_periods
-from chargeback.money import round_money
+from chargeback.money import round_money, zero
 from chargeback.months import month_bounds
 from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals
 from chargeback.usage.meters import MeterQuantities
 
 _SHARE = Decimal("0.000001")
+_PaygKey = tuple[str, str, str, tuple[Price, date, date]]   # department, subscription, deployment, price period
 
 
 def price_month(month: str, usage: MonthUsage, config: ChargebackConfig) -> MonthCharges:
@@ -42,8 +43,8 @@ class _Pricing:
             deployment: [PoolPeriod(pool, start, stop) for pool, start, stop
                          in effective_periods(config.pool_history(deployment), first_day, next_first_day)]
             for deployment in sorted({p.deployment for p in config.pools})}
-        self.payg: dict[tuple, LineUsage] = defaultdict(LineUsage)       # (dept, sub, deployment, period)
-        self.unpriced: dict[tuple, LineUsage] = defaultdict(LineUsage)   # (dept, sub, deployment)
+        self.payg: dict[_PaygKey, LineUsage] = defaultdict(LineUsage)               # (dept, sub, deployment, period)
+        self.unpriced: dict[tuple[str, str, str], LineUsage] = defaultdict(LineUsage)   # (dept, sub, deployment)
         self.unmetered: dict[str, int] = defaultdict(int)                # deployment -> streams without usage
         self.unclaimed: set[str] = set()                                 # subscriptions no department claims
         self.unrated: list[UnpricedUsage] = []                          # priced lines' meters without a rate
@@ -52,7 +53,7 @@ class _Pricing:
     def run(self, usage: MonthUsage) -> MonthCharges:
         for key, totals in usage.groups():
             self._route(key, totals)
-        lines: dict[str, list] = defaultdict(list)
+        lines: dict[str, list[PaygLine | PoolLine]] = defaultdict(list)
         for (dept, _sub, _deployment, period), line_usage in sorted(self.payg.items(), key=_payg_order):
             lines[dept].append(self._payg_line(dept, period, line_usage))
         pools = [self._pool_charge(period, lines) for periods in self.pool_periods.values() for period in periods]
@@ -106,7 +107,7 @@ class _Pricing:
                                           f"the price from {price.effective_from} names no rate for {names}"))
         return line
 
-    def _pool_charge(self, period: PoolPeriod, lines: dict[str, list]) -> PoolCharge:
+    def _pool_charge(self, period: PoolPeriod, lines: dict[str, list[PaygLine | PoolLine]]) -> PoolCharge:
         """The period's cost, rounded once, shared out; appends each department's pool line."""
         cost = round_money(period.exact_cost(self.days_in_month), self.currency)
         weighted, amounts = period.shares(cost, self.currency)
@@ -132,7 +133,7 @@ class _Pricing:
             weights=period.pool.weights.as_dict(),
             weighted_tokens=pool_weighted, shares={d: amounts[d] for d in sorted(amounts)})
 
-    def _departments(self, lines: dict[str, list]) -> list[DepartmentCharges]:
+    def _departments(self, lines: dict[str, list[PaygLine | PoolLine]]) -> list[DepartmentCharges]:
         """Every configured department (even with nothing to pay), then ``unallocated`` if it has anything."""
         known = [(d.id, d.name, d.cost_center) for d in self.config.departments]
         if lines.get(UNALLOCATED) or any(key[0] == UNALLOCATED for key in self.unpriced):
@@ -162,10 +163,10 @@ class _Pricing:
                 f'deployment "{deployment or "(none)"}" has no price or pool in effect from {u.first_day} to '
                 f"{u.last_day}: {tokens:,} tokens in {u.totals.requests:,} request(s) from "
                 f"{len(u.subscriptions)} subscription(s) are listed as unpriced and not charged")
-        for u in self.unrated:
-            quantities = ", ".join(f"{q:,} {meter_rates.label(m).lower()}" for m, q in u.meters.used().items())
-            self.warnings.append(f'deployment "{u.deployment}" ({u.subscription}): {quantities} listed as '
-                                 f"unpriced and not charged: {u.reason}")
+        for unrated in self.unrated:
+            quantities = ", ".join(f"{q:,} {meter_rates.label(m).lower()}" for m, q in unrated.meters.used().items())
+            self.warnings.append(f'deployment "{unrated.deployment}" ({unrated.subscription}): {quantities} listed '
+                                 f"as unpriced and not charged: {unrated.reason}")
         for deployment, count in sorted(self.unmetered.items()):
             self.warnings.append(f'{count:,} streamed request(s) on "{deployment or "(none)"}" never reported '
                                  "their usage: counted as unmetered, not charged")
@@ -177,14 +178,15 @@ class _Pricing:
                                  "were not counted in it")
 
     def _zero(self) -> Decimal:
-        return round_money(Decimal(0), self.currency)
+        return zero(self.currency)
 
 
 def _unpriced(dept: str, sub: str, deployment: str, u: LineUsage, meters: MeterQuantities,
               reason: str) -> UnpricedUsage:
     """Usage not charged; requests are counted here only when no line of the invoice counts them."""
     whole = meters is u.totals.meters
-    assert u.first_day is not None and u.last_day is not None   # noqa: S101 - a line has at least one day
+    if u.first_day is None or u.last_day is None:
+        raise ValueError("usage without a day")   # a line is built from at least one day's group
     return UnpricedUsage(
         department=dept, subscription=sub, deployment=deployment, models=tuple(sorted(u.models)),
         first_day=u.first_day, last_day=u.last_day, requests=u.totals.requests if whole else 0,
@@ -193,7 +195,7 @@ def _unpriced(dept: str, sub: str, deployment: str, u: LineUsage, meters: MeterQ
         reasoning_tokens=meters.reasoning, meters=meters, reason=reason)
 
 
-def _payg_order(item: tuple) -> tuple:
+def _payg_order(item: tuple[_PaygKey, LineUsage]) -> tuple[str, str, str, date]:
     (dept, sub, deployment, (_price, start, _stop)), _usage = item
     return dept, sub, deployment, start
 

@@ -5,11 +5,14 @@ import difflib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 
+T = TypeVar("T")
 MISSING = object()   # the key is absent: "required" is reported once, by check_keys
 # No rate, cost or weight comes near a trillion; past it a figure is a typo (or 1e999999999).
 MAX_AMOUNT = Decimal(10) ** 12
@@ -20,21 +23,22 @@ _LOOKS_LIKE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")   # the shape; emai
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-class Problems(list):
+class Problems(list[str]):
     """Every problem found so far, as ``path: problem`` lines."""
 
     def add(self, path: str, problem: str) -> None:
         self.append(f"{path}: {problem}")
 
 
-def items(p: Problems, path: str, raw: object, build) -> list:
+def items(p: Problems, path: str, raw: object,
+          build: Callable[[Problems, str, dict[str, Any]], T | None]) -> list[T | None]:
     """A list of mappings, each built by ``build(p, path, item)``; None stands for a refused item."""
     if raw is MISSING:
         return []
     if not isinstance(raw, list):
         p.add(path, f"must be a list, got {kind(raw)}")
         return []
-    out = []
+    out: list[T | None] = []
     for index, item in enumerate(raw):
         here = f"{path}[{index}]"
         if not isinstance(item, dict):
@@ -45,7 +49,7 @@ def items(p: Problems, path: str, raw: object, build) -> list:
     return out
 
 
-def check_keys(p: Problems, path: str, raw: dict, known: tuple, required: tuple) -> None:
+def check_keys(p: Problems, path: str, raw: dict[str, Any], known: tuple[str, ...], required: tuple[str, ...]) -> None:
     """Unknown keys (with the closest known one: typos are the usual cause), repeated and missing keys."""
     prefix = f"{path}." if path else ""
     suggested = set()

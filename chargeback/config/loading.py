@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 import yaml
 
@@ -11,7 +12,7 @@ from chargeback.config.validate import build_config
 from chargeback.errors import InvalidConfig
 
 
-def config_from_dict(data: dict) -> ChargebackConfig:
+def config_from_dict(data: dict[str, Any]) -> ChargebackConfig:
     """Rebuild (and re-validate) a config from ``ChargebackConfig.to_dict`` output; raises ``InvalidConfig``."""
     return build_config(data)
 
@@ -21,10 +22,10 @@ def parse_config(text: str) -> ChargebackConfig:
     return build_config(load_yaml(text))
 
 
-class YamlMapping(dict):
+class YamlMapping(dict[Any, Any]):
     """A YAML mapping that remembers keys written twice (plain YAML keeps the last one silently)."""
 
-    duplicates: tuple = ()
+    duplicates: tuple[Any, ...] = ()
 
 
 # Bounds that keep a hostile file from exhausting the machine: a real config (a thousand departments)
@@ -46,8 +47,8 @@ class _ConfigLoader(yaml.SafeLoader):
         self._depth = 0
         self._nodes = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _refused(event, "anchors and aliases (&name, *name) are not allowed in a config: "
                                   "write each value out")
@@ -58,7 +59,7 @@ class _ConfigLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 raise _refused(event, f"is nested more than {MAX_DEPTH} levels deep")
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -68,7 +69,13 @@ class _Refused(yaml.MarkedYAMLError):
 
 
 def _refused(event: yaml.Event | yaml.Node, problem: str) -> _Refused:
-    return _Refused(None, None, problem, event.start_mark)
+    mark: Any = event.start_mark   # the stubs type a node's and an event's marks apart
+    return _Refused(None, None, problem, mark)
+
+
+def _text(loader: _ConfigLoader, node: yaml.ScalarNode) -> str:
+    """A scalar as written (timestamps: the validator judges dates, with the field's path)."""
+    return loader.construct_scalar(node)
 
 
 def _number(loader: _ConfigLoader, node: yaml.ScalarNode) -> object:
@@ -103,7 +110,7 @@ _ConfigLoader.yaml_implicit_resolvers = {
 _ConfigLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _ConfigLoader.add_constructor("tag:yaml.org,2002:float", _number)
 _ConfigLoader.add_constructor("tag:yaml.org,2002:int", _number)
-_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _text)
 _ConfigLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
 
 
@@ -118,7 +125,8 @@ def load_yaml(text: str) -> object:
         raise InvalidConfig([f"file: is nested more than {MAX_DEPTH} levels deep"]) from None
     except _Refused as error:
         mark = error.problem_mark
-        raise InvalidConfig([f"file: line {mark.line + 1}, column {mark.column + 1}: {error.problem}"]) from None
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise InvalidConfig([f"file: {where}{error.problem}"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

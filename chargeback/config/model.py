@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from chargeback.config.actuals import ActualsConfig
 from chargeback.money import minor_unit
@@ -161,7 +162,7 @@ class ChargebackConfig:
         """The deployment's pool entries, oldest first."""
         return sorted((p for p in self.pools if p.deployment == deployment), key=lambda p: p.effective_from)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The config in its YAML shape, JSON-serialisable: Decimals as strings, dates ISO, defaults filled."""
         return {
             "currency": self.currency,
@@ -180,10 +181,13 @@ class ChargebackConfig:
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def effective_periods(history: list, first_day: date, end: date) -> list[tuple]:
+_Entry = TypeVar("_Entry", Price, Pool)
+
+
+def effective_periods(history: list[_Entry], first_day: date, end: date) -> list[tuple[_Entry, date, date]]:
     """``(entry, start, stop)`` for each entry of an oldest-first history in effect within [first_day, end):
     an entry runs from its ``effective_from`` (00:00 UTC) until the next entry's; ``stop`` is exclusive."""
-    periods = []
+    periods: list[tuple[_Entry, date, date]] = []
     for index, entry in enumerate(history):
         following = history[index + 1].effective_from if index + 1 < len(history) else end
         start, stop = max(entry.effective_from, first_day), min(following, end)
@@ -192,15 +196,15 @@ def effective_periods(history: list, first_day: date, end: date) -> list[tuple]:
     return periods
 
 
-def _department_dict(d: Department) -> dict:
+def _department_dict(d: Department) -> dict[str, Any]:
     return {"id": d.id, "name": d.name, "cost_center": d.cost_center, "owners": list(d.owners),
             "notify": {"email": list(d.notify.email), "webhook": d.notify.webhook},
             "subscriptions": list(d.subscriptions)}
 
 
-def _price_dict(p: Price) -> dict:
+def _price_dict(p: Price) -> dict[str, Any]:
     # Only what the entry names: an old three-rate entry keeps its old shape (and so its fingerprint).
-    out: dict = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat()}
+    out: dict[str, Any] = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat()}
     if p.unit is not None:
         out["unit"] = p.unit
     out.update((meter, str(rate)) for meter, rate in p.rates)
@@ -209,8 +213,8 @@ def _price_dict(p: Price) -> dict:
     return out
 
 
-def _pool_dict(p: Pool) -> dict:
-    out: dict = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat()}
+def _pool_dict(p: Pool) -> dict[str, Any]:
+    out: dict[str, Any] = {"deployment": p.deployment, "effective_from": p.effective_from.isoformat()}
     if p.monthly_cost is not None:
         out["monthly_cost"] = str(p.monthly_cost)
     else:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import chargeback.config.fields as read
@@ -24,6 +26,8 @@ from chargeback.config.model import (
 from chargeback.errors import InvalidConfig
 from chargeback.keys import is_fingerprint
 from chargeback.usage.meters import METERS
+
+_Item = TypeVar("_Item", Department, Price, Pool)
 
 TOP_KEYS = ("currency", "markup_percent", "departments", "prices", "pools", "admins", "actuals")
 DEPARTMENT_KEYS = ("id", "name", "cost_center", "owners", "notify", "subscriptions")
@@ -56,14 +60,19 @@ def build_config(doc: object) -> ChargebackConfig:
     _check_effective_dates(p, "pools", pools)
     _check_one_billing_per_deployment(p, prices, pools)
     actuals = build_actuals(p, doc.get("actuals", MISSING), {pool.deployment for pool in pools if pool is not None})
-    if p:
+    if p or currency is None or markup is None:
         raise InvalidConfig(p)
-    return ChargebackConfig(currency=currency, markup_percent=markup, departments=tuple(departments),
-                            prices=tuple(prices), pools=tuple(pools), admins=tuple(admins),
+    # no problems: every item was built (a refused one is None and always comes with a problem)
+    return ChargebackConfig(currency=currency, markup_percent=markup, departments=_built(departments),
+                            prices=_built(prices), pools=_built(pools), admins=tuple(admins),
                             actuals=actuals)
 
 
-def _department(p: Problems, path: str, raw: dict) -> Department | None:
+def _built(items: list[_Item | None]) -> tuple[_Item, ...]:
+    return tuple(item for item in items if item is not None)
+
+
+def _department(p: Problems, path: str, raw: dict[str, Any]) -> Department | None:
     read.check_keys(p, path, raw, DEPARTMENT_KEYS, required=("id", "subscriptions"))
     dept_id = read.text(p, f"{path}.id", raw.get("id", MISSING))
     if dept_id is not None and not _DEPARTMENT_ID.fullmatch(dept_id):
@@ -77,7 +86,7 @@ def _department(p: Problems, path: str, raw: dict) -> Department | None:
     owners = read.emails(p, f"{path}.owners", raw.get("owners", []))
     notify = _notify(p, f"{path}.notify", raw.get("notify", {}))
     subscriptions = _subscriptions(p, f"{path}.subscriptions", raw.get("subscriptions", MISSING))
-    if None in (dept_id, name, cost_center, notify):
+    if dept_id is None or name is None or cost_center is None or notify is None:
         return None
     return Department(dept_id, name, cost_center, tuple(owners), notify, tuple(subscriptions))
 
@@ -124,7 +133,7 @@ def _subscriptions(p: Problems, path: str, raw: object) -> list[str]:
     return out
 
 
-def _price(p: Problems, path: str, raw: dict) -> Price | None:
+def _price(p: Problems, path: str, raw: dict[str, Any]) -> Price | None:
     read.check_keys(p, path, raw, PRICE_KEYS, required=("deployment", "effective_from"))
     deployment = read.text(p, f"{path}.deployment", raw.get("deployment", MISSING))
     effective_from = read.day(p, f"{path}.effective_from", raw.get("effective_from", MISSING))
@@ -147,18 +156,18 @@ def _price(p: Problems, path: str, raw: dict) -> Price | None:
     return Price(deployment, effective_from, unit if isinstance(unit, str) else None, named, audio_hour)
 
 
-def _pool(p: Problems, path: str, raw: dict) -> Pool | None:
+def _pool(p: Problems, path: str, raw: dict[str, Any]) -> Pool | None:
     read.check_keys(p, path, raw, POOL_KEYS, required=("deployment", "effective_from"))
     deployment = read.text(p, f"{path}.deployment", raw.get("deployment", MISSING))
     effective_from = read.day(p, f"{path}.effective_from", raw.get("effective_from", MISSING))
     monthly = read.amount(p, f"{path}.monthly_cost", raw.get("monthly_cost", MISSING))
-    ptus = raw.get("ptus", MISSING)
-    if ptus is not MISSING and (not isinstance(ptus, int) or isinstance(ptus, bool) or ptus <= 0):
-        p.add(f"{path}.ptus", f"must be a whole number of PTUs above 0, got {read.show(ptus)}")
-        ptus = None
-    elif ptus is not MISSING and ptus > MAX_PTUS:
-        p.add(f"{path}.ptus", f"must be at most {MAX_PTUS:,} PTUs, got {read.show(ptus)}")
-        ptus = None
+    raw_ptus, ptus = raw.get("ptus", MISSING), None
+    if raw_ptus is not MISSING and (not isinstance(raw_ptus, int) or isinstance(raw_ptus, bool) or raw_ptus <= 0):
+        p.add(f"{path}.ptus", f"must be a whole number of PTUs above 0, got {read.show(raw_ptus)}")
+    elif isinstance(raw_ptus, int) and raw_ptus > MAX_PTUS:
+        p.add(f"{path}.ptus", f"must be at most {MAX_PTUS:,} PTUs, got {read.show(raw_ptus)}")
+    elif isinstance(raw_ptus, int):
+        ptus = raw_ptus
     hourly = read.amount(p, f"{path}.hourly_rate", raw.get("hourly_rate", MISSING))
     has_monthly, has_ptus, has_hourly = ("monthly_cost" in raw, "ptus" in raw, "hourly_rate" in raw)
     if has_monthly and (has_ptus or has_hourly):
@@ -169,7 +178,8 @@ def _pool(p: Problems, path: str, raw: dict) -> Pool | None:
         p.add(f"{path}.{'hourly_rate' if has_ptus else 'ptus'}",
               f"required with {'ptus' if has_ptus else 'hourly_rate'} (the pool costs ptus x hourly_rate per hour)")
     weights = _weights(p, f"{path}.weights", raw.get("weights", {}))
-    if None in (deployment, effective_from, weights) or (monthly is None and (ptus is None or hourly is None)):
+    if deployment is None or effective_from is None or weights is None \
+            or (monthly is None and (ptus is None or hourly is None)):
         return None
     if has_monthly:
         return Pool(deployment, effective_from, weights, monthly_cost=monthly)
@@ -209,7 +219,7 @@ def _check_departments(p: Problems, departments: list[Department | None]) -> Non
                       f"{read.show(sub)} is already claimed by department {read.show(owner)}")
 
 
-def _check_effective_dates(p: Problems, section: str, entries: list[Price | Pool | None]) -> None:
+def _check_effective_dates(p: Problems, section: str, entries: Sequence[Price | Pool | None]) -> None:
     seen: dict[tuple[str, date], int] = {}
     for index, entry in enumerate(entries):
         if entry is None:
@@ -221,10 +231,10 @@ def _check_effective_dates(p: Problems, section: str, entries: list[Price | Pool
                   f"{read.show(entry.deployment)}; one entry per deployment and date")
 
 
-def _check_one_billing_per_deployment(p: Problems, prices: list, pools: list) -> None:
+def _check_one_billing_per_deployment(p: Problems, prices: list[Price | None], pools: list[Pool | None]) -> None:
     # Entries run open-ended until superseded, so a deployment with both a price and a pool would be
     # billed twice from the later date on. Refuse instead of guessing which one was meant.
-    priced = {}
+    priced: dict[str, int] = {}
     for index, price in enumerate(prices):
         if price is not None:
             priced.setdefault(price.deployment, index)
