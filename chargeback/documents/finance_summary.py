@@ -1,7 +1,8 @@
 """The month's finance summary workbook: what every department owes, how pools were shared, what was not charged."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from openpyxl.utils import absolute_coordinate
@@ -57,7 +58,8 @@ def _summary_sheet(out: SheetWriter, charges: MonthCharges, meta: InvoiceMeta, f
     _title(out, "Chargeback summary", meta.issuer)
     if meta.revision:
         out.text(1, 4, f"REVISED · version {meta.version}", "cb-revised", fit=False)
-    facts = [("Billing period", month_title(charges.month)), ("Issue date", meta.issue_date),
+    facts: list[tuple[str, str | date]] = [("Billing period", month_title(charges.month)),
+                                           ("Issue date", meta.issue_date),
              ("Currency", currency), ("Version", str(meta.version)), ("Run", meta.run_id),
              ("Configuration", charges.config_fingerprint)]
     for row, (label, value) in enumerate(facts, start=4):
@@ -67,9 +69,9 @@ def _summary_sheet(out: SheetWriter, charges: MonthCharges, meta: InvoiceMeta, f
         else:
             out.number(row, 2, value, "cb-date")
     row = 4 + len(facts) + 1
-    out.header(row, _DEPARTMENT_COLUMNS + [(f"Total ({currency})", "right")])
+    out.header(row, [*_DEPARTMENT_COLUMNS, (f"Total ({currency})", "right")])
     header_row = row
-    sums = Counter()
+    sums: dict[str, Decimal] = defaultdict(Decimal)
     for d in charges.departments:
         row += 1
         payg = sum((line.amount for line in d.lines if isinstance(line, PaygLine)), Decimal(0))
@@ -79,7 +81,8 @@ def _summary_sheet(out: SheetWriter, charges: MonthCharges, meta: InvoiceMeta, f
             out.text(row, column, value)
         for column, amount in enumerate((payg, pool, d.subtotal, d.markup, d.total), start=5):
             out.number(row, column, amount, "cb-money")
-        sums.update(payg=payg, pool=pool, subtotal=d.subtotal, markup=d.markup)
+        for key, amount in (("payg", payg), ("pool", pool), ("subtotal", d.subtotal), ("markup", d.markup)):
+            sums[key] += amount
     row += 1
     out.text(row, 1, f"Grand total ({currency})", "cb-grand-label", fit=False)
     for column in (2, 3, 4):
@@ -87,7 +90,7 @@ def _summary_sheet(out: SheetWriter, charges: MonthCharges, meta: InvoiceMeta, f
     for column, key in enumerate(("payg", "pool", "subtotal", "markup"), start=5):
         out.number(row, column, sums[key], "cb-grand-money")
     out.number(row, 9, charges.grand_total, "cb-grand-money")   # as priced: the authoritative figure
-    total_cell = absolute_coordinate(out.sheet.cell(row, 9).coordinate)
+    total_cell: str = absolute_coordinate(out.sheet.cell(row, 9).coordinate)
     row += 2
     out.text(row, 1, "Warnings", "cb-section", fit=False)
     for warning in charges.warnings or ("None: every token was priced or shared, every stream metered.",):
@@ -118,7 +121,7 @@ def _pools_sheet(out: SheetWriter, charges: MonthCharges, footer: str) -> None:
         out.text(row, 1, f"Cost {format_money(pool.cost, currency)}: {pool.basis}, {pool.hours:,} hours. "
                  f"Weighted tokens = {meter_rates.weights_text(pool.weights)}.", "cb-note", fit=False)
         row += 1
-        out.header(row, _SHARE_COLUMNS + [(f"Amount ({currency})", "right")])
+        out.header(row, [*_SHARE_COLUMNS, (f"Amount ({currency})", "right")])
         for department, amount in pool.shares.items():
             row += 1
             line = lines.get(department)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from chargeback.months import month_bounds
 
@@ -37,15 +38,15 @@ class InvoiceMeta:
     @property
     def issued_at(self) -> datetime:
         """The issue date at 00:00 UTC (naive, as document properties store UTC)."""
-        return datetime(self.issue_date.year, self.issue_date.month, self.issue_date.day)
+        return datetime(self.issue_date.year, self.issue_date.month, self.issue_date.day)  # noqa: DTZ001
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "month": self.month, "issue_date": self.issue_date.isoformat(),
                 "version": self.version, "revision": self.revision, "run_id": self.run_id,
                 "billing_account_id": self.billing_account_id}
 
     @classmethod
-    def from_dict(cls, data: dict) -> InvoiceMeta:
+    def from_dict(cls, data: dict[str, Any]) -> InvoiceMeta:
         return cls(issuer=data["issuer"], month=data["month"], issue_date=date.fromisoformat(data["issue_date"]),
                    version=int(data["version"]), revision=bool(data["revision"]), run_id=data["run_id"],
                    billing_account_id=data.get("billing_account_id", "chargeback"))

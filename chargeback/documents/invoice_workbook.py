@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 
 from openpyxl.utils import absolute_coordinate
@@ -81,10 +82,10 @@ class _InvoiceSheet:
         if meta.revision:
             out.text(1, 3, f"REVISED · version {meta.version}", "cb-revised", fit=False)
         out.text(2, 1, meta.issuer, "cb-subtitle", fit=False)
-        left = [("Invoice number", self.number), ("Issue date", meta.issue_date),
+        left: list[tuple[str, str | date]] = [("Invoice number", self.number), ("Issue date", meta.issue_date),
                 ("Billing period", month_title(self.charges.month))]
         right = [("Department", d.name), ("Cost center", d.cost_center or "—"), ("Currency", self.currency)]
-        for row, ((label, value), (label2, value2)) in enumerate(zip(left, right), start=4):
+        for row, ((label, value), (label2, value2)) in enumerate(zip(left, right, strict=True), start=4):
             out.text(row, 1, label, "cb-label")
             if isinstance(value, str):
                 out.text(row, 2, value, "cb-strong", fit=False)
@@ -110,18 +111,19 @@ class _InvoiceSheet:
                 for column in range(2, AMOUNT_COLUMN):
                     out.text(self.row, column, "", label_style, fit=False)
             out.number(self.row, AMOUNT_COLUMN, amount, money_style)
-        return absolute_coordinate(out.sheet.cell(self.row, AMOUNT_COLUMN).coordinate)
+        coordinate: str = absolute_coordinate(out.sheet.cell(self.row, AMOUNT_COLUMN).coordinate)
+        return coordinate
 
     def _not_charged(self) -> None:
         """Usage that costs nothing must still be seen: unpriced deployments and streams without usage."""
         out, dept = self.out, self.department.department
         unpriced = [u for u in self.charges.unpriced if u.department == dept]
-        unmetered = Counter()
+        counted: Counter[str] = Counter()
         for line in self.department.lines:
-            unmetered[getattr(line, "deployment", None) or getattr(line, "pool", "")] += line.unmetered
+            counted[line.deployment if isinstance(line, PaygLine) else line.pool] += line.unmetered
         for u in unpriced:
-            unmetered[u.deployment] += u.unmetered
-        unmetered = {k: v for k, v in sorted(unmetered.items()) if v}
+            counted[u.deployment] += u.unmetered
+        unmetered = {k: v for k, v in sorted(counted.items()) if v}
         if not unpriced and not unmetered:
             return
         self.row += 2

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.worksheet import Worksheet
 
 from chargeback.documents.workbook_style import TOKENS, SheetWriter, month_title, print_setup
 from chargeback.months import month_bounds
@@ -49,7 +50,7 @@ def _daily_sheet(workbook: Workbook, month: str, subtitle: str, rows: list[Daily
         day += timedelta(days=1)
     last_day_row = row_number
     out.text(last_day_row + 1, 1, "Total", "cb-total-label")
-    for index, total in enumerate(totals + [sum(totals)]):
+    for index, total in enumerate([*totals, sum(totals)]):
         out.number(last_day_row + 1, index + 2, total, "cb-total-tokens")
     sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 2)
     out.set_widths(minimum=11, maximum=24)
@@ -57,7 +58,7 @@ def _daily_sheet(workbook: Workbook, month: str, subtitle: str, rows: list[Daily
                     .coordinate)
 
 
-def _chart(sheet, deployments: int, last_day_row: int) -> BarChart:
+def _chart(sheet: Worksheet, deployments: int, last_day_row: int) -> BarChart:
     """Stacked columns, one series per deployment, one column per day."""
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100

@@ -6,6 +6,7 @@ import os
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -16,13 +17,16 @@ from openpyxl.writer.excel import ExcelWriter
 from chargeback.documents.safe_text import starts_formula
 from chargeback.months import MONTH_NAMES
 
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer
+
 NAVY, GREY, RED = "1F3864", "595959", "C00000"
 TOKENS, DECIMAL, RATE, PERCENT = "#,##0", "#,##0.0###", "#,##0.00######", "0.00##%"
 
 _thin, _double = Side(style="thin", color="808080"), Side(style="double", color="000000")
 
 
-def _font(size: float = 11, **details) -> Font:
+def _font(size: float = 11, **details: Any) -> Font:
     """Every font names its face and size: a bare <font/> leaves the choice to the reader, which varies."""
     return Font(name="Calibri", family=2, size=size, **details)
 
@@ -53,31 +57,31 @@ def period_text(start: date, end: date) -> str:
 
 def _styles(minor_unit: int) -> list[NamedStyle]:
     money = money_format(minor_unit)
-    header = dict(font=_font(bold=True, color="FFFFFF"), fill=PatternFill("solid", fgColor=NAVY),
-                  border=Border(bottom=_thin))
-    total = dict(font=_bold, border=Border(top=_thin))
-    grand = dict(font=_font(bold=True, size=12), border=Border(top=_thin, bottom=_double))
+    header = {"font": _font(bold=True, color="FFFFFF"), "fill": PatternFill("solid", fgColor=NAVY),
+                  "border": Border(bottom=_thin)}
+    total = {"font": _bold, "border": Border(top=_thin)}
+    grand = {"font": _font(bold=True, size=12), "border": Border(top=_thin, bottom=_double)}
     specs = {
-        "cb-title": dict(font=_font(bold=True, size=18, color=NAVY)),
-        "cb-subtitle": dict(font=_font(size=11, color=GREY)),
-        "cb-revised": dict(font=_font(bold=True, size=14, color=RED)),
-        "cb-section": dict(font=_font(bold=True, size=12, color=NAVY)),
-        "cb-label": dict(font=_font(bold=True, color=GREY)),
-        "cb-text": dict(alignment=_top),
-        "cb-centre": dict(alignment=Alignment(horizontal="center", vertical="top")),
-        "cb-wrap": dict(alignment=Alignment(wrap_text=True, vertical="top")),
-        "cb-strong": dict(font=_bold),
-        "cb-note": dict(font=_font(italic=True, color=GREY)),
-        "cb-warning": dict(font=_font(color=RED), alignment=_top),
+        "cb-title": {"font": _font(bold=True, size=18, color=NAVY)},
+        "cb-subtitle": {"font": _font(size=11, color=GREY)},
+        "cb-revised": {"font": _font(bold=True, size=14, color=RED)},
+        "cb-section": {"font": _font(bold=True, size=12, color=NAVY)},
+        "cb-label": {"font": _font(bold=True, color=GREY)},
+        "cb-text": {"alignment": _top},
+        "cb-centre": {"alignment": Alignment(horizontal="center", vertical="top")},
+        "cb-wrap": {"alignment": Alignment(wrap_text=True, vertical="top")},
+        "cb-strong": {"font": _bold},
+        "cb-note": {"font": _font(italic=True, color=GREY)},
+        "cb-warning": {"font": _font(color=RED), "alignment": _top},
         **{f"cb-header-{align}": dict(alignment=Alignment(wrap_text=True, vertical="center", horizontal=align),
                                       **header) for align in ("left", "center", "right")},
-        "cb-tokens": dict(number_format=TOKENS, alignment=_top),
-        "cb-decimal": dict(number_format=DECIMAL, alignment=_top),
-        "cb-money": dict(number_format=money, alignment=_top),
-        "cb-rate": dict(number_format=RATE, alignment=_top),
-        "cb-percent": dict(number_format=PERCENT, alignment=_top),
-        "cb-date": dict(number_format="yyyy-mm-dd", alignment=Alignment(horizontal="left", vertical="top")),
-        "cb-day": dict(number_format="ddd d mmm", alignment=Alignment(horizontal="left")),
+        "cb-tokens": {"number_format": TOKENS, "alignment": _top},
+        "cb-decimal": {"number_format": DECIMAL, "alignment": _top},
+        "cb-money": {"number_format": money, "alignment": _top},
+        "cb-rate": {"number_format": RATE, "alignment": _top},
+        "cb-percent": {"number_format": PERCENT, "alignment": _top},
+        "cb-date": {"number_format": "yyyy-mm-dd", "alignment": Alignment(horizontal="left", vertical="top")},
+        "cb-day": {"number_format": "ddd d mmm", "alignment": Alignment(horizontal="left")},
         "cb-total-label": total,
         "cb-total-tokens": dict(number_format=TOKENS, **total),
         "cb-total-decimal": dict(number_format=DECIMAL, **total),
@@ -181,17 +185,19 @@ class _StampedZip(zipfile.ZipFile):
 
     stamp = (1980, 1, 1, 0, 0, 0)
 
-    def writestr(self, name, data, compress_type=None, compresslevel=None):
+    def writestr(self, name: str | zipfile.ZipInfo, data: SizedBuffer | str, compress_type: int | None = None,
+                 compresslevel: int | None = None) -> None:
         if isinstance(name, str):
             name = zipfile.ZipInfo(name, date_time=self.stamp)
             name.compress_type = zipfile.ZIP_DEFLATED
             name.external_attr = 0o600 << 16
         super().writestr(name, data, compress_type, compresslevel)
 
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+    def write(self, filename: str | os.PathLike[str], arcname: str | os.PathLike[str] | None = None,
+              compress_type: int | None = None, compresslevel: int | None = None) -> None:
         # openpyxl writes each worksheet to a temporary file first: its mtime is the clock.
         with open(filename, "rb") as source:
-            self.writestr(arcname or os.path.basename(filename), source.read(), compress_type, compresslevel)
+            self.writestr(str(arcname or os.path.basename(filename)), source.read(), compress_type, compresslevel)
 
 
 def workbook_bytes(workbook: Workbook, issued_at: datetime, creator: str, title: str) -> bytes:
