@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.events import DeadLetter, RawEvent, dead_letter, parse_batch, parse_event
+from chargeback.workflow.ports import BatchTelemetry, DeadLetterArchive, DeadLetterSink, Letter, UsageSink
 
 
 @dataclass
@@ -19,11 +20,12 @@ class IngestResult:
         for name, value in asdict(other).items():
             setattr(self, name, getattr(self, name) + value)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def ingest_batch(events: Iterable[RawEvent], usage_store, dead_letter_store, telemetry=None) -> IngestResult:
+def ingest_batch(events: Iterable[RawEvent], usage_store: UsageSink, dead_letter_store: DeadLetterSink,
+                 telemetry: BatchTelemetry | None = None) -> IngestResult:
     """Store every valid event and set every invalid one aside; raise if storage is out.
 
     Raising is the point: the host then retries the whole batch, which is safe because both writes
@@ -64,11 +66,12 @@ class ReplayResult:
     replayed: int = 0
     still_invalid: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def replay_dead_letters(dead_letter_store, usage_store, letter_ids: list[str] | None = None) -> ReplayResult:
+def replay_dead_letters(dead_letter_store: DeadLetterArchive[Letter], usage_store: UsageSink,
+                        letter_ids: list[str] | None = None) -> ReplayResult:
     """Parse dead letters again; store those that now parse and remove them, keep the rest."""
     result = ReplayResult()
     wanted = set(letter_ids) if letter_ids else None

@@ -5,15 +5,62 @@ real ones (wired in ``chargeback.wiring``), unit tests their fakes, and mypy che
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from chargeback.actuals.model import MonthActuals
 from chargeback.config.model import ChargebackConfig
 from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.notices.delivery import DeliveryRecord
 from chargeback.notices.render import Notice
+from chargeback.usage.events import DeadLetter, RawEvent
 from chargeback.usage.record import UsageRecord
+
+# What storage refused to write, row by row: (the row, storage's reason).
+Refusals = Sequence[tuple[Mapping[str, Any], str]]
+
+
+class UsageSink(Protocol):
+    """Writes usage records (idempotent upserts); the rows it refused come back with the reason."""
+
+    def write_checked(self, records: Iterable[UsageRecord]) -> tuple[int, Refusals]: ...
+
+
+class DeadLetterSink(Protocol):
+    """Sets events aside with their reason."""
+
+    def add(self, letters: Iterable[DeadLetter]) -> int: ...
+
+
+class StoredLetter(Protocol):
+    """A dead letter as stored: its id, its reason, and the event to parse again."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    def raw_event(self) -> RawEvent: ...
+
+
+Letter = TypeVar("Letter", bound=StoredLetter)
+
+
+class DeadLetterArchive(Protocol[Letter]):
+    """Stored dead letters, for replay: listed, their reason updated, removed once stored."""
+
+    def list(self) -> Iterator[Letter]: ...
+
+    def update_reason(self, letter_id: str, reason: str) -> None: ...
+
+    def remove(self, letter: Letter) -> None: ...
+
+
+class BatchTelemetry(Protocol):
+    """What ingest saw, per batch (best effort)."""
+
+    def record_batch(self, records: Iterable[UsageRecord], dead: Iterable[DeadLetter]) -> None: ...
 
 
 class UsageSource(Protocol):

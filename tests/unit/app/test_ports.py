@@ -11,10 +11,12 @@ WRONG = '''
 from chargeback.settings import Settings
 from chargeback.storage.account import StorageAccount
 from chargeback.storage.config_store import ConfigStore
+from chargeback.storage.deadletter_store import DeadLetterStore
 from chargeback.storage.documents import DocumentStore
 from chargeback.storage.invoice_index import InvoiceIndex
 from chargeback.storage.notice_store import NoticeStore
 from chargeback.storage.usage_table import UsageStore
+from chargeback.workflow.ingesting import ingest_batch, replay_dead_letters
 from chargeback.workflow.invoicing import InvoicingContext, load_department
 from chargeback.workflow.notifying import NotifyContext
 
@@ -26,10 +28,14 @@ swapped = InvoicingContext(usage=ConfigStore(account), config=UsageStore(account
 notify = NotifyContext(settings=Settings(), documents=DocumentStore(account), config=ConfigStore(account),
                        index=InvoiceIndex(account), notices=NoticeStore(account), channels={})
 load_department(notify, "2026-10", "r", "sales")
+ingest_batch([], UsageStore(account), DeadLetterStore(account))
+replay_dead_letters(DeadLetterStore(account), UsageStore(account))
+ingest_batch([], DeadLetterStore(account), UsageStore(account))
 '''
 
 
 def test_mypy_refuses_swapped_stores_and_a_context_where_documents_belong(tmp_path):
+    """The right stores pass (lines not listed); each swap is one error."""
     probe = tmp_path / "probe.py"
     probe.write_text(WRONG)
     out, _, status = api.run(["--config-file", str(ROOT / "pyproject.toml"), "--no-error-summary",
@@ -42,4 +48,6 @@ def test_mypy_refuses_swapped_stores_and_a_context_where_documents_belong(tmp_pa
         'Argument "index" to "InvoicingContext" has incompatible type "NoticeStore"',
         'Argument "usage" to "InvoicingContext" has incompatible type "ConfigStore"',
         'Argument 1 to "load_department" has incompatible type "NotifyContext"',
+        'Argument 2 to "ingest_batch" has incompatible type "DeadLetterStore"',
+        'Argument 3 to "ingest_batch" has incompatible type "UsageStore"',
     ]
