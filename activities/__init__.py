@@ -1,4 +1,4 @@
-"""Activity functions: each a thin wrapper over one step in chargeback.workflow.invoicing."""
+"""Activity functions: each a thin wrapper over one step in chargeback.workflow (invoicing, notifying)."""
 from __future__ import annotations
 
 import azure.durable_functions as df
