@@ -44,6 +44,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 system-deps:
 	./scripts/system-deps.sh
+	./scripts/focus-validator.sh
 
 stack-down:
 	-$(BIN)/chargeback stack down
