@@ -5,7 +5,10 @@
 //   Function App --managed identity--> Storage (tables, blobs, queues) and App Insights
 //
 // No secret is created or passed around: storage account keys and Event Hubs SAS keys are off,
-// every connection is a managed identity with a least-privilege data role.
+// every connection is a managed identity with a least-privilege data role. Telemetry too: the app
+// sends to App Insights with its identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING, Monitoring
+// Metrics Publisher); the connection string only says where, and the component refuses key-only
+// ingestion. networkIsolation=true adds a virtual network and private endpoints (modules/network.bicep).
 // Deploy: see infra/README.md (az deployment group create ... --parameters main.bicepparam).
 
 targetScope = 'resourceGroup'
@@ -78,7 +81,7 @@ param createApim bool = false
 @description('Name of the API Management instance (existing, or the one to create).')
 param apimName string
 
-@description('Resource group of an existing API Management instance; ignored when createApim.')
+@description('Resource group of an existing API Management instance (empty = this one); ignored when createApim.')
 param apimResourceGroupName string = resourceGroup().name
 
 @description('Tier of a new API Management instance (not Consumption: streamed completions need long-running connections).')
@@ -103,9 +106,22 @@ param openAiApiName string = ''
 @description('APIM backend id of the Azure OpenAI endpoint; when set, the policy also routes to it and authenticates with APIM\'s managed identity (what the portal\'s Azure OpenAI import puts in the API policy this template replaces).')
 param openAiBackendId string = ''
 
+// ---------------------------------------------------------------- network
+
+@description('Network isolation: the app joins a new virtual network, storage and Event Hubs are reached through private endpoints only and refuse public traffic (API Management must then reach Event Hubs from a network; see infra/README.md).')
+param networkIsolation bool = false
+
+@description('With networkIsolation: addresses or CIDR ranges still allowed to reach storage (an operator\'s workstation for `chargeback config import`).')
+param storageAllowedIpAddresses array = []
+
+@description('With networkIsolation: address space of the new virtual network.')
+param vnetAddressPrefix string = '10.60.0.0/16'
+
 // ---------------------------------------------------------------- the Function App
 
-@description('Entra ID application (client) id of the app registration that signs users in to the HTTP routes.')
+@description('Entra ID application (client) id of the app registration that signs users in to the HTTP routes: a GUID (scripts/create-app-registration.sh prints it; main.bicepparam reads CHARGEBACK_AUTH_CLIENT_ID).')
+@minLength(36)
+@maxLength(36)
 param authClientId string
 
 @description('Further token audiences accepted by App Service authentication.')
@@ -160,6 +176,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
 }
 
 // ---------------------------------------------------------------- resources
@@ -171,6 +188,8 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: names.deploymentContainer
+    publicNetworkAccess: !networkIsolation
+    allowedIpAddresses: networkIsolation ? storageAllowedIpAddresses : []
   }
 }
 
@@ -184,6 +203,21 @@ module eventHubs 'modules/eventhubs.bicep' = {
     consumerGroupName: eventHubConsumerGroup
     throughputUnits: eventHubsThroughputUnits
     partitionCount: eventHubPartitionCount
+    publicNetworkAccess: !networkIsolation
+  }
+}
+
+module network 'modules/network.bicep' = if (networkIsolation) {
+  name: 'chargeback-network'
+  params: {
+    name: 'vnet-${namePrefix}-${token}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    functionSubnetPrefix: cidrSubnet(vnetAddressPrefix, 24, 1)
+    privateEndpointSubnetPrefix: cidrSubnet(vnetAddressPrefix, 24, 2)
+    storageAccountId: storage.outputs.id
+    eventHubsNamespaceId: eventHubs.outputs.namespaceId
   }
 }
 
@@ -229,6 +263,7 @@ module functionApp 'modules/functionapp.bicep' = {
     eventHubName: eventHubs.outputs.hubName
     eventHubConsumerGroup: eventHubs.outputs.consumerGroupName
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    subnetId: networkIsolation ? network.outputs.functionSubnetId : ''
     invoiceSchedule: invoiceSchedule
     publicUrl: publicUrl
     authClientId: authClientId
@@ -254,6 +289,16 @@ module functionStorageAccess 'modules/storage-access.bicep' = {
   }
 }
 
+// Function App identity -> Application Insights: publish telemetry with Entra ID.
+module functionMonitoringAccess 'modules/monitoring-access.bicep' = {
+  name: 'chargeback-function-monitoring-access'
+  params: {
+    appInsightsName: monitoring.outputs.appInsightsName
+    principalId: functionApp.outputs.principalId
+    roleDefinitionId: roles.monitoringMetricsPublisher
+  }
+}
+
 // Function App identity -> the usage hub: receive only.
 module functionEventHubAccess 'modules/eventhub-access.bicep' = {
   name: 'chargeback-function-eventhub-access'
@@ -267,7 +312,7 @@ module functionEventHubAccess 'modules/eventhub-access.bicep' = {
 
 // ---------------------------------------------------------------- API Management
 
-var apimScope = createApim ? resourceGroup().name : apimResourceGroupName
+var apimScope = createApim || empty(apimResourceGroupName) ? resourceGroup().name : apimResourceGroupName
 
 module apimService 'modules/apim-service.bicep' = if (createApim) {
   name: 'chargeback-apim-service'

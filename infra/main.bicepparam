@@ -1,32 +1,30 @@
-// Example parameters. Copy, fill in the three placeholders, and deploy:
+// Deploys as is: the values that differ per organisation come from environment variables, and a missing
+// one stops `az deployment group create` before anything is created, naming the variable:
+//   export CHARGEBACK_AUTH_CLIENT_ID=<app registration client id>   # scripts/create-app-registration.sh prints it
+//   export CHARGEBACK_APIM_NAME=<API Management instance>           # existing, or the one to create
 //   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
+// Everything else has a default in main.bicep (infra/README.md, "Parameters"); set more here or inline (-p x=y).
 using './main.bicep'
 
-param namePrefix = 'chargeback'
+param namePrefix = readEnvironmentVariable('CHARGEBACK_NAME_PREFIX', 'chargeback')
 
-// The app registration that signs department owners and finance in (see infra/README.md).
-param authClientId = '00000000-0000-0000-0000-000000000000'
+// The app registration that signs department owners and finance in (a GUID; no default on purpose).
+param authClientId = readEnvironmentVariable('CHARGEBACK_AUTH_CLIENT_ID')
 
-// Use the API Management instance that already fronts Azure OpenAI ...
-param createApim = false
-param apimName = 'apim-contoso-ai'
-param apimResourceGroupName = 'rg-contoso-ai'
-// ... and apply the usage policy to its imported Azure OpenAI API (empty = logger only).
-param openAiApiName = 'azure-openai'
-// The backend the portal's Azure OpenAI import created (empty if your API routes by service URL).
-param openAiBackendId = 'azure-openai-backend'
+// The API Management instance that fronts Azure OpenAI (no default on purpose) ...
+param apimName = readEnvironmentVariable('CHARGEBACK_APIM_NAME')
+// ... in this resource group unless said otherwise, or created by the template (CHARGEBACK_CREATE_APIM=true).
+param apimResourceGroupName = readEnvironmentVariable('CHARGEBACK_APIM_RESOURCE_GROUP', '')
+param createApim = bool(readEnvironmentVariable('CHARGEBACK_CREATE_APIM', 'false'))
+param apimPublisherEmail = readEnvironmentVariable('CHARGEBACK_APIM_PUBLISHER_EMAIL', '')
+param apimPublisherName = readEnvironmentVariable('CHARGEBACK_APIM_PUBLISHER_NAME', '')
+// The imported Azure OpenAI API and its backend (empty = create the logger only, apply the policy later).
+param openAiApiName = readEnvironmentVariable('CHARGEBACK_OPENAI_API_NAME', '')
+param openAiBackendId = readEnvironmentVariable('CHARGEBACK_OPENAI_BACKEND_ID', '')
 
-// Or create one instead:
-// param createApim = true
-// param apimName = 'apim-chargeback-demo'
-// param apimSku = 'Developer'
-// param apimPublisherEmail = 'platform@contoso.com'
-// param apimPublisherName = 'Contoso platform team'
+// Private endpoints for storage and Event Hubs (infra/README.md, "Network isolation").
+param networkIsolation = bool(readEnvironmentVariable('CHARGEBACK_NETWORK_ISOLATION', 'false'))
 
-param invoiceSchedule = '0 0 2 1 * *'
-
-// Optional e-mail notices; the password is a Key Vault secret, never a parameter value.
-param smtpHost = ''
-param smtpFrom = 'chargeback@contoso.com'
-// param smtpUser = 'chargeback@contoso.com'
-// param smtpPasswordSecretUri = 'https://kv-contoso.vault.azure.net/secrets/smtp-password'
+// Optional e-mail notices; the password is a Key Vault secret URI, never a value.
+param smtpHost = readEnvironmentVariable('CHARGEBACK_SMTP_HOST', '')
+param smtpFrom = readEnvironmentVariable('CHARGEBACK_SMTP_FROM', '')

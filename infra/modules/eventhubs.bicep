@@ -25,6 +25,9 @@ param throughputUnits int = 1
 @maxValue(32)
 param partitionCount int = 4
 
+@description('Public network access: false = only through the private endpoint (network isolation); API Management must then reach it from a virtual network.')
+param publicNetworkAccess bool = true
+
 @description('Days an event stays readable: how long ingest may be down without losing events.')
 @minValue(1)
 @maxValue(7)
@@ -44,6 +47,7 @@ resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' = {
     // APIM sends and the function receives with managed identities: no SAS keys at all.
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
+    publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
     isAutoInflateEnabled: false
   }
 }
@@ -63,6 +67,7 @@ resource consumerGroup 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2
 }
 
 output namespaceName string = namespace.name
+output namespaceId string = namespace.id
 output hubName string = hub.name
 output consumerGroupName string = consumerGroup.name
 // "<namespace>.servicebus.windows.net" in the public cloud, taken from the service so other clouds work.

@@ -34,8 +34,14 @@ param eventHubName string
 @description('Consumer group the ingest trigger reads.')
 param eventHubConsumerGroup string
 
-@description('Application Insights connection string.')
+@description('Application Insights connection string (where to send; the managed identity authenticates).')
 param appInsightsConnectionString string
+
+@description('Subnet the app integrates with (network isolation); empty = none.')
+param subnetId string = ''
+
+@description('Tenant whose Entra bearer tokens the owners\' routes validate (CHARGEBACK_ENTRA_TENANT_ID).')
+param entraTenantId string = tenant().tenantId
 
 @description('NCRONTAB schedule (UTC) of the monthly invoicing run.')
 param invoiceSchedule string
@@ -89,6 +95,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -127,6 +134,12 @@ var coreSettings = {
   CHARGEBACK_INVOICE_SCHEDULE: invoiceSchedule
   CHARGEBACK_PUBLIC_URL: empty(publicUrl) ? 'https://${site.properties.defaultHostName}' : publicUrl
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+  // The Functions host and the Python exporter (azure-monitor-opentelemetry) both read this and then
+  // authenticate with the system-assigned identity (Monitoring Metrics Publisher on the component).
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+  // Scripts may call the owners' routes with an access token for the app registration; the app checks it.
+  CHARGEBACK_ENTRA_TENANT_ID: entraTenantId
+  CHARGEBACK_ENTRA_AUDIENCE: join(concat([authClientId, 'api://${authClientId}'], authAllowedAudiences), ',')
 }
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {

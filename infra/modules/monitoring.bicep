@@ -21,6 +21,9 @@ param retentionInDays int = 30
 @description('Daily ingestion cap in GB, -1 for none. A cap stops telemetry (not billing data) when reached.')
 param dailyQuotaGb int = -1
 
+@description('Accept only Entra-authenticated telemetry (the app publishes with its managed identity); false also accepts the instrumentation key alone.')
+param disableLocalAuth bool = true
+
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: logAnalyticsName
   location: location
@@ -45,6 +48,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
     IngestionMode: 'LogAnalytics'
+    DisableLocalAuth: disableLocalAuth
   }
 }
 

@@ -15,6 +15,12 @@ param tags object = {}
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
+@description('Public network access: false = only through private endpoints (network isolation), except the allowedIpAddresses.')
+param publicNetworkAccess bool = true
+
+@description('With public access off: addresses or CIDR ranges still allowed in (an operator running `chargeback config import`).')
+param allowedIpAddresses array = []
+
 @description('Storage redundancy.')
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_RAGRS'])
 param skuName string = 'Standard_LRS'
@@ -38,9 +44,11 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     // Functions, the app) can use Entra ID: account keys stay off.
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
+    publicNetworkAccess: publicNetworkAccess || !empty(allowedIpAddresses) ? 'Enabled' : 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess ? 'Allow' : 'Deny'
+      ipRules: [for ip in allowedIpAddresses: { value: ip, action: 'Allow' }]
     }
   }
 }

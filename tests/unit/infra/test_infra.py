@@ -40,6 +40,7 @@ EVENT_HUBS_DATA_RECEIVER = "a638d3c7-ab3a-418d-83e6-5f17a39d4fde"
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 
 # App setting names the product reads (Azure side): nothing else may be set.
 KNOWN_SETTINGS = {
@@ -50,6 +51,8 @@ KNOWN_SETTINGS = {
     "CHARGEBACK_TABLE_ENDPOINT", "CHARGEBACK_BLOB_ENDPOINT", "CHARGEBACK_INVOICE_SCHEDULE",
     "CHARGEBACK_PUBLIC_URL", "CHARGEBACK_SMTP_HOST", "CHARGEBACK_SMTP_PORT", "CHARGEBACK_SMTP_USER",
     "CHARGEBACK_SMTP_PASSWORD", "CHARGEBACK_SMTP_FROM", "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",  # read by the host and azure-monitor-opentelemetry
+    "CHARGEBACK_ENTRA_TENANT_ID", "CHARGEBACK_ENTRA_AUDIENCE",
     "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET",  # read by App Service authentication, not the app
 }
 
@@ -271,6 +274,7 @@ def test_the_roles_table_holds_the_built_in_role_ids():
         "storageBlobDataOwner": STORAGE_BLOB_DATA_OWNER,
         "storageTableDataContributor": STORAGE_TABLE_DATA_CONTRIBUTOR,
         "storageQueueDataContributor": STORAGE_QUEUE_DATA_CONTRIBUTOR,
+        "monitoringMetricsPublisher": MONITORING_METRICS_PUBLISHER,
     }
 
 
@@ -285,6 +289,10 @@ def granted_roles() -> set[tuple[str, str, str]]:
         principal = var_text(MAIN, text(call.prop("params", "principalId")))
         for role in resolve_roles(call.prop("params", "roleDefinitionIds")):
             grants.add((principal, f"storage:{text(call.prop('params', 'storageAccountName'))}", role))
+    for call in module_calls(MAIN, "monitoring-access.bicep"):
+        principal = var_text(MAIN, text(call.prop("params", "principalId")))
+        for role in resolve_roles(call.prop("params", "roleDefinitionId")):
+            grants.add((principal, f"appinsights:{text(call.prop('params', 'appInsightsName'))}", role))
     return grants
 
 
@@ -300,6 +308,7 @@ def test_each_identity_gets_exactly_its_least_privilege_roles():
         (function, storage, STORAGE_BLOB_DATA_OWNER),
         (function, storage, STORAGE_TABLE_DATA_CONTRIBUTOR),
         (function, storage, STORAGE_QUEUE_DATA_CONTRIBUTOR),
+        (function, "appinsights:monitoring.outputs.appInsightsName", MONITORING_METRICS_PUBLISHER),
     }
 
 
@@ -313,6 +322,7 @@ def test_principals_come_from_the_identities_of_the_resources():
 @pytest.mark.parametrize("module, scope_type", [
     ("eventhub-access.bicep", "Microsoft.EventHub/namespaces/eventhubs"),
     ("storage-access.bicep", "Microsoft.Storage/storageAccounts"),
+    ("monitoring-access.bicep", "Microsoft.Insights/components"),
 ])
 def test_role_modules_assign_the_given_role_to_the_given_principal_on_the_resource(module, scope_type):
     path = MODULES / module
