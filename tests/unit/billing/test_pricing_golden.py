@@ -61,8 +61,8 @@ def test_golden_case(path: Path):
     for dept, figures in expected["departments"].items():
         shown = {k: departments[dept][k] for k in ("subtotal", "markup", "total")}
         assert shown == figures, dept
-    for want in expected.get("lines", []):
-        want = dict(want)
+    for listed in expected.get("lines", []):
+        want = dict(listed)
         lines = departments[want.pop("department")]["lines"]
         found = [line for line in lines if _matches(line, want)]
         assert len(found) == 1, f"no single line matching {want}; lines are {lines}"
@@ -156,7 +156,7 @@ def test_month_charges_survive_json():
 
 
 def test_usage_of_another_month_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="usage is for 2026-03, not 2026-04"):
         price_month("2026-04", aggregate_month("2026-03", []), parse_config(SMALL_CONFIG))
     with pytest.raises(InvalidMonth):
         price_month("April", aggregate_month("2026-03", []), parse_config(SMALL_CONFIG))

@@ -28,9 +28,11 @@ prices:
   - {{deployment: gpt-4o, effective_from: 2026-03-16, unit: 1M, input: 2.00, cached_input: 1.00, output: 8.00}}
   - {{deployment: gpt-4o-mini, effective_from: 2026-01-01, unit: 1K, input: 0.00015, output: 0.0006}}
 pools:
-  - {{deployment: gpt-4o-ptu, effective_from: 2026-01-01, monthly_cost: {pool_cost}, weights: {{input: 1, cached_input: 0, output: 4}}}}
+  - {{deployment: gpt-4o-ptu, effective_from: 2026-01-01, monthly_cost: {pool_cost},
+      weights: {{input: 1, cached_input: 0, output: 4}}}}
   - {{deployment: gpt-41-ptu, effective_from: 2026-03-10, ptus: {ptus}, hourly_rate: 0.77}}
-  - {{deployment: gpt-41-ptu, effective_from: 2026-03-20, monthly_cost: 999.99, weights: {{input: 1, cached_input: 0.1, output: 3}}}}
+  - {{deployment: gpt-41-ptu, effective_from: 2026-03-20, monthly_cost: 999.99,
+      weights: {{input: 1, cached_input: 0.1, output: 3}}}}
 """
 SUBSCRIPTIONS = ["sub-a1", "sub-a2", "sub-b1", "sub-c1", "sub-unclaimed"]
 DEPLOYMENTS = ["gpt-4o", "gpt-4o-mini", "gpt-4o-ptu", "gpt-41-ptu", "not-priced"]
@@ -152,7 +154,7 @@ def test_splitting_a_record_in_two_changes_no_figure(config, rows, data):
     # tokens before it is rounded: so two halves on the same day price exactly like the whole.
     index = data.draw(st.integers(0, len(rows) - 1))
     first, second = data.draw(split(rows[index]))
-    halves = rows[:index] + [first, second] + rows[index + 1:]
+    halves = [*rows[:index], first, second, *rows[index + 1:]]
     assert _money_view(charges_of(config, halves)) == _money_view(charges_of(config, rows))
 
 

@@ -116,7 +116,8 @@ def test_from_dict_validates_too():
 
 def test_fingerprint_ignores_layout_but_not_content():
     reformatted = "\n".join(line.split("#")[0].rstrip() for line in VALID.splitlines()).replace(
-        "weights: {input: 1, cached_input: 0, output: 4}", "weights:\n      output: 4\n      input: 1\n      cached_input: 0")
+        "weights: {input: 1, cached_input: 0, output: 4}",
+        "weights:\n      output: 4\n      input: 1\n      cached_input: 0")
     first, second = parse_config(VALID).fingerprint(), parse_config(reformatted).fingerprint()
     assert first == second
     assert first.startswith("sha256:") and len(first) == len("sha256:") + 64
@@ -151,7 +152,8 @@ def test_effective_periods_run_until_superseded():
     assert [(p.input, start, stop) for p, start, stop in periods] == [
         (Decimal("2.50"), date(2026, 3, 1), date(2026, 3, 16)), (Decimal("2.00"), date(2026, 3, 16), date(2026, 4, 1))]
     april = effective_periods(config.price_history("gpt-4o"), date(2026, 4, 1), date(2026, 5, 1))
-    assert [(p.input, start, stop) for p, start, stop in april] == [(Decimal("2.00"), date(2026, 4, 1), date(2026, 5, 1))]
+    assert [(p.input, start, stop) for p, start, stop in april] == [
+        (Decimal("2.00"), date(2026, 4, 1), date(2026, 5, 1))]
     assert effective_periods(config.price_history("gpt-4o"), date(2025, 12, 1), date(2026, 1, 1)) == []
 
 
@@ -168,7 +170,8 @@ REFUSALS = [
     ("    subscriptions: [sub-mkt-01, ", "    subs: [sub-mkt-01, ",
      ["departments[0].subs: unknown key (known keys: id, name, cost_center, owners, notify, subscriptions)",
       "departments[0].subscriptions: required"]),
-    ("    cached_input: 1.25", "    cached_imput: 1.25", ['prices[0].cached_imput: unknown key (did you mean "cached_input"?)']),
+    ("    cached_input: 1.25", "    cached_imput: 1.25",
+     ['prices[0].cached_imput: unknown key (did you mean "cached_input"?)']),
     ("markup_percent: 0 ", "markup_prcent: 0 ", ['markup_prcent: unknown key (did you mean "markup_percent"?)']),
     ("admins:", "colour: blue\nadmins:",
      ["colour: unknown key (known keys: currency, markup_percent, departments, prices, pools, admins, actuals)"]),
@@ -183,15 +186,16 @@ REFUSALS = [
                                        '(lower-case letters, digits, hyphens), e.g. "mkt-dept"']),
     ("id: marketing", "id: ___", ['departments[0].id: "___" must match [a-z0-9-]+ '
                                   "(lower-case letters, digits, hyphens)"]),
-    ("id: marketing", "id: unallocated", ['departments[0].id: "unallocated" is reserved for usage no department claims']),
+    ("id: marketing", "id: unallocated",
+     ['departments[0].id: "unallocated" is reserved for usage no department claims']),
     ("    effective_from: 2026-01-01\n    unit", "    effective_from: 2026-02-30\n    unit",
      ["prices[0].effective_from: 2026-02-30 is not a real date"]),
     ("    effective_from: 2026-01-01\n    unit", "    effective_from: 01/02/2026\n    unit",
      ['prices[0].effective_from: must be a date written YYYY-MM-DD, got "01/02/2026"']),
     ("currency: USD", "currency: usd", ['currency: must be a 3-letter ISO 4217 code in capitals such as USD or EUR, '
                                         'got "usd"']),
-    ("currency: USD", "currency: DOLLARS", ['currency: must be a 3-letter ISO 4217 code in capitals such as USD or EUR, '
-                                            'got "DOLLARS"']),
+    ("currency: USD", "currency: DOLLARS",
+     ['currency: must be a 3-letter ISO 4217 code in capitals such as USD or EUR, got "DOLLARS"']),
     ("currency: USD\n", "", ["currency: required"]),
     ("owners: [alice@contoso.com]", "owners: [alice]", ['departments[0].owners[0]: "alice" is not an email address']),
     ("owners: [alice@contoso.com]", "owners: alice@contoso.com",
@@ -235,7 +239,7 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("old, new, expected", REFUSALS, ids=[r[2][0].split(":")[0] for r in REFUSALS])
+@pytest.mark.parametrize(("old", "new", "expected"), REFUSALS, ids=[r[2][0].split(":")[0] for r in REFUSALS])
 def test_each_refusal_names_its_path(old, new, expected):
     assert old in VALID, old
     assert problems_of(VALID.replace(old, new, 1)) == expected
@@ -256,10 +260,11 @@ def test_every_problem_is_reported_at_once():
     text = (VALID.replace("unit: 1M ", "unit: 1G ").replace("id: marketing", "id: Marketing")
             .replace("input: 2.50", "input: -1").replace("admins: [finance@contoso.com]", "admins: [finance]"))
     problems = problems_of(text)
-    assert {p.split(":")[0] for p in problems} == {"prices[0].unit", "departments[0].id", "prices[0].input", "admins[0]"}
+    assert {p.split(":")[0] for p in problems} == {"prices[0].unit", "departments[0].id", "prices[0].input",
+                                                   "admins[0]"}
 
 
-@pytest.mark.parametrize("text, expected", [
+@pytest.mark.parametrize(("text", "expected"), [
     ("", ["file: is empty; expected a mapping with currency, departments, prices, pools"]),
     ("# only a comment\n", ["file: is empty; expected a mapping with currency, departments, prices, pools"]),
     ("- a\n- b\n", ["file: must be a mapping with currency, departments, prices, pools, got a list"]),
@@ -269,7 +274,7 @@ def test_files_that_are_not_a_yaml_mapping(text, expected):
     assert problems_of(text) == expected
 
 
-@pytest.mark.parametrize("text, where", [
+@pytest.mark.parametrize(("text", "where"), [
     ("currency: USD\ndepartments: [\n", "line 3, column 1"),
     ("a: 1\n---\nb: 2\n", "line 2, column 1"),
     ("currency: USD\n\tdepartments: []\n", "line 2, column 1"),

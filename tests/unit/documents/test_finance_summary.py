@@ -30,9 +30,9 @@ def department_rows(sheet) -> dict[str, dict]:
     header, found = rows[start], {}
     for row in rows[start + 1:]:
         if str(row[0]).startswith("Grand total"):
-            found["GRAND"] = dict(zip(header, row))
+            found["GRAND"] = dict(zip(header, row, strict=False))
             break
-        found[row[0]] = dict(zip(header, row))
+        found[row[0]] = dict(zip(header, row, strict=False))
     return found
 
 
@@ -50,7 +50,7 @@ def pool_blocks(sheet) -> list[dict]:
                     cost = line[9]
                     break
                 else:
-                    shares.append(dict(zip(header, line)))
+                    shares.append(dict(zip(header, line, strict=False)))
             blocks.append({"title": title, "shares": shares, "total": total, "cost": cost})
     return blocks
 

@@ -6,9 +6,9 @@ import io
 import json
 import re
 from dataclasses import replace
-from urllib.parse import unquote
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 
@@ -24,7 +24,6 @@ from tests.fixtures.invoice_inputs import (
     HAND_TOTALS,
     HOSTILE_DEPLOYMENT,
     HOSTILE_NAME,
-    HOSTILE_SUBSCRIPTION,
     UNICODE_NAME,
     golden_month,
     hand_month,
@@ -209,7 +208,7 @@ def test_the_billing_account_is_the_setting_not_the_issuer(hand):
     rows = parse(render_focus_csv(hand, replace(meta(), billing_account_id="contoso-ai-01")))
     assert {r["BillingAccountId"] for r in rows} == {"contoso-ai-01"}
     assert {r["BillingAccountName"] for r in rows} == {"Contoso AI Platform"}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="billing account id"):
         replace(meta(), billing_account_id="=evil")
 
 
@@ -219,7 +218,7 @@ def test_negative_numbers_stay_numbers():
     charges = hand_month()[0]
     research = charges.department("research")
     line = replace(research.lines[0], amount=Decimal("-5.00"))
-    credited = replace(research, lines=(line,) + research.lines[1:], subtotal=research.subtotal - 5,
+    credited = replace(research, lines=(line, *research.lines[1:]), subtotal=research.subtotal - 5,
                        total=research.total - 5)
     charges = replace(charges, departments=tuple(credited if d.department == "research" else d
                                                  for d in charges.departments),
@@ -238,7 +237,7 @@ def test_utf8_deterministic_and_one_line_per_record(hand):
 
 
 def test_refuses_metadata_of_another_month(hand):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="metadata is for 2026-09"):
         render_focus_csv(hand, meta("2026-09"))
 
 

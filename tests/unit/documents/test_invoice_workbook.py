@@ -49,11 +49,12 @@ def line_tables(sheet) -> dict[str, list[dict]]:
             header, found = row, []
             for line in rows[index + 1:]:
                 if line[0] is None and found and line[4]:   # the next meter of the line above
-                    found[-1]["meters"].append({h: v for h, v in zip(header, line) if h and v is not None})
+                    shown = zip(header, line, strict=False)
+                    found[-1]["meters"].append({h: v for h, v in shown if h and v is not None})
                     continue
                 if line[0] is None or str(line[0]).endswith(" total") or not line[1]:
                     break
-                shown = {h: v for h, v in zip(header, line) if h}
+                shown = {h: v for h, v in zip(header, line, strict=False) if h}
                 meter = {h: v for h, v in shown.items() if h in METER_HEADERS and v is not None}
                 found.append({**shown, "meters": [meter] if meter.get("Meter") else []})
             tables[rows[index - 1][0]] = found
@@ -171,7 +172,8 @@ def test_generated_lines_add_up_to_the_priced_total(generated_inputs, department
 
 
 def test_no_formulas_anywhere_in_the_file(generated_inputs, hand_inputs):
-    for data in (render(generated_inputs, "marketing"), render(hand_inputs, "marketing"), render(hand_inputs, "research")):
+    for data in (render(generated_inputs, "marketing"), render(hand_inputs, "marketing"),
+                 render(hand_inputs, "research")):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for name in archive.namelist():
                 if name.startswith("xl/worksheets/"):
@@ -342,7 +344,7 @@ def test_same_inputs_same_bytes_and_properties_carry_the_issue_date(generated_in
 
 
 def test_refuses_a_department_without_charges_and_a_mismatched_month(hand_inputs):
-    charges, daily, _ = hand_inputs
+    charges, _daily, _ = hand_inputs
     with pytest.raises(ValueError, match="no charges"):
         render_department_workbook(charges, "nobody", [], meta())
     with pytest.raises(ValueError, match="2026-09"):
@@ -356,15 +358,15 @@ def test_invoice_number_and_meta_round_trip():
     m = InvoiceMeta("Platform", "2026-10", date(2026, 11, 1), 3, True, "r-9")
     assert m.invoice_number("marketing") == "CB-2026-10-MARKETING-3"
     assert InvoiceMeta.from_dict(json.loads(json.dumps(m.to_dict()))) == m
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="version must be a whole number from 1"):
         InvoiceMeta("Platform", "2026-10", date(2026, 11, 1), 0, False, "r")
 
 
 def test_daily_usage_sums_subscriptions_and_models_per_day_and_deployment(hand_inputs):
     _charges, _daily, config = hand_inputs
-    usage = aggregate_month("2026-10", list(hand_records()) + [
-        UsageRecord("extra", datetime(2026, 10, 2, 23), "sub-mkt-02", "gpt-4o", prompt_tokens=5, cached_tokens=1,
-                    completion_tokens=7, reasoning_tokens=3, model="gpt-4o-2024-11-20")])
+    extra = UsageRecord("extra", datetime(2026, 10, 2, 23), "sub-mkt-02", "gpt-4o", prompt_tokens=5, cached_tokens=1,
+                        completion_tokens=7, reasoning_tokens=3, model="gpt-4o-2024-11-20")
+    usage = aggregate_month("2026-10", [*hand_records(), extra])
     rows = daily_usage(usage, config, "marketing")
     day2 = [r for r in rows if r.day == date(2026, 10, 2)]
     assert day2 == [DailyUsageRow(date(2026, 10, 2), "gpt-4o", 2, 0, 1_000_005, 200_001, 100_007, 3)]
