@@ -50,7 +50,7 @@ def render_department_invoice(request: dict) -> dict:
 @bp.activity_trigger(input_name="request")
 def render_month_documents(request: dict) -> dict:
     return invoicing.render_month_step(services().invoicing, request["month"], request["run_id"],
-                                       request["issue_date"])
+                                       request["issue_date"], request.get("invoice_numbers"))
 
 
 @bp.function_name(RECORD_RUN)

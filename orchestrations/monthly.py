@@ -58,7 +58,8 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
                                                                  "department": d, "issue_date": issue_date})
         for d in departments])
     documents = yield context.call_activity_with_retry(
-        RENDER_MONTH_DOCUMENTS, RETRY, {"month": month, "run_id": run_id, "issue_date": issue_date})
+        RENDER_MONTH_DOCUMENTS, RETRY, {"month": month, "run_id": run_id, "issue_date": issue_date,
+                                        "invoice_numbers": {i["department"]: i["invoice_number"] for i in invoices}})
 
     _status(context, "recording")
     summary = yield context.call_activity_with_retry(RECORD_RUN, RETRY, {

@@ -22,6 +22,9 @@ class InvoiceMeta:
     revision: bool         # True when this version replaces an earlier one: the documents say so
     run_id: str
     billing_account_id: str = "chargeback"   # FOCUS BillingAccountId (setting CHARGEBACK_BILLING_ACCOUNT_ID)
+    # The month's documents name each department's invoice as issued in this run (its own version, which a
+    # revision raises for some departments only): (department, invoice number) pairs.
+    numbers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         month_bounds(self.month)   # InvalidMonth for anything but YYYY-MM
@@ -32,8 +35,9 @@ class InvoiceMeta:
             raise ValueError(f"version must be a whole number from 1, got {self.version!r}")
 
     def invoice_number(self, department_id: str) -> str:
-        """``CB-2026-10-MARKETING-1``: stable for a department, month and version."""
-        return f"CB-{self.month}-{department_id.upper()}-{self.version}"
+        """``CB-2026-10-MARKETING-1``: stable for a department, month and version (as issued, when known)."""
+        issued = dict(self.numbers).get(department_id)
+        return issued or f"CB-{self.month}-{department_id.upper()}-{self.version}"
 
     @property
     def issued_at(self) -> datetime:
@@ -43,10 +47,11 @@ class InvoiceMeta:
     def to_dict(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "month": self.month, "issue_date": self.issue_date.isoformat(),
                 "version": self.version, "revision": self.revision, "run_id": self.run_id,
-                "billing_account_id": self.billing_account_id}
+                "billing_account_id": self.billing_account_id, "numbers": [list(n) for n in self.numbers]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InvoiceMeta:
         return cls(issuer=data["issuer"], month=data["month"], issue_date=date.fromisoformat(data["issue_date"]),
                    version=int(data["version"]), revision=bool(data["revision"]), run_id=data["run_id"],
-                   billing_account_id=data.get("billing_account_id", "chargeback"))
+                   billing_account_id=data.get("billing_account_id", "chargeback"),
+                   numbers=tuple((d, n) for d, n in data.get("numbers", ())))

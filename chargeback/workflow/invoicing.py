@@ -72,7 +72,7 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
     for name in part_blobs:
         usage.merge(MonthUsage.from_dict(ctx.documents.get_json(RUNS, name)))
     charges = price_month(month, usage, config)
-    if config.actuals is not None and config.actuals.mode != "list":   # DESIGN.md "Actual bill"
+    if config.actuals is not None:   # DESIGN.md "Actual bill": the mode, and drift warnings from the actuals
         charges = apply_actual_bill(charges, usage, ctx.actuals.get(month) if ctx.actuals else None, config)
     prefix = run_prefix(month, run_id)
     ctx.documents.put_json(RUNS, f"{prefix}/usage.json", usage.to_dict())
@@ -148,11 +148,14 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
     return {**entry.as_dict(), "changed": True}
 
 
-def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date: str) -> dict[str, str]:
-    """The finance summary workbook and the FOCUS export of the month (latest run wins)."""
+def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date: str,
+                      invoice_numbers: dict[str, str] | None = None) -> dict[str, str]:
+    """The finance summary workbook and the FOCUS export of the month (latest run wins); ``invoice_numbers``:
+    each department's invoice as this run issued it (a revision's version), for the documents to name."""
     charges = load_charges(ctx, month, run_id)
     meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=1,
-                       revision=False, run_id=run_id, billing_account_id=ctx.billing_account_id)
+                       revision=False, run_id=run_id, billing_account_id=ctx.billing_account_id,
+                       numbers=tuple(sorted((invoice_numbers or {}).items())))
     common = {"month": month, "run_id": run_id, "total": str(charges.grand_total), "currency": charges.currency}
     summary = ctx.documents.put(INVOICES, f"{month}/finance-summary.xlsx",
                                 render_finance_summary(charges, meta), XLSX, common)

@@ -164,3 +164,11 @@ def test_every_golden_case_summarises_to_its_hand_worked_grand_total(path):
     for block in pool_blocks(workbook["Pools"]):
         assert sum((money(r["Amount (USD)" if charges.currency == "USD" else f"Amount ({charges.currency})"])
                     for r in block["shares"]), Decimal(0)) == money(block["cost"])
+
+
+def test_invoice_numbers_are_the_invoices_as_issued(hand):
+    from dataclasses import replace
+    revised = replace(meta(), numbers=(("research", "CB-2026-10-RESEARCH-3"),))
+    rows = department_rows(load(render_finance_summary(hand, revised))["Summary"])
+    assert rows["research"]["Invoice number"] == "CB-2026-10-RESEARCH-3"
+    assert rows["marketing"]["Invoice number"] == "CB-2026-10-MARKETING-1"

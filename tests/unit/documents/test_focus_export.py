@@ -247,3 +247,12 @@ def test_every_golden_case_bills_its_hand_worked_grand_total(path):
     rows = parse(render_focus_csv(charges, meta(charges.month)))
     assert sum(Decimal(r["BilledCost"]) for r in rows) == Decimal(expected["grand_total"])
     assert {r["BillingCurrency"] for r in rows} <= {charges.currency}
+
+
+def test_invoice_ids_are_the_invoices_as_issued(hand):
+    """A rerun revises some departments only: the export names each invoice's own version."""
+    revised = replace(meta(), numbers=(("marketing", "CB-2026-10-MARKETING-2"),))
+    rows = parse(render_focus_csv(hand, revised))
+    ids = {(r["SubAccountId"], r["InvoiceId"]) for r in rows}
+    assert ids == {("marketing", "CB-2026-10-MARKETING-2"), ("research", "CB-2026-10-RESEARCH-1"),
+                   ("unallocated", "CB-2026-10-UNALLOCATED-1")}
