@@ -18,6 +18,7 @@ from fractions import Fraction
 
 from chargeback.actuals.model import MappedCost, MonthActuals
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
+from chargeback.billing.reconcile import drift_warnings
 from chargeback.config.model import UNALLOCATED, ChargebackConfig
 from chargeback.money import quantum, round_money
 from chargeback.months import month_bounds
@@ -57,7 +58,7 @@ def apportion(total_units: int, exact: dict[str, Fraction]) -> dict[str, int]:
 def allocate_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthActuals,
                          config: ChargebackConfig) -> ActualBill:
     """Allocate ``actuals`` to the departments of ``charges`` (the list-priced month) by ``usage``; pure."""
-    return allocate(charges.month, charges.currency, actuals, _measured(usage, config), _pool_use(charges))
+    return allocate(charges.month, charges.currency, actuals, measured_by_deployment(usage, config), _pool_use(charges))
 
 
 def allocate(month: str, currency: str, actuals: MonthActuals, measured: dict[str, dict[str, MeterQuantities]],
@@ -94,9 +95,14 @@ def allocate(month: str, currency: str, actuals: MonthActuals, measured: dict[st
 
 def apply_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthActuals | None,
                       config: ChargebackConfig) -> MonthCharges:
-    """The month as ``actuals.mode`` invoices it: unchanged at ``list``; otherwise every department's total
-    lands on its part of the actual bill through one true-up line beside its list-price lines."""
+    """The month as ``actuals.mode`` invoices it: at ``list`` the same charges (with drift warnings when the
+    month has actuals); otherwise every department's total lands on its part of the actual bill through one
+    true-up line beside its list-price lines."""
     mode = config.actuals.mode if config.actuals is not None else "list"
+    if actuals is not None and config.actuals is not None and actuals.currency == charges.currency:
+        drift = drift_warnings(charges, measured_by_deployment(usage, config), actuals,
+                               config.actuals.drift_warn_percent)
+        charges = replace(charges, warnings=(*charges.warnings, *drift))
     if mode == "list":
         return charges
     if actuals is None:
@@ -121,7 +127,7 @@ def apply_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthAc
                    grand_total=sum((d.total for d in departments), _zero(charges)))
 
 
-def _measured(usage: MonthUsage, config: ChargebackConfig) -> dict[str, dict[str, MeterQuantities]]:
+def measured_by_deployment(usage: MonthUsage, config: ChargebackConfig) -> dict[str, dict[str, MeterQuantities]]:
     """deployment -> department -> the meter quantities measured at the gateway."""
     out: dict[str, dict[str, MeterQuantities]] = defaultdict(dict)
     for key, totals in usage.groups():

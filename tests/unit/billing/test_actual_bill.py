@@ -76,8 +76,25 @@ def test_list_prices_of_the_hand_month():
 
 
 def test_list_mode_leaves_the_month_as_priced():
+    charges, usage, _, config = month("list")
+    assert apply_actual_bill(charges, usage, None, config) is charges
+
+
+def test_list_mode_with_actuals_warns_of_drift_beyond_the_configured_percent():
     charges, usage, actuals, config = month("list")
-    assert apply_actual_bill(charges, usage, actuals, config) is charges
+    reconciled = apply_actual_bill(charges, usage, actuals, config)
+    assert reconciled.departments == charges.departments
+    # input: list 3,100,000 x 2.50/1M = 7.75 vs 7.20 = -7.1%; billed 3.6M, measured 3.1M: 0.5/3.6 = 13.9%
+    # output: list 750,000 x 10/1M = 7.50 vs 5.60 = -25.3%; measured 50,000 over billed 700,000 = 7.1%
+    # pool: list 720.00 vs 700.00 = -2.8% (above the default 2)
+    assert reconciled.warnings[len(charges.warnings):] == (
+        "actual bill drift on gpt-4o/input: list 7.75, actual 7.20 USD (-7.1%); billed 3,600,000 vs measured "
+        "3,100,000: 13.9% bypassed the gateway",
+        "actual bill drift on gpt-4o/output: list 7.50, actual 5.60 USD (-25.3%); billed 700,000 vs measured "
+        "750,000: 7.1% measured but not billed",
+        "actual bill drift on pool:gpt-4o-ptu: list 720.00, actual 700.00 USD (-2.8%)")
+    tolerant = parse_config(CONFIG.replace("MODE", "list").replace("  meters:", "  drift_warn_percent: 30\n  meters:"))
+    assert apply_actual_bill(charges, usage, actuals, tolerant).warnings == charges.warnings
 
 
 def test_actual_mode_charges_the_hand_worked_shares_of_the_bill():
