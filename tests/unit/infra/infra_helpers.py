@@ -137,7 +137,8 @@ def declarations(path: Path) -> tuple[Declaration, ...]:
             if child.type == "if_statement":
                 decl.condition = text(next(c for c in child.children if c.type == "parenthesized_expression"))
             if child.type == "for_statement":
-                decl.loop = text(child.children[child.children.index(next(c for c in child.children if c.type == "in")) + 1])
+                after_in = child.children.index(next(c for c in child.children if c.type == "in")) + 1
+                decl.loop = text(child.children[after_in])
         found.append(decl)
         pending = []
     return tuple(found)
