@@ -143,7 +143,14 @@ class ExportReader:
         day = parse_day(text)
         if day is None:
             raise InvalidExport(self.source, f"{text[:40]!r} is not a date", line=line, column=column)
-        if not self._first <= day < self._next:
+        if not self._first <= day < self._next and not self._corrects_into_month(row, columns):
             raise InvalidExport(self.source, f"{text} is not in {self.month}: export that month alone "
                                 "(every row of the file must be of the month imported)", line=line, column=column)
         return day
+
+    def _corrects_into_month(self, row: list[str], columns: ColumnMap) -> bool:
+        """A FOCUS correction of an earlier month, invoiced in this month's billing period."""
+        if not columns.columns["charge_class"] or columns.first("charge_class", row)[0].casefold() != "correction":
+            return False
+        billed = parse_day(columns.first("billing_period", row)[0]) if columns.columns["billing_period"] else None
+        return billed is not None and self._first <= billed < self._next

@@ -6,7 +6,9 @@ else ``x_SkuMeterName`` (1.0; still written, deprecated, in 1.2); ``EffectiveCos
 the charge after applying all reduced rates, discounts, and the applicable portion of relevant, prepaid
 purchases": a reservation's purchase counts through its usage rows, not twice); ``ConsumedQuantity`` in
 ``ConsumedUnit``; ``BillingCurrency``; ``ChargePeriodStart`` ("inclusive start date and time of a charge
-period", ISO 8601, e.g. 2024-01-01T00:00Z in 1.0 and 2024-01-01T00:00:00Z from 1.0r2 on).
+period", ISO 8601, e.g. 2024-01-01T00:00Z in 1.0 and 2024-01-01T00:00:00Z from 1.0r2 on). A row whose
+``ChargeClass`` is "Correction" ("a correction to one or more charges invoiced in a previous billing period")
+belongs to the month of its ``BillingPeriodStart``: finance books it on the invoice that carries it.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ FOCUS = ExportSchema(
     unit=("ConsumedUnit",),
     currency=("BillingCurrency",),
     day=("ChargePeriodStart",),
+    charge_class=("ChargeClass",),
+    billing_period=("BillingPeriodStart",),
 )
 
 

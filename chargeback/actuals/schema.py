@@ -28,6 +28,8 @@ class ExportSchema:
     unit: tuple[str, ...]
     currency: tuple[str, ...]
     day: tuple[str, ...]
+    charge_class: tuple[str, ...] = ()      # FOCUS: "Correction" rows fix an earlier month's charges ...
+    billing_period: tuple[str, ...] = ()    # ... and belong to the billing period that invoices them
 
     def required(self) -> dict[str, tuple[str, ...]]:
         """The roles a file must have a column for (unit is optional: block size 1 when absent)."""
@@ -47,7 +49,8 @@ class ColumnMap:
         for index, name in enumerate(header):
             folded.setdefault(name.strip().casefold(), (index, name.strip()))
         roles = {"resource": schema.resource, "meter": schema.meter, "cost": schema.cost,
-                 "quantity": schema.quantity, "unit": schema.unit, "currency": schema.currency, "day": schema.day}
+                 "quantity": schema.quantity, "unit": schema.unit, "currency": schema.currency, "day": schema.day,
+                 "charge_class": schema.charge_class, "billing_period": schema.billing_period}
         return cls({role: tuple(folded[n.casefold()] for n in names if n.casefold() in folded)
                     for role, names in roles.items()})
 

@@ -200,3 +200,13 @@ def test_resource_match_ignores_case_but_not_other_resources():
             focus_row("gpt 4o 0806 Outp glbl Tokens", "5.00", "1", resource=AOAI + "-2")]
     month = read(export_text(FOCUS_1_2, rows))
     assert (month.rows_kept, month.total_cost) == (1, Decimal("1.00"))
+
+
+def test_a_correction_of_last_month_invoiced_this_month_belongs_to_this_month():
+    correction = focus_row("gpt 4o 0806 Outp glbl Tokens", "-1.50", "-150", day="2026-09-20")
+    correction.update(ChargeClass="Correction", BillingPeriodStart="2026-10-01T00:00:00Z")
+    usage = focus_row("gpt 4o 0806 Outp glbl Tokens", "10.00", "1000")
+    month = read(export_text(FOCUS_1_2, [usage, correction]))
+    assert (month.rows_kept, month.total_cost) == (2, Decimal("8.50"))
+    correction["BillingPeriodStart"] = "2026-09-01T00:00:00Z"     # invoiced last month: not this month's
+    assert refusal(export_text(FOCUS_1_2, [usage, correction])).line == 3
