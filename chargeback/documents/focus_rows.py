@@ -123,6 +123,13 @@ def pool_rows(line: PoolLine, step: Decimal, hours: int) -> list[Row]:
              "ChargeDescription": f"{line.pool} provisioned throughput: share of the pool's cost {line.pool_cost} "
                                   f"for {meter_rates.label(meter).lower()}"}
             for meter, quantity in used.items()]
+    if not rows and line.subscriptions:   # used only by calls that never reported their usage
+        rows.append({"ChargeCategory": "Usage", "SkuId": sku, "SkuPriceId": f"{sku}/requests", "SkuMeter": "Requests",
+                     "SkuPriceDetails": '{"x_Meter":"requests"}', "x_Meter": "requests",
+                     "ConsumedQuantity": str(line.requests), "ConsumedUnit": "Requests",
+                     "PricingQuantity": str(line.requests), "PricingUnit": "Requests",
+                     **_costs(line.amount, line.amount),
+                     "ChargeDescription": f"{line.pool} provisioned throughput: calls without reported usage"})
     if not rows:
         rows.append({"ChargeCategory": "Usage", "SkuId": sku, "SkuPriceId": f"{sku}/capacity",
                      "SkuMeter": "Provisioned capacity", "SkuPriceDetails": '{"x_Meter":"capacity"}',
