@@ -1,7 +1,8 @@
 """Raw usage records in Table Storage: idempotent, batched, sharded per month and subscription.
 
-PartitionKey ``{YYYY-MM}~{subscription}~{shard}`` (shard: which slice of the month) lets the invoicing run read one month of one
-subscription in parallel shards; RowKey is the record id, so redelivery rewrites the same rows.
+PartitionKey ``{YYYY-MM}~{subscription}~{shard}`` (shard: which slice of the month) lets the invoicing run read
+one month of one subscription in parallel shards; RowKey is the record id, so redelivery rewrites the same rows.
+Meters are one Edm.Int64 column each (rows from before meters have text token columns and still read back).
 A small index table lists each month's partitions, because Table Storage cannot list them.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-
 from decimal import Decimal
+from typing import Any
 
 from azure.data.tables import EdmType, EntityProperty, UpdateMode
 
@@ -57,9 +58,9 @@ METER_COLUMNS = {meter: "".join(part.title() for part in meter.split("_")) + ("T
 TOKEN_COLUMNS = ["PromptTokens", "CachedTokens", "CompletionTokens", "ReasoningTokens"]
 
 
-def record_to_entity(record: UsageRecord, shards: int) -> dict:
+def record_to_entity(record: UsageRecord, shards: int) -> dict[str, Any]:
     """The row of a record; empty texts and zero counts are left out (read back as their defaults)."""
-    entity = {
+    entity: dict[str, Any] = {
         "PartitionKey": partition_key(record, shards), "RowKey": record.record_id,
         "EventTime": record.timestamp, "Subscription": record.subscription,
         "StatusCode": record.status_code, "Stream": record.stream, "Metered": record.metered,
@@ -83,14 +84,14 @@ AGGREGATION_COLUMNS = ["RowKey", "EventTime", "Subscription", "Deployment", "Mod
                        *TOKEN_COLUMNS, *(column for column in METER_COLUMNS.values() if column not in TOKEN_COLUMNS)]
 
 
-def _count(entity: dict, column: str) -> int:
+def _count(entity: dict[str, Any], column: str) -> int:
     value = entity.get(column)
     if value is None:   # absent, or null where a select named a column the row does not have
         return 0
     return int(value.value if isinstance(value, EntityProperty) else value)   # Int64 reads back wrapped
 
 
-def entity_meters(entity: dict) -> MeterQuantities:
+def entity_meters(entity: dict[str, Any]) -> MeterQuantities:
     """A row's meters: its meter columns, or, for a row from before meters, its text token columns."""
     if entity.get("PromptTokens") is not None:
         prompt, cached, completion, reasoning = (_count(entity, column) for column in TOKEN_COLUMNS)
@@ -102,11 +103,11 @@ def entity_meters(entity: dict) -> MeterQuantities:
     return MeterQuantities(**values) if values else NO_USAGE  # type: ignore[arg-type]
 
 
-def entity_to_record(entity: dict) -> UsageRecord:
-    timestamp = entity["EventTime"]
+def entity_to_record(entity: dict[str, Any]) -> UsageRecord:
+    at = entity["EventTime"]   # the SDK's TablesEntityDatetime: made a plain aware datetime
     return UsageRecord(
-        record_id=entity["RowKey"], timestamp=datetime(*timestamp.timetuple()[:6], timestamp.microsecond,
-                                                        tzinfo=UTC),
+        record_id=entity["RowKey"], timestamp=datetime(at.year, at.month, at.day, at.hour, at.minute, at.second,
+                                                       at.microsecond, tzinfo=UTC),
         subscription=entity["Subscription"], deployment=entity.get("Deployment", ""),
         meters=entity_meters(entity), path=entity.get("Path", ""),
         metered=entity.get("Metered", True), stream=entity.get("Stream", False), model=entity.get("Model", ""),

@@ -95,7 +95,7 @@ class LineUsage:
         self.totals.add(other.totals)
         self.subscriptions |= other.subscriptions
         self.models |= other.models
-        if other.first_day is not None:
+        if other.first_day is not None and other.last_day is not None:
             self._span(other.first_day, other.last_day)
 
     def _span(self, first: date, last: date) -> None:
@@ -108,6 +108,8 @@ class MonthUsage:
 
     Records stamped outside the month are not added, only counted in ``outside_month``.
     """
+
+    __hash__ = None   # type: ignore[assignment]  # mutable: equal by value, never a set member or dict key
 
     def __init__(self, month: str):
         self.first_day, self.next_first_day = month_bounds(month)

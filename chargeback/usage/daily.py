@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 from chargeback.config.model import ChargebackConfig
 from chargeback.usage.aggregation import MonthUsage, UsageKey, UsageTotals
@@ -26,13 +27,13 @@ class DailyUsageRow:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["day"] = self.day.isoformat()
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> DailyUsageRow:
+    def from_dict(cls, data: dict[str, Any]) -> DailyUsageRow:
         return cls(day=date.fromisoformat(data["day"]), deployment=data["deployment"],
                    **{k: int(data[k]) for k in _COUNTS})
 

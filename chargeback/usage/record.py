@@ -34,7 +34,7 @@ class UsageRecord:
     schema_version: int
     path: str                 # request path after the deployment ("/audio/speech"); "" when not sent
 
-    def __init__(self, record_id: str, timestamp: datetime, subscription: str, deployment: str,  # noqa: PLR0913
+    def __init__(self, record_id: str, timestamp: datetime, subscription: str, deployment: str,
                  prompt_tokens: int = 0, cached_tokens: int = 0, completion_tokens: int = 0,
                  reasoning_tokens: int = 0, metered: bool = True, stream: bool = False, model: str = "",
                  subscription_name: str = "", product: str = "", operation: str = "", api_version: str = "",

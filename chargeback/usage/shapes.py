@@ -93,28 +93,43 @@ def _token_meters(usage: Json, names: _Names, image_generation: bool, characters
     if image_generation and "image_tokens" not in details_out:
         # gpt-image: every output token is an image token, but reasoning (text, inside output) stays text
         text_out, image_out = reasoning, text_out - reasoning
-    return MeterQuantities(*inputs, output=text_out, audio_output=audio_out,
-                           image_output=image_out, characters=characters, reasoning=reasoning)
+    input_, cached, cache_write, audio, cached_audio, image, cached_image = inputs
+    return MeterQuantities(input_, cached, cache_write, audio, cached_audio, image, cached_image, text_out,
+                           audio_out, image_out, _NO_SECONDS, characters, reasoning)
+
+
+# Which position of ``_read``'s list each details field fills; other fields (e.g. prediction tokens) are
+# inside their total and need no meter.
+_INPUT_FIELDS = {"audio_tokens": 0, "image_tokens": 1, "text_tokens": 2, "cache_write_tokens": 3, "cached_tokens": 4}
+_OUTPUT_FIELDS = {"audio_tokens": 0, "image_tokens": 1, "text_tokens": 2, "reasoning_tokens": 3}
+_SPLIT_FIELDS = {"audio_tokens": 0, "image_tokens": 1, "text_tokens": 2}
+_NO_SECONDS = Decimal(0)
+
+
+def _read(details: Json, positions: dict[str, int], path: str) -> list[int]:
+    """The counts of ``details`` named in ``positions`` (null or absent: 0), in one pass over what is there."""
+    counts = [0] * len(positions)
+    for field, value in details.items():
+        index = positions.get(field)
+        if index is None or value is None:
+            continue
+        if value.__class__ is not int or value < 0:
+            token_count(details, field, f"{path}.{field}")   # raises with the reason
+        counts[index] = value
+    return counts
 
 
 def _input_parts(details: Json, name: str, total: int, total_name: str) -> tuple[int, ...]:
     """(input, cached_input, cache_write_input, audio_input, cached_audio_input, image_input, cached_image_input)."""
     path = f"usage.{name}"
-    audio = _count(details, "audio_tokens", path)
-    image = _count(details, "image_tokens", path)
-    text = _count(details, "text_tokens", path)
+    audio, image, text, cache_write, cached = _read(details, _INPUT_FIELDS, path)
     if text + audio + image > total:
         _exceeds(f"{path} text, audio and image tokens", text + audio + image, total_name, total)
-    cache_write = _count(details, "cache_write_tokens", path)
-    cached = _count(details, "cached_tokens", path)
-    cached_text = cached_audio = cached_image = 0
-    split = details.get("cached_tokens_details")
-    if split is not None:
-        split = _details_one(details, "cached_tokens_details", path)
+    cached_audio = cached_image = 0
+    if details.get("cached_tokens_details") is not None:
         split_path = f"{path}.cached_tokens_details"
-        cached_audio = _count(split, "audio_tokens", split_path)
-        cached_image = _count(split, "image_tokens", split_path)
-        cached_text = _count(split, "text_tokens", split_path)
+        split = _details_one(details, "cached_tokens_details", path)
+        cached_audio, cached_image, cached_text = _read(split, _SPLIT_FIELDS, split_path)
         if details.get("cached_tokens") is None:
             cached = cached_text + cached_audio + cached_image    # only the split was sent
         _within(f"{split_path} tokens", cached_text + cached_audio + cached_image, "cached_tokens", cached)
@@ -123,19 +138,17 @@ def _input_parts(details: Json, name: str, total: int, total_name: str) -> tuple
     if cached > total:   # the first release's wording, kept for the common case
         raise InvalidEvent(f"cached_tokens {cached} exceed {total_name} {total}")
     named = cached + cache_write + (audio - cached_audio) + (image - cached_image)
-    _within("cached, cache write, audio and image tokens", named, total_name, total)
+    if named > total:
+        _exceeds("cached, cache write, audio and image tokens", named, total_name, total)
     return (total - named, cached - cached_audio - cached_image, cache_write, audio - cached_audio,
             cached_audio, image - cached_image, cached_image)
 
 
 def _output_parts(details: Json, name: str, total: int, total_name: str) -> tuple[int, int, int, int]:
     """(text output incl. reasoning, audio output, image output, reasoning)."""
-    path = f"usage.{name}"
-    audio = _count(details, "audio_tokens", path)
-    image = _count(details, "image_tokens", path)
-    text = _count(details, "text_tokens", path)
-    reasoning = _count(details, "reasoning_tokens", path)
-    _within(f"{path} text, audio and image tokens", text + audio + image, total_name, total)
+    audio, image, text, reasoning = _read(details, _OUTPUT_FIELDS, f"usage.{name}")
+    if text + audio + image > total:
+        _exceeds(f"usage.{name} text, audio and image tokens", text + audio + image, total_name, total)
     text_out = total - audio - image
     if reasoning > text_out:
         raise InvalidEvent(f"reasoning_tokens {reasoning} exceed {total_name} {total}"
@@ -149,7 +162,7 @@ def _count(container: Json, field: str, path: str) -> int:
     if value is None:
         return 0
     if value.__class__ is int and value >= 0:
-        return value   # type: ignore[no-any-return]
+        return int(value)
     return token_count(container, field, f"{path}.{field}")
 
 
