@@ -69,3 +69,25 @@ def test_invoices_list_filters_by_department_and_unknown_ones_list_the_known(mon
     assert main(["invoices", "get", "2026-10", "finance"]) == 2
     err = capsys.readouterr().err
     assert "unknown department 'finance'; known: marketing, sales, unallocated" in err
+
+
+def _keys(data) -> set[str]:
+    if isinstance(data, dict):
+        return set(data) | {k for v in data.values() for k in _keys(v)}
+    if isinstance(data, list):
+        return {k for v in data for k in _keys(v)}
+    return set()
+
+
+def test_every_json_listing_keeps_snake_case_keys(month_loaded, capsys, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"schemaVersion": 2, "requestId": "no-subscription"}) + "\n")
+    commands = [["ingest", str(bad)], ["run-month", "2026-10"], ["invoices", "list", "2026-10"], ["usage", "2026-10"],
+                ["config", "show"], ["config", "versions"], ["deadletters", "list"]]
+    for argv in commands:
+        assert main([*argv, "--json"]) in (0, 1), argv
+        keys = _keys(json.loads(capsys.readouterr().out))
+        assert keys, argv
+        odd = sorted(k for k in keys if not re.fullmatch(r"[a-z0-9_]+", k)
+                     and not re.fullmatch(r"[a-z0-9-]+", k))     # department ids and meters may be keys
+        assert odd == [], (argv, odd)

@@ -175,3 +175,39 @@ def test_deadletters_replay_refuses_unknown_and_ambiguous_ids(cli, tmp_path, cap
     assert main(["deadletters", "replay", common]) == 2
     assert "start of 2 dead-letter ids" in capsys.readouterr().err
     assert len(_dead_letter_ids(capsys)) == 2   # nothing was replayed or removed
+
+
+def test_a_storage_failure_names_its_root_cause_such_as_a_reset_connection():
+    """A server that resets every connection: the SDK's error names 'Connection reset by peer' under it."""
+    import struct
+    import threading
+
+    from azure.core.exceptions import AzureError
+    from azure.data.tables import TableServiceClient
+
+    from chargeback.storage.account import failure_cause
+    from devhost.azurite import connection_string
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def reset_everyone():
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            time.sleep(0.05)   # the request has arrived, unread: closing now sends a reset
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, not FIN
+            client.close()
+    threading.Thread(target=reset_everyone, daemon=True).start()
+    ports = type("P", (), {"blob": port, "queue": port, "table": port})()
+    service = TableServiceClient.from_connection_string(connection_string(ports), retry_total=0)
+    try:
+        with pytest.raises(AzureError) as failed:
+            service.create_table("anything")
+    finally:
+        server.close()
+    assert "Connection reset by peer" in failure_cause(failed.value)
+    assert failure_cause(failed.value).startswith(type(failed.value).__name__ + ": ")
