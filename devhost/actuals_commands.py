@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from chargeback.actuals.mapping import read_month_actuals
+from chargeback.actuals.mapping import read_month_actuals_parts
 from chargeback.actuals.model import InvalidExport, MonthActuals
 from chargeback.months import parse_month
 from chargeback.wiring import services
@@ -31,22 +31,29 @@ class _Counting:
         return data
 
 
+def _opened(paths: list[Path], advance: Callable[..., None]) -> Iterator[tuple[str, IO[bytes]]]:
+    """Each file in turn, open only while it is read (an export may come in hundreds of parts)."""
+    for path in paths:
+        with path.open("rb") as raw:
+            yield str(path), _Counting(raw, advance)
+
+
 def _import(args) -> int:
     if not args.month:
         print("chargeback actuals import: give the month the export is of: --month YYYY-MM", file=sys.stderr)
         return 2
     month = parse_month(args.month)
-    path = Path(args.file_or_month)
+    paths = [Path(args.file_or_month), *(Path(p) for p in args.more_files)]
     use_storage()
     s = services()
     config = s.config.current()
     if config is None:
         print("chargeback actuals import: no config imported yet: chargeback config import FILE", file=sys.stderr)
         return 1
-    with path.open("rb") as raw, progress(f"reading {path.name}", path.stat().st_size,
-                                          shows_progress(args.json)) as advance:
+    size = sum(p.stat().st_size for p in paths)
+    with progress(f"reading {len(paths)} file(s)", size, shows_progress(args.json)) as advance:
         try:
-            result = read_month_actuals(_Counting(raw, advance), str(path), month, config)  # type: ignore[arg-type]
+            result = read_month_actuals_parts(_opened(paths, advance), month, config)
         except InvalidExport as exc:
             print(f"chargeback actuals import: refused, the stored actuals of {month} are unchanged:\n  {exc}",
                   file=sys.stderr)
@@ -55,7 +62,7 @@ def _import(args) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
-    print(f"imported {result.export_format} export {path} for {month}: {result.rows_read:,} rows read, "
+    print(f"imported {result.export_format} export {result.source} for {month}: {result.rows_read:,} rows read, "
           f"{result.rows_kept:,} of the configured resources")
     print(f"  actual cost {result.total_cost} {result.currency}: mapped {result.mapped_cost}, "
           f"unmapped {result.unmapped_cost} ({len(result.unmapped)} meters; see chargeback actuals show {month})")
@@ -104,4 +111,5 @@ def add_actuals_commands(sub, command: Callable[..., argparse.ArgumentParser]) -
     act.add_argument("action", choices=["import", "show"], help="import an export, or show a month's actuals")
     act.add_argument("file_or_month", metavar="FILE|YYYY-MM",
                      help="import: the export CSV (or .csv.gz); show: the month")
+    act.add_argument("more_files", nargs="*", metavar="FILE", help="import: further parts of the same export")
     act.add_argument("--month", help="import: the month the export is of, YYYY-MM (every row must be of it)")

@@ -6,13 +6,14 @@ stays in the month's total (``actuals show`` lists it; allocation sends it to ``
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO
 
-from chargeback.actuals.model import CostRow, MappedCost, MonthActuals, UnmappedCost
+from chargeback.actuals.model import CostRow, InvalidExport, MappedCost, MonthActuals, UnmappedCost
 from chargeback.actuals.read_export import ExportReader
 from chargeback.config.actuals import ActualsConfig, MeterTarget
 from chargeback.config.model import ChargebackConfig
@@ -75,14 +76,33 @@ def read_month_actuals(stream: IO[bytes], source: str, month: str, config: Charg
 
     Raises ``InvalidExport`` (file, line, column) at the first bad row, having returned nothing.
     """
+    return read_month_actuals_parts([(source, stream)], month, config, now)
+
+
+def read_month_actuals_parts(parts: Iterable[tuple[str, IO[bytes]]], month: str, config: ChargebackConfig,
+                             now: datetime | None = None) -> MonthActuals:
+    """The month's actuals from an export written as several files (Cost Management partitions large
+    exports), read one after the other into one set of totals; every part must be of the same kind."""
     actuals = config.actuals
     if actuals is None:
         raise InvalidConfig(["actuals: the config has no actuals section; add actuals.resources (the Azure "
                              "OpenAI resource ids) and actuals.meters, import it, then import the export"])
-    reader = ExportReader(stream, source, month, keep=actuals.covers, currency=config.currency)
-    tally = ActualsTally(actuals).add_all(reader.rows())
-    return MonthActuals(month=month, currency=config.currency, source=source, export_format=reader.export_format,
-                        content_sha256=reader.content_sha256, rows_read=reader.rows_read,
+    tally = ActualsTally(actuals)
+    readers: list[ExportReader] = []
+    for source, stream in parts:
+        reader = ExportReader(stream, source, month, keep=actuals.covers, currency=config.currency)
+        tally.add_all(reader.rows())
+        if readers and reader.export_format != readers[0].export_format:
+            raise InvalidExport(source, f"is {reader.export_format}, but {readers[0].source} is "
+                                f"{readers[0].export_format}: import the parts of one export together")
+        readers.append(reader)
+    if not readers:
+        raise ValueError("no export to read")
+    digest = (readers[0].content_sha256 if len(readers) == 1 else "sha256:" + hashlib.sha256(
+        "\n".join(r.content_sha256 for r in readers).encode()).hexdigest())
+    return MonthActuals(month=month, currency=config.currency, source=" + ".join(r.source for r in readers),
+                        export_format=readers[0].export_format, content_sha256=digest,
+                        rows_read=sum(r.rows_read for r in readers),
                         rows_kept=sum(r.rows for _, r in tally.mapped.values()) +
                         sum(r.rows for r in tally.unmapped.values()),
                         mapped=tally.mapped_costs(), unmapped=tally.unmapped_costs(),

@@ -75,3 +75,16 @@ def test_commands_import_show_and_refuse_without_touching_the_stored_month(app_s
 
     assert main(["actuals", "show", "2026-08"]) == 1
     assert "no actuals imported for 2026-08" in capsys.readouterr().err
+
+
+def test_an_export_in_parts_is_imported_in_one_command(app_services, tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(ACTUALS_CONFIG, encoding="utf-8")
+    assert main(["config", "import", str(config)]) == 0
+    rows = hand_rows()
+    first = write_export(tmp_path / "part_0_0001.csv", FOCUS_1_2, rows[:4])
+    second = write_export(tmp_path / "part_0_0002.csv.gz", FOCUS_1_2, rows[4:], gzipped=True)
+    assert main(["actuals", "import", str(first), str(second), "--month", "2026-10"]) == 0
+    assert f"export {first} + {second} for 2026-10: 7 rows read, 6 of the configured resources" in (
+        capsys.readouterr().out)
+    assert app_services.actuals.get("2026-10").total_cost == Decimal(HAND_TOTAL)

@@ -4,13 +4,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chargeback.actuals.mapping import read_month_actuals
+from chargeback.actuals.mapping import read_month_actuals, read_month_actuals_parts
 from chargeback.actuals.model import InvalidExport, MonthActuals
 from chargeback.config.loading import parse_config
 from chargeback.errors import InvalidConfig
@@ -210,3 +211,18 @@ def test_a_correction_of_last_month_invoiced_this_month_belongs_to_this_month():
     assert (month.rows_kept, month.total_cost) == (2, Decimal("8.50"))
     correction["BillingPeriodStart"] = "2026-09-01T00:00:00Z"     # invoiced last month: not this month's
     assert refusal(export_text(FOCUS_1_2, [usage, correction])).line == 3
+
+
+def test_an_export_in_parts_reads_as_one():
+    rows = [focus_row(m, c, q, resource=r) for m, c, q, r in HAND_ROWS]
+    meter, cost, hours, resource = HAND_PTU
+    rows.append(focus_row(meter, cost, hours, resource=resource, unit="1 Hour"))
+    parts = [("part_0_0001.csv", io.BytesIO(export_text(FOCUS_1_2, rows[:3]).encode())),
+             ("part_0_0002.csv", io.BytesIO(export_text(FOCUS_1_2, rows[3:]).encode()))]
+    whole = read(focus_text())
+    split = read_month_actuals_parts(parts, "2026-10", CONFIG)
+    assert (split.mapped, split.unmapped, split.rows_read) == (whole.mapped, whole.unmapped, whole.rows_read)
+    assert split.source == "part_0_0001.csv + part_0_0002.csv" and split.content_sha256 != whole.content_sha256
+    mixed = [("a.csv", io.BytesIO(focus_text().encode())), ("b.csv", io.BytesIO(cost_details_text("EA").encode()))]
+    with pytest.raises(InvalidExport, match=re.escape("b.csv: is EA cost details, but a.csv is FOCUS 1.2")):
+        read_month_actuals_parts(mixed, "2026-10", CONFIG)
