@@ -116,7 +116,7 @@ class MonthOfEvents:
         spoiled = dict(zip(sorted(rng.sample(range(self.events), self.bad)), cycle(BAD_KINDS)))
         v1 = self.fmt == "v1"
         year, month = self.year, self.month_number
-        for index, (offset, subscription) in enumerate(zip(offsets, callers)):
+        for index, (offset, subscription) in enumerate(zip(offsets, callers, strict=True)):
             workloads, cum = self.mixes[subscription.id]
             workload = rng.choices(workloads, cum_weights=cum)[0]
             call = make_call(rng, workload, allow_stream=not v1)
@@ -149,7 +149,7 @@ class MonthOfEvents:
 
 def _mix(subscription: Subscription, fmt: str) -> tuple[list[Workload], list[float]]:
     """The workloads a subscription calls, with cumulative weights; v1 keeps what the seed policy can log."""
-    pairs = [(w, weight) for w, weight in zip(WORKLOADS, subscription.workload_mix)
+    pairs = [(w, weight) for w, weight in zip(WORKLOADS, subscription.workload_mix, strict=True)
              if weight > 0 and (fmt == "v2" or w.seed_compatible)]
     if not pairs:   # a mix of only embeddings/Responses cannot appear in v1: fall back to plain chat
         pairs = [(next(w for w in WORKLOADS if w.seed_compatible), 1.0)]

@@ -105,7 +105,7 @@ def subscription_weights(rng: random.Random, departments: list[Department],
     total = sum(d.volume for d in departments)
     for department in departments:
         shares = [rng.uniform(0.2, 1.0) for _ in department.subscriptions]
-        for subscription, share in zip(department.subscriptions, shares):
+        for subscription, share in zip(department.subscriptions, shares, strict=True):
             subscriptions.append(subscription)
             weights.append((1 - UNCLAIMED_SHARE) * department.volume / total * share / sum(shares))
     subscriptions.append(unclaimed)

@@ -17,7 +17,7 @@ from chargeback.usage.aggregation import MonthUsage
 from devhost.generate.month import MonthOfEvents
 
 
-@pytest.mark.parametrize("now, expected", [
+@pytest.mark.parametrize(("now", "expected"), [
     (datetime(2027, 1, 1, 2, 0, tzinfo=UTC), "2026-12"),   # across the year boundary
     (datetime(2026, 3, 1, 2, 0, tzinfo=UTC), "2026-02"),
     (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "2026-11"),

@@ -366,7 +366,7 @@ def test_two_hundred_departments():
                 < datetime(2028, 3, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("events, bad_events, bad", [(1000, None, 3), (999, None, 1), (2000, 0, 0), (50, 7, 7)])
+@pytest.mark.parametrize(("events", "bad_events", "bad"), [(1000, None, 3), (999, None, 1), (2000, 0, 0), (50, 7, 7)])
 def test_bad_event_count(events, bad_events, bad):
     month = generate_month(MONTH, departments=2, events=events, bad_events=bad_events)
     assert sum(classify_v2(line)[0] is not None for line in month.lines) == bad == month.expected.bad
@@ -387,7 +387,7 @@ def test_refuses_a_month_that_is_not_yyyy_mm(month):
 
 
 def test_refuses_unknown_format_and_impossible_counts():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="fmt must be one of"):
         generate_month(MONTH, events=10, fmt="v3")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad_events"):
         generate_month(MONTH, events=10, bad_events=11)

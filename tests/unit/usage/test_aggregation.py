@@ -14,8 +14,6 @@ from chargeback.usage.aggregation import COLUMNS, MonthUsage, UsageKey, aggregat
 from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.record import UsageRecord
 
-UTC = UTC
-
 
 def record(at: datetime, subscription="sub-1", deployment="gpt-4o", model="gpt-4o-2024-08-06",
            prompt=0, cached=0, completion=0, reasoning=0, metered=True, n=0) -> UsageRecord:
@@ -138,7 +136,7 @@ def test_first_release_json_with_token_columns_still_loads_as_text_meters():
 def test_from_dict_refuses_a_day_the_month_does_not_have():
     doc = json.loads(aggregate_month("2026-02", []).to_json())
     doc["groups"] = [["sub-1", "gpt-4o", "", 30, 1, 0, {"input": 1}]]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="day is out of range"):
         MonthUsage.from_dict(doc)
 
 
@@ -155,7 +153,7 @@ def test_merging_partitions_equals_aggregating_everything():
 
 
 def test_merging_another_month_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot merge usage of 2026-04 into 2026-03"):
         MonthUsage("2026-03").merge(MonthUsage("2026-04"))
 
 

@@ -197,7 +197,7 @@ def test_a_duration_keeps_the_wire_decimal_exactly():
     assert parse_event(RawEvent(body)).meters.audio_seconds == Decimal("12345.678901234567891")
 
 
-@pytest.mark.parametrize("usage, reason", [
+@pytest.mark.parametrize(("usage", "reason"), [
     # chat: audio 900 + cached 200 of a 1000-token prompt: 1100 parts in 1000
     ({"prompt_tokens": 1000, "completion_tokens": 1,
       "prompt_tokens_details": {"audio_tokens": 900, "cached_tokens": 200}},
