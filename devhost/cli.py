@@ -95,6 +95,11 @@ def _invoice_commands(sub) -> None:
                      "run the monthly invoicing orchestration through the local host")
     run_m.add_argument("month", help="YYYY-MM")
     run_m.add_argument("--timeout", type=float, default=900, help="seconds to wait for the run (default 900)")
+    again = run_m.add_mutually_exclusive_group()
+    again.add_argument("--restart", action="store_true",
+                       help="start the month over, abandoning an unfinished run (one a killed command left)")
+    again.add_argument("--follow", action="store_true",
+                       help="wait for the month's run that another command is running, and show its result")
 
     inv = _command(sub, "invoices", invoices, "what was invoiced for a month; fetch one department's workbook")
     inv.add_argument("action", choices=["list", "get"], help="list the month's invoices, or get one workbook")

@@ -19,6 +19,10 @@ class PortUnavailable(ChargebackError):
     """serve cannot listen where it was asked to."""
 
 
+class NothingToFollow(ChargebackError):
+    """run-month --follow of a month nobody started."""
+
+
 class NoConfig(ChargebackError):
     """Invoicing asked for before any configuration was imported."""
 
@@ -34,7 +38,7 @@ def run_month(args) -> int:
     if services().config.current() is None:
         raise NoConfig("no configuration imported yet: chargeback config import FILE (docs/config.md)")
     with LocalHost() as host:
-        status = snake_keys(_follow(host, month, args.timeout, show=shows_progress(args.json)))
+        status = snake_keys(_follow(host, month, args, show=shows_progress(args.json)))
     if args.json:
         print_json(status)
         return 0 if status["runtime_status"] == "Completed" else 1
@@ -45,12 +49,21 @@ def run_month(args) -> int:
     return 0
 
 
-def _follow(host, month: str, timeout: float, show: bool) -> dict:
-    """Run the month; on a terminal, print each stage and partition count its custom status reports."""
+def _follow(host, month: str, args, show: bool) -> dict:
+    """Run the month (resuming one a killed command left; ``--restart``: over again, ``--follow``: the run
+    another command holds); on a terminal, print each stage and partition count its custom status reports."""
     if show:
         host.durable.store = _StatusWatcher(host.durable.store, _StageLines())
-    instance = host.start_month(month)
-    return host.durable.wait_for_completion(instance, timeout)
+    if getattr(args, "follow", False):
+        from devhost.durable import InstanceNotFound
+        try:
+            return host.follow(month, args.timeout)
+        except InstanceNotFound:
+            raise NothingToFollow(f"no run of {month} to follow: chargeback run-month {month} starts one") from None
+    instance = host.start_month(month, restart=getattr(args, "restart", False))
+    if host.resumed:
+        say(f"resuming the run of {month} that a stopped command left unfinished (--restart starts it over)")
+    return host.durable.wait_for_completion(instance, args.timeout)
 
 
 class _StatusWatcher:

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from devhost.durable.errors import HostAborted, InstanceAlreadyRunning, InstanceNotFound, Superseded
 from devhost.durable.registry import FunctionRegistry
@@ -34,8 +34,14 @@ class DurableHost:
     """Runs a DFApp's orchestrations locally; ``background=True`` drives each instance on its own thread."""
 
     def __init__(self, app, store, max_workers: int = 4, *, background: bool = False,
-                 retry_delay_scale: float = 1.0):
+                 retry_delay_scale: float = 1.0, lease_seconds: float = 30.0):
         self.registry = FunctionRegistry(app)
+        # The instances this host drives carry its id and a lease it renews; a host that dies (SIGKILL)
+        # stops renewing, and once the lease runs out the next host resumes them.
+        self.host_id = uuid.uuid4().hex
+        self.lease_seconds = lease_seconds
+        self._leased: dict[str, str] = {}   # instance id -> execution id whose lease this host renews
+        self._heartbeat: threading.Thread | None = None
         self.store = store
         self.background = background
         self.retry_delay_scale = retry_delay_scale
@@ -49,12 +55,15 @@ class DurableHost:
         self._api = None
 
     # Instance management (what DurableOrchestrationClient asks of the extension).
-    def start_new(self, name: str, instance_id: str | None = None, input=None) -> str:
-        """Create a Pending instance; a finished instance id may be reused, a running one may not."""
-        return self.start_new_json(name, instance_id, None if input is None else _dumps(input))
+    def start_new(self, name: str, instance_id: str | None = None, input=None, *, restart: bool = False) -> str:
+        """Create a Pending instance; a finished instance id may be reused, a running one may not (unless
+        ``restart``: its execution is abandoned and a new one starts over)."""
+        return self.start_new_json(name, instance_id, None if input is None else _dumps(input), restart=restart)
 
-    def start_new_json(self, name: str, instance_id: str | None, input_json: str | None) -> str:
-        """start_new with the input already serialised (as the HTTP API receives it)."""
+    def start_new_json(self, name: str, instance_id: str | None, input_json: str | None, *,
+                       restart: bool = False) -> str:
+        """start_new with the input already serialised (as the HTTP API receives it). Atomic across hosts
+        over one store: of two starts of one id, one wins and the other gets InstanceAlreadyRunning."""
         self._check_alive()
         self.registry.orchestrator(name)
         instance_id = instance_id or uuid.uuid4().hex
@@ -63,12 +72,18 @@ class DurableHost:
         now = datetime.now(UTC)
         with self._lock:
             existing = self.store.load(instance_id, with_history=False)
-            if existing is not None and not existing.finished:
+            if existing is not None and not existing.finished and not restart:
                 raise InstanceAlreadyRunning(
-                    f"An instance with ID '{instance_id}' already exists and is {existing.runtime_status}.")
-            record = InstanceRecord(instance_id, name, uuid.uuid4().hex, "Pending", input_json, now, now)
-            self.store.save(record)
+                    f"An instance with ID '{instance_id}' already exists and is {existing.runtime_status}.",
+                    existing)
+            record = InstanceRecord(instance_id, name, uuid.uuid4().hex, "Pending", input_json, now, now,
+                                    owner=self.host_id, lease_until=self._lease_end())
+            if hasattr(self.store, "claim"):
+                self.store.claim(record, existing)
+            else:
+                self.store.save(record)
             runner = self._runners[instance_id] = InstanceRunner(self, instance_id, record.execution_id)
+            self._hold(instance_id, record.execution_id)
             self._changed.notify_all()
         if self.background:
             self._drive_in_background(runner)
@@ -84,15 +99,34 @@ class DurableHost:
         return self.get_status(instance_id)
 
     def resume_all(self) -> list[str]:
-        """Continue every Pending or Running instance from its stored history (after a crash); their ids."""
-        unfinished = [r.instance_id for r in self.store.list_records() if not r.finished]
-        for instance_id in unfinished:
-            if self.background:
-                self._check_alive()
-                self._drive_in_background(self._runner(instance_id))
-            else:
-                self.run_until_idle(instance_id)
-        return unfinished
+        """Continue every instance a gone host left unfinished (its lease ran out) from its stored history;
+        their ids. One another live host drives is left to it."""
+        resumed = []
+        for record in self.store.list_records():
+            try:
+                self.resume(record.instance_id)
+            except InstanceAlreadyRunning:
+                continue
+            resumed.append(record.instance_id)
+        return resumed
+
+    def resume(self, instance_id: str) -> None:
+        """Take over an abandoned instance and drive it on; InstanceAlreadyRunning while its host lives
+        (or when it is finished: then there is nothing to resume)."""
+        self._check_alive()
+        record = self.store.load(instance_id, with_history=False)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        if not record.abandoned(datetime.now(UTC)):
+            raise InstanceAlreadyRunning(f"instance {instance_id} is {record.runtime_status} on a live host",
+                                         record)
+        if hasattr(self.store, "take_over"):
+            self.store.take_over(record, self.host_id, self._lease_end())
+        self._hold(instance_id, record.execution_id)
+        if self.background:
+            self._drive_in_background(self._runner(instance_id))
+        else:
+            self.run_until_idle(instance_id)
 
     def wait_for_completion(self, instance_id: str, timeout: float = 30.0) -> dict:
         """The status once Completed, Failed or Terminated; TimeoutError if that takes longer than timeout."""
@@ -110,7 +144,7 @@ class DurableHost:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self.background:
                     raise TimeoutError(f"instance {instance_id} is still {record.runtime_status}")
-                self._changed.wait(remaining)
+                self._changed.wait(min(remaining, 0.5))   # polls too: another host may be driving it
 
     def get_status(self, instance_id: str) -> dict | None:
         """The status API's view of the instance, or None when there is none."""
@@ -132,11 +166,36 @@ class DurableHost:
         return self._api
 
     def close(self) -> None:
-        """Stop the HTTP API, the drivers and the activity pool; running activities are abandoned."""
+        """Stop the HTTP API, the drivers and the activity pool; running activities are abandoned, and the
+        leases handed back so the next host resumes at once."""
         if self._api is not None:
             self._api.stop()
             self._api = None
         self._stop_everything()
+
+    # Leases: held while this host drives an instance, renewed by a heartbeat, released on close.
+    def _lease_end(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
+
+    def _hold(self, instance_id: str, execution_id: str) -> None:
+        self._leased[instance_id] = execution_id   # one dict assignment: atomic, with or without the lock
+        if self._heartbeat is None and hasattr(self.store, "renew"):
+            self._heartbeat = threading.Thread(target=self._renew_leases, name="durable-lease", daemon=True)
+            self._heartbeat.start()
+
+    def _renew_leases(self) -> None:
+        while not self._stopped:
+            time.sleep(self.lease_seconds / 3)
+            for instance_id, execution_id in list(self._leased.items()):
+                with contextlib.suppress(Exception):   # storage down: the lease may lapse, and that is safe
+                    self.store.renew(instance_id, execution_id, self.host_id, self._lease_end())
+
+    def _release_leases(self) -> None:
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        for instance_id, execution_id in list(self._leased.items()):
+            with contextlib.suppress(Exception):
+                self.store.renew(instance_id, execution_id, self.host_id, past)
+        self._leased.clear()
 
     def __enter__(self) -> DurableHost:
         return self
@@ -149,7 +208,12 @@ class DurableHost:
         with self._lock:
             if self._runners.get(record.instance_id) is not runner:
                 raise Superseded(record.instance_id)
-            self.store.save(record)
+            # A host that is stopping saves what it has (a crash keeps its last batch) but holds no lease.
+            ends = datetime.now(UTC) - timedelta(seconds=1) if self._stopped else self._lease_end()
+            record.owner, record.lease_until = self.host_id, ends
+            self.store.save(record)   # Superseded when another host restarted or took it over
+            if record.finished:
+                self._leased.pop(record.instance_id, None)
             self._changed.notify_all()
 
     def submit_activity(self, runner: InstanceRunner, work: Work) -> None:
@@ -180,6 +244,8 @@ class DurableHost:
         self._executor.shutdown(wait=False, cancel_futures=True)
         for runner in runners:
             runner.post(("stop",))
+        if hasattr(self.store, "renew"):
+            self._release_leases()
 
     def _check_alive(self, instance_id: str | None = None) -> None:
         if self._aborted is not None:

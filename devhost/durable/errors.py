@@ -2,7 +2,11 @@
 
 
 class InstanceAlreadyRunning(Exception):
-    """start_new with the id of an instance that is Pending or Running."""
+    """start_new with the id of an instance that is Pending or Running (``record``: as it was read)."""
+
+    def __init__(self, message: str, record=None):
+        super().__init__(message)
+        self.record = record
 
 
 class InstanceNotFound(LookupError):

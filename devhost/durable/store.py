@@ -1,14 +1,18 @@
 """Orchestration instance state (status fields and full history): in memory, or in Table Storage."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient, UpdateMode
+
+from devhost.durable.errors import InstanceAlreadyRunning, Superseded
 
 FINISHED = ("Completed", "Failed", "Terminated")
 STATUS_ROW = "status"
@@ -30,10 +34,17 @@ class InstanceRecord:
     output_json: str | None = None
     custom_status_json: str | None = None
     history: list[dict] = field(default_factory=list)
+    owner: str = ""                          # the host driving it (renews the lease while it lives)
+    lease_until: datetime | None = None      # past this, the owner is taken to be gone
+    etag: str | None = field(default=None, compare=False, repr=False)   # of the status row as loaded
 
     @property
     def finished(self) -> bool:
         return self.runtime_status in FINISHED
+
+    def abandoned(self, now: datetime) -> bool:
+        """Unfinished, and its host stopped renewing the lease (killed, or closed without finishing)."""
+        return not self.finished and (self.lease_until is None or self.lease_until <= now)
 
     def status(self) -> dict:
         """The instance as the Durable HTTP API's get-status returns it."""
@@ -67,12 +78,50 @@ class InMemoryInstanceStore:
 
     def save(self, record: InstanceRecord) -> None:
         with self._lock:
+            _check_owner(self._records.get(record.instance_id), record)
             self._records[record.instance_id] = copy.deepcopy(record)
+
+    def claim(self, record: InstanceRecord, replacing: InstanceRecord | None) -> None:
+        """Store a new execution, only if the instance is still as ``replacing`` was read (None: absent)."""
+        with self._lock:
+            if _stamp(self._records.get(record.instance_id)) != _stamp(replacing):
+                raise InstanceAlreadyRunning(f"instance {record.instance_id} changed meanwhile")
+            self._records[record.instance_id] = copy.deepcopy(record)
+
+    def take_over(self, record: InstanceRecord, owner: str, until: datetime) -> None:  # as the table's
+        with self._lock:
+            current = self._records.get(record.instance_id)
+            if current is None or _stamp(current) != _stamp(record):
+                raise InstanceAlreadyRunning(f"instance {record.instance_id} was taken over meanwhile")
+            current.owner, current.lease_until = owner, until
+
+    def renew(self, instance_id: str, execution_id: str, owner: str, until: datetime) -> None:
+        with self._lock:
+            current = self._records.get(instance_id)
+            if current is not None and current.execution_id == execution_id and current.owner == owner:
+                current.lease_until = until
 
     def list_records(self) -> list[InstanceRecord]:
         """Every instance's status fields (history left out)."""
         with self._lock:
             return [replace(r, history=[]) for r in self._records.values()]
+
+
+def _stamp(record: InstanceRecord | None) -> tuple | None:
+    """What an etag tells apart, for the in-memory store."""
+    return None if record is None else (record.execution_id, record.owner, record.lease_until, record.runtime_status)
+
+
+def _check_owner(current: InstanceRecord | None, record: InstanceRecord) -> None:
+    """A runner may save only the execution it drives, and not while another host holds a live lease on it
+    (an expired one is a host gone: saving over it takes the instance over)."""
+    if current is None:
+        return
+    held_by_other = current.owner and record.owner and current.owner != record.owner and (
+        current.lease_until is not None and current.lease_until > datetime.now(UTC))
+    replaced = current.execution_id != record.execution_id and not current.finished   # restarted meanwhile
+    if replaced or held_by_other:
+        raise Superseded(record.instance_id)
 
 
 class TableInstanceStore:
@@ -115,11 +164,69 @@ class TableInstanceStore:
                                "RowKey": _chunk_key(record.execution_id, i), "Events": chunk},
                     {"mode": UpdateMode.REPLACE})
                    for i, chunk in enumerate(chunks) if i >= len(known) or known[i] != chunk]
+        current = self._status_row(record.instance_id)
+        if current is not None:
+            _check_owner(_record_from(current), record)
         for start in range(0, len(changed), BATCH_LIMIT):
             self._table.submit_transaction(changed[start:start + BATCH_LIMIT])
-        self._table.upsert_entity(_row_from(record, len(text)), mode=UpdateMode.REPLACE)
+        self._write_status(_row_from(record, len(text)), record, current)
         with self._lock:
             self._written[key] = chunks
+
+    def _write_status(self, row: dict, record: InstanceRecord, current) -> None:
+        """Write the status row over one this execution owns (by its etag; a change in between is rechecked)."""
+        for _ in range(5):
+            if current is None:
+                self._table.upsert_entity(row, mode=UpdateMode.REPLACE)
+                return
+            try:
+                self._table.update_entity(row, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
+                                          match_condition=MatchConditions.IfNotModified)
+                return
+            except ResourceModifiedError:
+                current = self._status_row(record.instance_id)
+                if current is not None:
+                    _check_owner(_record_from(current), record)   # Superseded if it is no longer ours
+        raise Superseded(record.instance_id)
+
+    def claim(self, record: InstanceRecord, replacing: InstanceRecord | None) -> None:
+        """Store a new execution's status row atomically: inserted if there was none, else over the row exactly
+        as ``replacing`` was read (its etag). Of two racing hosts one wins, the other gets InstanceAlreadyRunning."""
+        row = _row_from(record, 0)
+        try:
+            if replacing is None:
+                self._table.create_entity(row)
+            else:
+                self._table.update_entity(row, mode=UpdateMode.REPLACE, etag=replacing.etag,
+                                          match_condition=MatchConditions.IfNotModified)
+        except (ResourceExistsError, ResourceModifiedError):
+            raise InstanceAlreadyRunning(f"instance {record.instance_id} was started meanwhile") from None
+        with self._lock:
+            self._written.pop((record.instance_id, record.execution_id), None)
+
+    def take_over(self, record: InstanceRecord, owner: str, until: datetime) -> None:
+        """Become the owner of an abandoned execution, only if its row is still as ``record`` was read."""
+        try:
+            self._table.update_entity({"PartitionKey": record.instance_id, "RowKey": STATUS_ROW, "Owner": owner,
+                                       "LeaseUntil": until}, mode=UpdateMode.MERGE, etag=record.etag,
+                                      match_condition=MatchConditions.IfNotModified)
+        except (ResourceModifiedError, ResourceNotFoundError):
+            raise InstanceAlreadyRunning(f"instance {record.instance_id} was taken over meanwhile") from None
+
+    def renew(self, instance_id: str, execution_id: str, owner: str, until: datetime) -> None:
+        """Extend the lease of an execution this owner still holds (otherwise leave the row alone)."""
+        current = self._status_row(instance_id)
+        if current is None or current.get("ExecutionId") != execution_id or current.get("Owner", "") != owner:
+            return
+        with contextlib.suppress(ResourceModifiedError):   # saved meanwhile, or taken over: leave it
+            self._table.update_entity({"PartitionKey": instance_id, "RowKey": STATUS_ROW, "LeaseUntil": until},
+                                      mode=UpdateMode.MERGE, etag=current.metadata["etag"],
+                                      match_condition=MatchConditions.IfNotModified)
+
+    def _status_row(self, instance_id: str):
+        with contextlib.suppress(ResourceNotFoundError):
+            return self._table.get_entity(instance_id, STATUS_ROW)
+        return None
 
     def list_records(self) -> list[InstanceRecord]:
         """Every instance's status fields (history left out)."""
@@ -158,7 +265,9 @@ def _row_from(record: InstanceRecord, history_length: int) -> dict:
     row = {"PartitionKey": record.instance_id, "RowKey": STATUS_ROW, "Name": record.name,
            "ExecutionId": record.execution_id, "RuntimeStatus": record.runtime_status,
            "CreatedTime": record.created_time, "LastUpdatedTime": record.last_updated_time,
-           "HistoryLength": history_length}
+           "HistoryLength": history_length, "Owner": record.owner}
+    if record.lease_until is not None:
+        row["LeaseUntil"] = record.lease_until
     for attribute, prop in _PAYLOADS.items():
         text = getattr(record, attribute)
         if text is None:
@@ -177,10 +286,13 @@ def _record_from(row: dict) -> InstanceRecord:
         parts = row.get(f"{prop}Parts")
         payloads[attribute] = None if parts is None else "".join(
             row[prop if i == 0 else f"{prop}{i}"] for i in range(parts))
+    lease = row.get("LeaseUntil")
     return InstanceRecord(
         instance_id=row["PartitionKey"], name=row["Name"], execution_id=row["ExecutionId"],
         runtime_status=row["RuntimeStatus"], created_time=_utc(row["CreatedTime"]),
-        last_updated_time=_utc(row["LastUpdatedTime"]), **payloads)
+        last_updated_time=_utc(row["LastUpdatedTime"]), owner=row.get("Owner", ""),
+        lease_until=None if lease is None else _utc(lease),
+        etag=getattr(row, "metadata", {}).get("etag"), **payloads)
 
 
 def _utc(moment: datetime) -> datetime:
