@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from chargeback.config.model import UNALLOCATED, Pool
-from chargeback.money import quantum, round_money
+from chargeback.money import quantum, zero
 from chargeback.usage.aggregation import LineUsage
 
 
@@ -74,7 +74,7 @@ class PoolPeriod:
         weighted = {dept: self.weighted_tokens(use) for dept, use in self.use.items()}
         if not any(weighted.values()):
             # Nobody used it (or only with zero-weight tokens): the platform's idle capacity.
-            amounts = {dept: round_money(Decimal(0), currency) for dept in weighted}
+            amounts = {dept: zero(currency) for dept in weighted}
             amounts[UNALLOCATED] = cost
             return weighted, amounts
         return weighted, largest_remainder(cost, weighted, quantum(currency))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from decimal import Decimal
 
 from openpyxl.utils import absolute_coordinate
 from openpyxl.workbook.defined_name import DefinedName
@@ -21,7 +20,7 @@ from chargeback.documents.workbook_style import (
     print_setup,
     workbook_bytes,
 )
-from chargeback.money import format_money
+from chargeback.money import format_money, quantum
 from chargeback.usage.daily import DailyUsageRow
 
 TOTAL_NAME = "InvoiceTotal"   # defined name of the total cell, for people and programs that read the file
@@ -139,7 +138,7 @@ class _InvoiceSheet:
 
     def _notes(self, pool_lines: list[PoolLine]) -> None:
         out, charges, currency = self.out, self.charges, self.currency
-        step = format(Decimal(1).scaleb(-charges.minor_unit), "f")
+        step = format(quantum(currency), "f")
         notes = ["Each line lists the meters it used with their quantity, unit and rate; a meter without usage is "
                  "left out. Output tokens include reasoning tokens; audio is priced per hour, prorated per second.",
                  f"Each pay-as-you-go line sums all its meters exactly and is rounded once to "
