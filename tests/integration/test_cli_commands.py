@@ -11,7 +11,6 @@ import time
 import openpyxl
 import pytest
 
-import chargeback.workflow.ingesting as ingest_service
 from devhost import local_stack
 from devhost.azurite import Azurite
 from devhost.cli import main
@@ -92,7 +91,7 @@ def test_ingest_shows_progress_with_counts_only_when_asked_for_a_terminal(cli, t
 
 
 def test_a_failed_ingest_says_what_was_stored_that_rerunning_is_safe_and_the_cause(tmp_path, monkeypatch, capsys):
-    from chargeback.wiring import reset_services
+    from chargeback.wiring import reset_services, services
     emulator = Azurite(ROOT).start()          # its own Azurite: this test stops it half-way
     monkeypatch.setenv("CHARGEBACK_STORAGE", emulator.connection_string)
     monkeypatch.setenv("CHARGEBACK_TABLE_PREFIX", "fail")
@@ -102,12 +101,11 @@ def test_a_failed_ingest_says_what_was_stored_that_rerunning_is_safe_and_the_cau
 
     def stop_after_first_batch(result):
         emulator.stop()
-    ingest_service.batch_listeners.append(stop_after_first_batch)
+    services().ingest_observers.append(stop_after_first_batch)   # called after each batch, like the counter
     try:
         path = _events_file(tmp_path, [v2_event(i) for i in range(30)])
         assert main(["ingest", str(path), "--batch", "10"]) == 1
     finally:
-        ingest_service.batch_listeners.remove(stop_after_first_batch)
         emulator.stop()
         reset_services()
     err = capsys.readouterr().err
