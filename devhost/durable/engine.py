@@ -6,9 +6,10 @@ own replay engine, activities in a thread pool. No business logic lives here.
 It keeps only what the product uses. Orchestrators may call ``call_activity_with_retry`` and
 ``task_all``, ``set_custom_status``, ``get_input`` and ``current_utc_datetime``; a plain
 ``call_activity``, ``create_timer``, ``task_any``, external events, sub-orchestrations, entities and
-``continue_as_new`` fail the instance with "does not support". Clients may start an instance and ask
-its status (what the starters and ``chargeback run-month`` do); terminate, purge, rewind, raise-event,
-suspend, resume and instance queries are not served (the management API answers 501).
+``continue_as_new`` fail the instance with "does not support". Clients may start an instance (or, for
+``run-month --restart``, start it over: a new execution supersedes the old) and ask its status; terminate,
+purge, rewind, raise-event, suspend, resume and instance queries are not served (the management API
+answers 501).
 """
 from __future__ import annotations
 
