@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from chargeback.billing.charges import MonthCharges
+from chargeback.billing.charges import MonthCharges, PaygLine
 from chargeback.config.model import UNALLOCATED, Department
 from chargeback.errors import DeliveryFailed
 from chargeback.notices.delivery import FAILED, SENT, DeliveryRecord
@@ -63,7 +64,7 @@ def deployment_amounts(charges: MonthCharges, department: str) -> tuple[tuple[st
     dept = charges.department(department)
     amounts: dict[str, Decimal] = {}
     for line in dept.lines if dept else ():
-        name = line.deployment if line.kind == "payg" else line.pool
+        name = line.deployment if isinstance(line, PaygLine) else line.pool
         amounts[name] = amounts.get(name, Decimal(0)) + line.amount
     return tuple(sorted(amounts.items(), key=lambda item: (-item[1], item[0])))
 
@@ -72,7 +73,7 @@ def invoice_link(settings: Settings, month: str, department: str) -> str:
     return f"{settings.public_url}/api/invoices/{month}/{department}"
 
 
-def build_notice(ctx: NotifyContext, invoice: dict, charges: MonthCharges) -> Notice:
+def build_notice(ctx: NotifyContext, invoice: dict[str, Any], charges: MonthCharges) -> Notice:
     month, department, version = invoice["month"], invoice["department"], int(invoice["version"])
     previous = None
     if invoice["revision"]:
@@ -85,7 +86,7 @@ def build_notice(ctx: NotifyContext, invoice: dict, charges: MonthCharges) -> No
                   deployments=deployment_amounts(charges, department), previous_total=previous)
 
 
-def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice: dict) -> dict:
+def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice: dict[str, Any]) -> dict[str, Any]:
     """Send what is due for one department's invoice; returns what happened per channel (never raises
     for a delivery; storage errors do raise, so the activity is retried)."""
     department, version = invoice["department"], int(invoice["version"])
@@ -117,7 +118,7 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
     return result
 
 
-def _deliver(ctx: NotifyContext, channel: str, notice: Notice, target) -> tuple[bool, int, str]:
+def _deliver(ctx: NotifyContext, channel: str, notice: Notice, target: object) -> tuple[bool, int, str]:
     """(delivered, attempts, last error): transient failures are retried with a doubling pause."""
     attempts, pause, error = max(1, ctx.settings.notify_attempts), ctx.settings.notify_backoff, ""
     for attempt in range(1, attempts + 1):
@@ -137,7 +138,7 @@ def _deliver(ctx: NotifyContext, channel: str, notice: Notice, target) -> tuple[
     return False, attempts, error
 
 
-def summarize_notices(results: list[dict]) -> dict:
+def summarize_notices(results: list[dict[str, Any]]) -> dict[str, Any]:
     """The run result's ``notices``: counts by status, every delivery, and who was skipped why (pure)."""
     deliveries = [{"department": r["department"], "version": r["version"], "revision": r["revision"], **d}
                   for r in results for d in r["deliveries"]]
