@@ -57,7 +57,7 @@ def _smtp_reason(exc: smtplib.SMTPException) -> str:
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     # urllib would turn a redirected POST into a GET and report success; a webhook never redirects.
-    def redirect_request(self, *args, **kwargs):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
 
 

@@ -79,7 +79,7 @@ def chat_text(n: Notice) -> str:
                         "Top deployments:\n" + "\n".join(top_lines(n)), f"Download: {n.link}"])
 
 
-def webhook_payload(n: Notice) -> dict:
+def webhook_payload(n: Notice) -> dict[str, str]:
     return {"text": chat_text(n)}
 
 
