@@ -65,3 +65,14 @@ def test_the_invoiceable_range_is_exactly_the_accepted_months():
     assert invoiceable(datetime(2000, 1, 1, tzinfo=UTC)) and not invoiceable(datetime(1999, 12, 31, 23, 59, tzinfo=UTC))
     assert invoiceable(datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
     assert not invoiceable(datetime(3000, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("argv", [["usage", "1999-12"], ["invoices", "list", "1999-12"], ["run-month", "1999-12"],
+                                  ["generate", "--month", "1999-12", "-o", "unused.jsonl"]])
+def test_the_command_line_refuses_1999_12_alike_before_touching_storage(argv, capsys, monkeypatch):
+    from devhost.cli import main
+    for setting in ("CHARGEBACK_STORAGE", "AzureWebJobsStorage", "CHARGEBACK_TABLE_ENDPOINT"):
+        monkeypatch.delenv(setting, raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("month must be YYYY-MM from 2000-01 to 2999-12, got '1999-12'"), err
