@@ -2,102 +2,43 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections import Counter
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
-import yaml
 
 from chargeback.errors import InvalidMonth
 from chargeback.usage.events import V1_FIELDS, V2_FIELDS
 from devhost.generate.month import generate_month, write_events
-
-MONTH = "2026-10"             # starts on a Thursday; 31 days, 9 weekend days
-START = datetime(2026, 10, 1, tzinfo=UTC)
-END = datetime(2026, 11, 1, tzinfo=UTC)
-V1_TIMESTAMP = re.compile(r"^(1[0-2]|[1-9])/([1-9]|[12]\d|3[01])/\d{4} (1[0-2]|[1-9]):[0-5]\d:[0-5]\d (AM|PM)$")
-V2_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+from tests.unit.devhost.generated import (
+    END,
+    MODALITY_DEPLOYMENTS,
+    MONTH,
+    START,
+    TEXT_DEPLOYMENTS,
+    chat_tokens,
+    claimed,
+    classify_v1,
+    classify_v2,
+    good_events,
+    load_config,
+    parse_v1_time,
+    parse_v2_time,
+    v1_month,
+    v2_month,
+)
 
 
 @pytest.fixture(scope="module")
 def v2():
-    return generate_month(MONTH, departments=6, events=20_000, fmt="v2", seed=7)
+    return v2_month()
 
 
 @pytest.fixture(scope="module")
 def v1():
-    return generate_month(MONTH, departments=5, events=8_000, fmt="v1", seed=11)
-
-
-def parse_v2_time(text: str) -> datetime | None:
-    if not V2_TIMESTAMP.match(text):
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def parse_v1_time(text: str) -> datetime | None:
-    if not V1_TIMESTAMP.match(text):
-        return None
-    try:
-        return datetime.strptime(text, "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def chat_tokens(usage: dict) -> tuple[int, int, int, int]:
-    """(prompt, cached, completion, reasoning) of any usage shape, read the way the reference describes it."""
-    if usage.get("type") == "duration":
-        return (0, 0, 0, 0)
-    if "input_tokens" in usage:
-        return (usage["input_tokens"], (usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
-                usage["output_tokens"], (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0))
-    return (usage["prompt_tokens"], (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0,
-            usage.get("completion_tokens", 0),
-            (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
-
-
-def classify_v2(line: str) -> tuple[str | None, dict | None]:
-    """(why it is bad or None, the event)."""
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return "not_json", None
-    if event.get("schemaVersion") != 2:
-        return "unknown_schema", event
-    if not event.get("subscriptionId"):
-        return "missing_subscription", event
-    if parse_v2_time(event["timestamp"]) is None:
-        return "bad_timestamp", event
-    if event["usage"] is not None and min((v for v in event["usage"].values() if isinstance(v, int)), default=0) < 0:
-        return "negative_tokens", event
-    return None, event
-
-
-def classify_v1(line: str) -> tuple[str | None, dict | None]:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return "not_json", None
-    if "schemaVersion" in event:
-        return "unknown_schema", event
-    if not event.get("appSubscriptionKey"):
-        return "missing_subscription", event
-    if parse_v1_time(event["timestamp"]) is None:
-        return "bad_timestamp", event
-    if min(int(event[f]) for f in ("promptTokens", "completionTokens", "totalTokens")) < 0:
-        return "negative_tokens", event
-    return None, event
-
-
-def good_events(month, classify) -> list[dict]:
-    return [event for kind, event in map(classify, month.lines) if kind is None]
+    return v1_month()
 
 
 def test_line_count_and_bad_events_are_what_expected_says(v2, v1):
@@ -235,102 +176,6 @@ def test_same_seed_same_lines_other_seed_other_lines():
     assert first.lines != other.lines
     v1_first = generate_month("2027-02", departments=3, events=1500, fmt="v1", seed=3)
     assert v1_first.lines == generate_month("2027-02", departments=3, events=1500, fmt="v1", seed=3).lines
-
-
-# ---- modalities: voice bots, image generation, transcription, speech (issue 12)
-
-TEXT_DEPLOYMENTS = {"gpt-4o", "gpt-4o-mini", "o3-mini", "text-embedding-3-large", "gpt-4o-ptu"}
-MODALITY_DEPLOYMENTS = {"gpt-4o-audio", "gpt-image-1", "gpt-4o-transcribe", "whisper", "tts-hd"}
-
-
-def test_modalities_come_in_realistic_proportions(v2):
-    calls = Counter(e["deploymentId"] for e in good_events(v2, classify_v2))
-    share = sum(calls[d] for d in MODALITY_DEPLOYMENTS) / sum(calls.values())
-    assert 0.10 <= share <= 0.35, share        # text still dominates; every modality is present
-    assert min(calls[d] for d in MODALITY_DEPLOYMENTS) >= 100
-    assert calls["gpt-4o-audio"] > calls["gpt-image-1"]   # voice bots are the biggest non-text workload
-
-
-def test_modality_usage_objects_have_the_shapes_azure_sends(v2):
-    for event in good_events(v2, classify_v2):
-        usage, deployment = event["usage"], event["deploymentId"]
-        if deployment == "gpt-4o-audio":
-            prompt, completion = usage["prompt_tokens_details"], usage["completion_tokens_details"]
-            assert prompt["audio_tokens"] > 0 and completion["audio_tokens"] > 0
-            assert prompt["audio_tokens"] + prompt["text_tokens"] == usage["prompt_tokens"]
-            assert completion["audio_tokens"] + completion["text_tokens"] == usage["completion_tokens"]
-            assert prompt["cached_tokens"] <= prompt["text_tokens"]
-        elif deployment == "gpt-image-1":
-            details = usage["input_tokens_details"]
-            assert details["text_tokens"] + details["image_tokens"] == usage["input_tokens"]
-            assert usage["output_tokens"] in (272, 1056, 4160)
-            assert (details["image_tokens"] > 0) == (event["path"] == "/images/edits")
-        elif deployment == "gpt-4o-transcribe":
-            details = usage["input_token_details"]
-            assert usage["type"] == "tokens" and details["audio_tokens"] > 0
-            assert details["audio_tokens"] + details["text_tokens"] == usage["input_tokens"]
-        elif deployment == "whisper":
-            assert set(usage) == {"type", "seconds"} and usage["type"] == "duration"
-            assert 0 < usage["seconds"] <= 1500 and round(usage["seconds"], 2) == usage["seconds"]
-        elif deployment == "tts-hd":
-            assert usage is None and 1 <= event["inputCharacters"] <= 4096 and event["path"] == "/audio/speech"
-
-
-def test_expected_meters_match_the_modality_lines_read_with_json_only(v2):
-    sums = Counter()
-    for event in good_events(v2, classify_v2):
-        usage, deployment = event["usage"], event["deploymentId"]
-        if deployment == "gpt-4o-audio":
-            sums["voice audio in"] += usage["prompt_tokens_details"]["audio_tokens"]
-            sums["voice audio out"] += usage["completion_tokens_details"]["audio_tokens"]
-        elif deployment == "gpt-image-1":
-            sums["image out"] += usage["output_tokens"]
-            sums["image in"] += usage["input_tokens_details"]["image_tokens"]
-        elif deployment == "whisper":
-            sums["seconds"] += Decimal(str(usage["seconds"]))
-        elif deployment == "tts-hd":
-            sums["characters"] += event["inputCharacters"]
-    by = v2.expected.by_deployment
-    assert (by["gpt-4o-audio"].meters.audio_input, by["gpt-4o-audio"].meters.audio_output) == (
-        sums["voice audio in"], sums["voice audio out"])
-    assert (by["gpt-image-1"].meters.image_output, by["gpt-image-1"].meters.image_input) == (
-        sums["image out"], sums["image in"])
-    assert by["whisper"].meters.audio_seconds == sums["seconds"]
-    assert by["tts-hd"].meters.characters == sums["characters"]
-
-
-def test_the_config_prices_every_new_meter_as_design_md_writes_it(v2):
-    prices = {p["deployment"]: {k: v for k, v in p.items() if k not in ("deployment", "effective_from")}
-              for p in load_config(v2)["prices"] if p["effective_from"] == date(2026, 1, 1)}
-    # DESIGN.md, "Meter rates", typed from the document:
-    assert prices["gpt-4o-audio"] == {"unit": "1M", "input": 2.50, "cached_input": 1.25, "output": 10.00,
-                                      "audio_input": 40.00, "cached_audio_input": 2.50, "audio_output": 80.00}
-    assert prices["gpt-image-1"] == {"unit": "1M", "input": 5.00, "image_input": 10.00, "cached_image_input": 2.50,
-                                     "image_output": 40.00}
-    assert prices["whisper"] == {"audio_hour": 0.36}
-    assert prices["tts-hd"] == {"unit": "1M", "characters": 30.00}
-
-
-def test_a_v1_month_is_what_it_was_before_modalities(v1):
-    """v1 months carry only the seed's text calls: the lines are byte for byte those of the generator before
-    audio, image and speech were added (sha256 of the joined lines, taken from commit f2c3d68)."""
-    digest = hashlib.sha256("\n".join(v1.lines).encode()).hexdigest()
-    assert digest == "98ae743e704c09ed00ca0fac0b302de1fbd7e52bb49cb9187d82ce2a9e3aa256"
-
-
-def load_config(month) -> dict:
-    config = yaml.safe_load(month.config_yaml)
-    assert config["currency"] == "USD" and config["admins"]
-    for department in config["departments"]:
-        assert re.fullmatch(r"[a-z0-9-]+", department["id"])
-        assert 1 <= len(department["subscriptions"]) <= 3
-        emails = department["owners"] + department["notify"]["email"] + config["admins"]
-        assert all(e.endswith("@example.com") for e in emails)
-    return config
-
-
-def claimed(config: dict) -> set[str]:
-    return {s for d in config["departments"] for s in d["subscriptions"]}
 
 
 def test_v2_config_claims_every_subscription_but_the_unallocated_one(v2):
