@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.worksheet import Worksheet
 
+from chargeback.billing import meter_rates
 from chargeback.documents.workbook_style import TOKENS, SheetWriter, month_title, print_setup
 from chargeback.months import month_bounds
 from chargeback.usage.daily import DailyUsageRow
+from chargeback.usage.meters import METERS
 
 _HEADER_ROW = 4
 
@@ -76,32 +79,32 @@ def _chart(sheet: Worksheet, deployments: int, last_day_row: int) -> BarChart:
     return chart
 
 
-_DETAIL = [("Day", "left"), ("Deployment", "left"), ("Requests", "right"), ("Requests without usage", "right"),
-           ("Input tokens", "right"), ("Cached input tokens", "right"), ("Output tokens", "right"),
-           ("Reasoning tokens", "right")]
+_DETAIL = [("Day", "left"), ("Deployment", "left"), ("Requests", "right"), ("Requests without usage", "right")]
 
 
 def _detail_sheet(workbook: Workbook, subtitle: str, rows: list[DailyUsageRow], footer: str) -> None:
     sheet = workbook.create_sheet("Usage detail")
     out = SheetWriter(sheet)
     out.text(1, 1, "Usage detail", "cb-title", fit=False)
-    out.text(2, 1, f"{subtitle} · input includes cached input; output includes reasoning", "cb-subtitle",
+    out.text(2, 1, f"{subtitle} · one column per meter used; output tokens include reasoning", "cb-subtitle",
              fit=False)
-    out.header(_HEADER_ROW, _DETAIL)
-    totals = [0] * 6
+    # the meters this department used this month, in the usual order: no column of zeros
+    meters = [m for m in METERS if any(row.meters.quantity(m) for row in rows)]
+    out.header(_HEADER_ROW, [*_DETAIL, *((meter_rates.label(m), "right") for m in meters),
+                             ("Reasoning tokens", "right")])
+    totals: list[int | Decimal] = [0] * (len(meters) + 3)
     row_number = _HEADER_ROW
     for row_number, row in enumerate(rows, start=_HEADER_ROW + 1):
         out.number(row_number, 1, row.day, "cb-date")
         out.text(row_number, 2, row.deployment or "(no deployment)")
-        counts = (row.requests, row.unmetered, row.prompt_tokens, row.cached_tokens, row.completion_tokens,
-                  row.reasoning_tokens)
+        counts = (row.requests, row.unmetered, *(row.meters.quantity(m) for m in meters), row.reasoning_tokens)
         for index, count in enumerate(counts):
             totals[index] += count
-            out.number(row_number, index + 3, count, "cb-tokens")
+            out.number(row_number, index + 3, count, "cb-tokens" if count == int(count) else "cb-decimal")
     out.text(row_number + 1, 1, "Total", "cb-total-label")
     out.text(row_number + 1, 2, "", "cb-total-label")
     for index, total in enumerate(totals):
-        out.number(row_number + 1, index + 3, total, "cb-total-tokens")
+        out.number(row_number + 1, index + 3, total, "cb-total-tokens" if total == int(total) else "cb-total-decimal")
     sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 1)
     out.set_widths(minimum=11, maximum=30)
     print_setup(sheet, landscape=False, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")

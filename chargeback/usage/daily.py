@@ -8,6 +8,7 @@ from typing import Any
 
 from chargeback.config.model import ChargebackConfig
 from chargeback.usage.aggregation import MonthUsage, UsageKey, UsageTotals
+from chargeback.usage.meters import NO_USAGE, MeterQuantities
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class DailyUsageRow:
     cached_tokens: int
     completion_tokens: int      # output, reasoning included
     reasoning_tokens: int
+    meters: MeterQuantities = NO_USAGE   # every meter's quantity (what the usage detail sheet lists)
 
     @property
     def total_tokens(self) -> int:
@@ -30,12 +32,13 @@ class DailyUsageRow:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["day"] = self.day.isoformat()
+        out["meters"] = self.meters.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DailyUsageRow:
         return cls(day=date.fromisoformat(data["day"]), deployment=data["deployment"],
-                   **{k: int(data[k]) for k in _COUNTS})
+                   **{k: int(data[k]) for k in _COUNTS}, meters=MeterQuantities.from_dict(data.get("meters", {})))
 
 
 _COUNTS = ("requests", "unmetered", "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens")
@@ -63,5 +66,5 @@ def _rows(groups: Iterable[tuple[UsageKey, UsageTotals]]) -> list[DailyUsageRow]
             sums[(key.day, key.deployment)] = mine = UsageTotals()
         mine.add(totals)
     return [DailyUsageRow(day, deployment, t.requests, t.unmetered, t.prompt_tokens, t.cached_tokens,
-                          t.completion_tokens, t.reasoning_tokens)
+                          t.completion_tokens, t.reasoning_tokens, t.meters)
             for (day, deployment), t in sorted(sums.items())]

@@ -15,6 +15,7 @@ from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
 from chargeback.usage.aggregation import aggregate_month
 from chargeback.usage.daily import DailyUsageRow, daily_usage
+from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.record import UsageRecord
 from tests.fixtures.invoice_inputs import (
     ERROR_LOOKING_COST_CENTER,
@@ -327,7 +328,11 @@ def test_usage_detail_lists_each_day_and_deployment(hand_inputs):
             if isinstance(r[0], datetime)]
     assert [(r[0].date().day, r[1]) for r in rows] == [(2, "gpt-4o"), (3, "gpt-4o-ptu"),
                                                        (5, "text-embedding-3-large"), (20, "gpt-4o")]
-    assert rows[1][2:] == (1, 0, 300_000, 100_000, 50_000, 0)
+    # requests, without usage, input tokens (uncached), cached input, output, reasoning: the meters marketing used
+    assert rows[1][2:] == (1, 0, 200_000, 100_000, 50_000, 0)
+    header = next(r for r in load(render(hand_inputs, "marketing"))["Usage detail"].iter_rows(values_only=True)
+                  if r[0] == "Day")
+    assert header[4:] == ("Input tokens", "Cached input tokens", "Output tokens", "Reasoning tokens")
 
 
 # --- determinism and properties ------------------------------------------------------------------------
@@ -369,7 +374,9 @@ def test_daily_usage_sums_subscriptions_and_models_per_day_and_deployment(hand_i
     usage = aggregate_month("2026-10", [*hand_records(), extra])
     rows = daily_usage(usage, config, "marketing")
     day2 = [r for r in rows if r.day == date(2026, 10, 2)]
-    assert day2 == [DailyUsageRow(date(2026, 10, 2), "gpt-4o", 2, 0, 1_000_005, 200_001, 100_007, 3)]
+    # (1,000,000 - 200,000) + (5 - 1) uncached input, 200,000 + 1 cached, 100,000 + 7 output, 3 reasoning
+    assert day2 == [DailyUsageRow(date(2026, 10, 2), "gpt-4o", 2, 0, 1_000_005, 200_001, 100_007, 3,
+                                  MeterQuantities(input=800_004, cached_input=200_001, output=100_007, reasoning=3))]
     assert [r.deployment for r in daily_usage(usage, config, "unallocated")] == ["gpt-4o"]
     assert daily_usage(usage, config, "legal") == []
     assert [DailyUsageRow.from_dict(json.loads(json.dumps(r.to_dict()))) for r in rows] == rows
