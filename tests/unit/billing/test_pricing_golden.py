@@ -167,3 +167,25 @@ def test_the_run_records_which_config_priced_it():
     charges = price_month("2026-03", aggregate_month("2026-03", []), config)
     assert charges.config_fingerprint == config.fingerprint()
     assert charges.grand_total == Decimal("341.00")   # an unused pool still costs: 310.00 + 10%
+
+
+def test_a_priced_month_stored_before_meters_still_loads():
+    """Runs stored by the first release have no meters, rates or reasons: they load with the defaults."""
+    usage = aggregate_month("2026-03", [_one("2026-03-05T10:00:00Z", "sub-s", "ptu", prompt=10),
+                                        _one("2026-03-06T10:00:00Z", "sub-s", "gpt-4o", prompt=10, cached=5),
+                                        _one("2026-03-07T10:00:00Z", "sub-x", "dall-e", prompt=1)])
+    charges = price_month("2026-03", usage, parse_config(SMALL_CONFIG))
+    stored = charges.to_dict()
+    for dept in stored["departments"]:
+        for line in dept["lines"]:
+            for key in ("meters", "rates", "price_from", "weights"):
+                line.pop(key, None)
+    for unpriced in stored["unpriced"]:
+        unpriced.pop("meters")
+        unpriced.pop("reason")
+    old = MonthCharges.from_dict(json.loads(json.dumps(stored)))
+    assert old.grand_total == charges.grand_total == Decimal("341.00")
+    assert [line.amount for line in old.department("sales").lines] == [
+        line.amount for line in charges.department("sales").lines]
+    payg = next(line for line in old.department("sales").lines if line.kind == "payg")
+    assert payg.rates == {} and old.unpriced[0].reason == "" and not old.unpriced[0].meters.used()
