@@ -31,15 +31,14 @@ def _version() -> str:
 
 def _command(sub, name: str, handler, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text, description=help_text)
-    if json_flag:   # not on demo (a narrated walk-through) and serve (a server): they print no listing
+    if json_flag:   # not on serve: a server prints no result
         p.add_argument("--json", action="store_true", help="machine-readable output (snake_case keys), no progress")
     p.set_defaults(handler=handler)
     return p
 
 
 def _local_commands(sub) -> None:
-    run = _command(sub, "demo", demo, "the main job end to end on generated data (what `make run` runs)",
-                   json_flag=False)
+    run = _command(sub, "demo", demo, "the main job end to end on generated data (what `make run` runs)")
     run.add_argument("--month", required=True, help="the month to generate and invoice, YYYY-MM")
     run.add_argument("--events", type=int, default=20_000, help="usage events to generate (default 20000)")
     run.add_argument("--departments", type=int, default=6, help="departments to generate (default 6)")

@@ -1,7 +1,9 @@
 """`chargeback demo`: the main job end to end on generated data, on the local stack (what `make run` runs)."""
 from __future__ import annotations
 
+import sys
 from argparse import Namespace
+from contextlib import redirect_stdout
 from pathlib import Path
 
 from chargeback.storage.documents import EXPORTS, INVOICES
@@ -9,9 +11,20 @@ from chargeback.wiring import configure, services
 from devhost import commands
 from devhost.config_commands import config
 from devhost.invoice_commands import print_run
+from devhost.output import print_json, snake_keys
 
 
 def demo(args) -> int:
+    """The walk-through on stdout; with --json it goes to stderr and stdout gets the run's summary."""
+    if not getattr(args, "json", False):
+        return _walk_through(args)[0]
+    with redirect_stdout(sys.stderr):
+        code, summary = _walk_through(args)
+    print_json(snake_keys(summary))
+    return code
+
+
+def _walk_through(args) -> tuple[int, dict]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     events_file, config_file = out / f"usage-{args.month}.jsonl", out / "config.yaml"
@@ -38,11 +51,12 @@ def demo(args) -> int:
         box.stop()
     if status["runtimeStatus"] != "Completed":
         print(f"the run {status['runtimeStatus'].lower()}: {status.get('output')}")
-        return 1
+        return 1, {"month": args.month, "run": status}
     result = status["output"]
     print_run(result)
     print(f"\n== 6. documents copied to {out}/")
-    for path in copy_documents(result, out):
+    copied = copy_documents(result, out)
+    for path in copied:
         print(f"  {path}")
     print(f"  {len(box.files())} notice(s) in {out / 'outbox'}/ (open them with any mail program)")
     print("\nNext:")
@@ -51,7 +65,8 @@ def demo(args) -> int:
     print(f"  rerun the month:          chargeback run-month {args.month}   "
           "(nothing changed: same versions, no notices)")
     print("  stop the local Azurite:   chargeback stack down")
-    return 0
+    return 0, {"month": args.month, "run": result, "files": [str(p) for p in copied],
+               "notices": len(box.files())}
 
 
 def copy_documents(result: dict, out: Path) -> list[Path]:

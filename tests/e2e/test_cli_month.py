@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 
@@ -91,3 +92,17 @@ def test_every_json_listing_keeps_snake_case_keys(month_loaded, capsys, tmp_path
         odd = sorted(k for k in keys if not re.fullmatch(r"[a-z0-9_]+", k)
                      and not re.fullmatch(r"[a-z0-9-]+", k))     # department ids and meters may be keys
         assert odd == [], (argv, odd)
+
+
+def test_demo_with_json_narrates_on_stderr_and_prints_the_summary(app_services, tmp_path, capsys, monkeypatch):
+    from devhost import local_stack
+    monkeypatch.setattr(local_stack, "_described", "")
+    out = tmp_path / "out"
+    assert main(["demo", "--month", "2026-10", "--events", "400", "--departments", "2", "--out", str(out),
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)            # stdout is the JSON alone
+    assert "== 1. generate 2026-10" in captured.err and "storage: " in captured.err
+    assert summary["month"] == "2026-10" and summary["run"]["records"] > 0
+    assert summary["files"] and all(Path(f).is_file() for f in summary["files"])
+    assert {i["department"] for i in summary["run"]["invoices"]} >= {"unallocated"}

@@ -23,7 +23,7 @@ def test_every_argument_of_every_command_has_help_text():
 
 def test_every_command_that_prints_a_result_takes_json():
     without = sorted(n for n, p in _subcommands().items() if not any(a.dest == "json" for a in p._actions))
-    assert without == ["demo", "serve"]   # a narrated walk-through and a server: no result to parse
+    assert without == ["serve"]   # a server: no result to parse
 
 
 def test_version_prints_the_installed_version(capsys):
