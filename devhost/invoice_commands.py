@@ -34,7 +34,8 @@ def run_month(args) -> int:
     if not services().settings.storage_connection:
         raise StorageUnavailable("run-month runs the orchestration on this machine, which needs a storage "
                                  "connection string; for a deployed app start the run there: "
-                                 f"POST https://<functionAppHostName>/api/invoices/{month}/run (infra/README.md)")
+                                 f"POST https://<functionAppHostName>/api/invoices/{month}/run "
+                                 "(infra/README.md, 'Running a month as an admin')")
     if services().config.current() is None:
         raise NoConfig("no configuration imported yet: chargeback config import FILE (docs/config.md)")
     with LocalHost() as host:
