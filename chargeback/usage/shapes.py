@@ -11,8 +11,9 @@ Shapes, by what they carry:
 - text to speech: no usage; the policy measures ``inputCharacters``.
 
 One rule for every token shape: a modality count (audio, image) includes its cached part, which only a
-``cached_tokens_details`` split names; a cached count without that split is text (OpenAI's realtime
-docs: cached tokens "are counted as a subset of input tokens"). Cache writes are input, apart from what
+``cached_tokens_details`` split names (realtime reports text_tokens + audio_tokens = input_tokens, and the
+openai package's RealtimeResponseUsageInputTokenDetails: cached tokens "are counted as a subset of input
+tokens"); a cached count without that split is text. Cache writes are input, apart from what
 was read from the cache. Everything left of a total after its named parts is text. Parts that exceed
 their total are refused, so nothing is ever counted twice.
 """
