@@ -4,8 +4,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
-from azure.data.tables import EdmType, EntityProperty, UpdateMode
+from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.refusals import submit_or_split
@@ -34,7 +35,7 @@ def _int(value: object, default: int) -> int:
 class StoredDeadLetter:
     """A dead letter as listed: id, reason, when, coordinates, and its body for replay."""
 
-    def __init__(self, entity: dict, body: str):
+    def __init__(self, entity: dict[str, Any], body: str):
         self.id = entity["RowKey"]
         self.reason = entity["Reason"]
         self.recorded_at = entity.get("RecordedAt")
@@ -51,7 +52,7 @@ class StoredDeadLetter:
         return RawEvent(data, self.partition, self.sequence_number, self.offset, self.enqueued_time,
                         key_scrubbed=True)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "reason": self.reason, "recordedAt": _iso(self.recorded_at),
                 "partition": self.partition, "sequenceNumber": self.sequence_number, "offset": self.offset,
                 "enqueuedTime": _iso(self.enqueued_time), "bodyEncoding": self.body_encoding,
@@ -67,7 +68,7 @@ class DeadLetterStore:
         self.account = account
 
     @property
-    def table(self):
+    def table(self) -> TableClient:
         return self.account.table(DEAD_LETTER_TABLE)
 
     def add(self, letters: Iterable[DeadLetter]) -> int:
@@ -89,9 +90,9 @@ class DeadLetterStore:
                 _submit(table, [fallback])
         return len(entities)
 
-    def _entity(self, letter: DeadLetter, now: datetime, reason: str = "", blob: bool = False) -> dict:
+    def _entity(self, letter: DeadLetter, now: datetime, reason: str = "", blob: bool = False) -> dict[str, Any]:
         # Coordinates come from Event Hubs: the sequence number is an int64 there, so Int64 here too.
-        entity = {
+        entity: dict[str, Any] = {
             "PartitionKey": PARTITION, "RowKey": letter.dead_letter_id,
             "Reason": (reason or letter.reason)[:MAX_REASON],
             "RecordedAt": now, "EventPartition": letter.partition[:256],
@@ -118,9 +119,9 @@ class DeadLetterStore:
             for entity in self.table.query_entities("PartitionKey eq @p", parameters={"p": PARTITION}):
                 yield StoredDeadLetter(entity, self._body(entity))
 
-    def _body(self, entity: dict) -> str:
+    def _body(self, entity: dict[str, Any]) -> str:
         if "BodyBlob" not in entity:
-            return entity.get("Body", "")
+            return str(entity.get("Body", ""))
         blob = self.account.container(DEAD_LETTER_CONTAINER).download_blob(entity["BodyBlob"])
         return blob.readall().decode("utf-8", "surrogatepass")
 

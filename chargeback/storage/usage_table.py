@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from azure.data.tables import EdmType, EntityProperty, UpdateMode
+from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
-from chargeback.storage.refusals import MAX_TRANSACTION_BYTES, Refused, entity_bytes, submit_or_split
+from chargeback.storage.refusals import MAX_TRANSACTION_BYTES, Entity, Refused, entity_bytes, submit_or_split
 from chargeback.usage.meters import FIELDS, NO_USAGE, TOKEN_METERS, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
@@ -118,15 +118,15 @@ def entity_to_record(entity: dict[str, Any]) -> UsageRecord:
     )
 
 
-def transactions(entities: Iterable[dict], max_bytes: int = MAX_TRANSACTION_BYTES) -> list[list[dict]]:
+def transactions(entities: Iterable[Entity], max_bytes: int = MAX_TRANSACTION_BYTES) -> list[list[Entity]]:
     """Group entities into entity-group transactions: one partition, at most 100 rows and ``max_bytes``
     of body, no repeated row."""
-    by_partition: dict[str, dict[str, dict]] = defaultdict(dict)
+    by_partition: dict[str, dict[str, Entity]] = defaultdict(dict)
     for entity in entities:
         by_partition[entity["PartitionKey"]][entity["RowKey"]] = entity  # last copy of a duplicate wins
-    chunks: list[list[dict]] = []
+    chunks: list[list[Entity]] = []
     for rows in by_partition.values():
-        chunk: list[dict] = []
+        chunk: list[Entity] = []
         size = 0
         for entity in rows.values():
             grows = entity_bytes(entity)
@@ -158,11 +158,11 @@ class UsageStore:
         self._indexed: set[str] = set()  # partitions this process has indexed already: skip re-writing them
 
     @property
-    def table(self):
+    def table(self) -> TableClient:
         return self.account.table(USAGE_TABLE)
 
     @property
-    def index(self):
+    def index(self) -> TableClient:
         return self.account.table(PARTITION_INDEX_TABLE)
 
     def write(self, records: Iterable[UsageRecord]) -> int:
@@ -187,13 +187,13 @@ class UsageStore:
         stored, more = self._write_entities(entities)
         return stored, refused + more
 
-    def write_entities(self, entities: list[dict]) -> int:
+    def write_entities(self, entities: list[Entity]) -> int:
         stored, refused = self._write_entities(entities)
         if refused:
             raise RowsRefused(refused)
         return stored
 
-    def _write_entities(self, entities: list[dict]) -> tuple[int, Refused]:
+    def _write_entities(self, entities: list[Entity]) -> tuple[int, Refused]:
         table = self.table
         chunks = transactions(entities)
         refused: Refused = []
@@ -236,5 +236,5 @@ class UsageStore:
                        for p in self.partitions(month))
 
 
-def _submit(table, chunk: list[dict]) -> None:
+def _submit(table: TableClient, chunk: list[Entity]) -> None:
     table.submit_transaction([("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk])
