@@ -34,8 +34,10 @@ money = format_money   # the one money formatter (chargeback.money)
 
 
 def _plain(text: str) -> str:
-    # Names come from config: no control characters into a header or a chat message.
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()
+    # Names come from config: no control characters into a header or a chat message. Config refuses them
+    # too; this keeps a name stored before that check from failing every email (U+0085, U+2028 and U+2029
+    # are line breaks to Python's email package: str.splitlines).
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", text).strip()
 
 
 def subject(n: Notice) -> str:

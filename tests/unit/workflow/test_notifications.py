@@ -270,3 +270,17 @@ def test_summary_counts_deliveries_by_status_and_lists_skips():
     assert summary["skipped"] == {"unallocated": "not a department"}
     assert summary["deliveries"][1] == {"department": "marketing", "version": 2, "revision": True,
                                         "channel": "webhook", "status": "failed", "attempts": 3, "error": "HTTP 500"}
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\r\n"])
+def test_a_name_with_a_unicode_line_break_still_makes_a_sendable_email(separator):
+    """Issue 11: such a name (stored before config refused it) made every email notice fail."""
+    import email
+    from email import policy
+    notice = Notice(month="2026-10", department="marketing", name=f"Mark{separator}Bcc: evil@example.com",
+                    total=Decimal(1), currency="USD", version=1, revision=False,
+                    invoice_number="CB-2026-10-MARKETING-1", link="l", portal="p", deployments=())
+    message = email_message(notice, "chargeback@contoso.com", ("alice@example.com",))
+    wire = message.as_bytes(policy=policy.SMTP)
+    parsed = email.message_from_bytes(wire, policy=policy.default)
+    assert parsed["Bcc"] is None and parsed["Subject"].strip().startswith("Invoice CB-2026-10-MARKETING-1: Mark Bcc:")
