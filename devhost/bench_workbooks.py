@@ -57,7 +57,8 @@ def bench_workbooks(departments: int = 200, events_per_department: int = 250) ->
 
     # The same figures as bare rows: every line's fields, every daily row's fields.
     plain_rows = {d.department: [[str(v) for v in vars(line).values()] for line in d.lines]
-                  + [list(row.to_dict().values()) for row in daily.get(d.department, [])]
+                  + [[str(v) if isinstance(v, dict) else v for v in row.to_dict().values()]   # meters: a dict
+                     for row in daily.get(d.department, [])]
                   for d in charges.departments}
     start = time.perf_counter()
     for d in charges.departments:
