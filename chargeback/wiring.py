@@ -23,6 +23,7 @@ from chargeback.telemetry import UsageTelemetry, configure_telemetry
 if TYPE_CHECKING:  # built on first use: a trigger that needs none of them never imports them
     from chargeback.storage.actuals_store import ActualsStore
     from chargeback.storage.documents import DocumentStore
+    from chargeback.storage.gateway_halves import GatewayHalvesStore
     from chargeback.storage.invoice_index import InvoiceIndex
     from chargeback.storage.notice_store import NoticeStore
     from chargeback.workflow.ingesting import IngestResult
@@ -48,6 +49,11 @@ class Services:
     @cached_property
     def dead_letters(self) -> DeadLetterStore:
         return DeadLetterStore(self.account)
+
+    @cached_property
+    def gateway_halves(self) -> GatewayHalvesStore:
+        from chargeback.storage.gateway_halves import GatewayHalvesStore
+        return GatewayHalvesStore(self.account)
 
     @cached_property
     def config(self) -> ConfigStore:

@@ -29,7 +29,7 @@ def ingest_usage(events: list[func.EventHubEvent]) -> None:
     raw = [RawEvent(e.get_body(), partition, e.sequence_number if e.sequence_number is not None else -1,
                     str(e.offset or ""), e.enqueued_time) for e in events]
     s = services()
-    result = ingest_batch(raw, s.usage, s.dead_letters, s.telemetry)
+    result = ingest_batch(raw, s.usage, s.dead_letters, s.telemetry, s.gateway_halves)
     for observe in list(s.ingest_observers):   # the local host counts batches here; none in Azure
         observe(result)
     _log.info("ingested partition=%s received=%d stored=%d dead_lettered=%d", partition,

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.events import DeadLetter, RawEvent, dead_letter, parse_batch, parse_event
+from chargeback.workflow.gateway_ingest import GatewayHalvesSink, split_envelopes
 from chargeback.workflow.ports import BatchTelemetry, DeadLetterArchive, DeadLetterSink, Letter, UsageSink
 
 
@@ -15,6 +16,7 @@ class IngestResult:
     stored: int = 0
     dead_lettered: int = 0
     unmetered: int = 0
+    gateway_halves: int = 0   # API Management resource-log records (halves of calls) stored for the join
 
     def add(self, other: IngestResult) -> None:
         for name, value in asdict(other).items():
@@ -25,7 +27,8 @@ class IngestResult:
 
 
 def ingest_batch(events: Iterable[RawEvent], usage_store: UsageSink, dead_letter_store: DeadLetterSink,
-                 telemetry: BatchTelemetry | None = None) -> IngestResult:
+                 telemetry: BatchTelemetry | None = None,
+                 gateway_halves: GatewayHalvesSink | None = None) -> IngestResult:
     """Store every valid event and set every invalid one aside; raise if storage is out.
 
     Raising is the point: the host then retries the whole batch, which is safe because both writes
@@ -34,7 +37,11 @@ def ingest_batch(events: Iterable[RawEvent], usage_store: UsageSink, dead_letter
     with storage's reason instead.
     """
     events = list(events)
-    records, dead = parse_batch(events)
+    plain, halves, dead_records = split_envelopes(events) if gateway_halves is not None else (events, [], [])
+    records, dead = parse_batch(plain)
+    dead = dead_records + dead
+    if halves and gateway_halves is not None:   # halves first: a completed call is then written below
+        records = records + gateway_halves.add(halves)
     stored, refused = usage_store.write_checked(records) if records else (0, [])
     if refused:
         reasons = {entity["RowKey"]: reason for entity, reason in refused}
@@ -45,7 +52,7 @@ def ingest_batch(events: Iterable[RawEvent], usage_store: UsageSink, dead_letter
     if telemetry is not None:
         telemetry.record_batch(records, dead)
     return IngestResult(received=len(events), stored=stored, dead_lettered=len(dead),
-                        unmetered=sum(1 for r in records if not r.metered))
+                        unmetered=sum(1 for r in records if not r.metered), gateway_halves=len(halves))
 
 
 def _refused_letters(events: list[RawEvent], reasons: dict[str, str]) -> list[DeadLetter]:

@@ -1,0 +1,61 @@
+"""Ingest of Azure Monitor records (API Management resource logs) arriving on the usage hub.
+
+The usage hub carries two kinds of message: the policy's v1/v2 events and, in the gateway-logs
+metering mode (DESIGN.md "Metering streams without buffering"), Azure Monitor envelopes
+``{"records": [...]}``. ``split_envelopes`` takes the envelopes out of a batch; their halves go to the
+halves store, which returns the usage records of the streamed calls it could complete.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Protocol
+
+from chargeback.errors import InvalidEvent
+from chargeback.usage.events import DeadLetter, RawEvent, dead_letter
+from chargeback.usage.gateway_logs import Half, is_monitor_envelope, parse_envelope
+from chargeback.usage.record import UsageRecord
+
+_decode = json.JSONDecoder(parse_float=Decimal).decode
+
+
+class GatewayHalvesSink(Protocol):
+    """Where the halves of calls from the resource logs are joined (chargeback/storage/gateway_halves)."""
+
+    def add(self, halves: Iterable[Half]) -> list[UsageRecord]: ...
+
+
+def _looks_like_envelope(body: bytes) -> bool:
+    """A cheap look before decoding: a v2 event starts with "schemaVersion", an envelope with "records"."""
+    return b'"records"' in body[:64]
+
+
+def split_envelopes(events: list[RawEvent]) -> tuple[list[RawEvent], list[Half], list[DeadLetter]]:
+    """(the policy's events, the envelopes' halves, dead letters of envelope records that are not valid).
+
+    A record that is not a valid half is set aside as a dead letter of its message, with the reason;
+    the message's valid records still count (one bad record must not lose the others)."""
+    plain: list[RawEvent] = []
+    halves: list[Half] = []
+    dead: list[DeadLetter] = []
+    for raw in events:
+        if not _looks_like_envelope(raw.body):
+            plain.append(raw)
+            continue
+        try:
+            doc = _decode(raw.body.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            plain.append(raw)   # parse_event names what is wrong with it
+            continue
+        if not is_monitor_envelope(doc):
+            plain.append(raw)
+            continue
+        try:
+            found, problems = parse_envelope(doc)
+        except InvalidEvent as exc:   # pragma: no cover - parse_envelope reports per record
+            found, problems = [], [str(exc)]
+        halves.extend(found)
+        if problems:
+            dead.append(dead_letter(raw, "gateway log records: " + "; ".join(problems)[:900]))
+    return plain, halves, dead
