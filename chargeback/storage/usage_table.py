@@ -69,7 +69,8 @@ def record_to_entity(record: UsageRecord, shards: int) -> dict[str, Any]:
     for name, value in (("SubscriptionName", record.subscription_name), ("Product", record.product),
                         ("Deployment", record.deployment), ("Model", record.model),
                         ("Operation", record.operation), ("ApiVersion", record.api_version),
-                        ("Region", record.region), ("Path", record.path)):
+                        ("Region", record.region), ("Path", record.path), ("EndUser", record.end_user),
+                        ("Tags", ",".join(record.tags)), ("ServedDeployment", record.served_deployment)):
         if value:
             entity[name] = value
     for meter, quantity in zip(FIELDS, record.meters.values(), strict=True):
@@ -81,6 +82,8 @@ def record_to_entity(record: UsageRecord, shards: int) -> dict[str, Any]:
 
 # What aggregation needs; reading only these columns keeps the monthly scan lean.
 AGGREGATION_COLUMNS = ["RowKey", "EventTime", "Subscription", "Deployment", "Model", "Stream", "Metered",
+                       "SchemaVersion",   # 3: metered from gateway logs (UsageRecord.source)
+                       "ServedDeployment", "EndUser", "Tags",
                        *TOKEN_COLUMNS, *(column for column in METER_COLUMNS.values() if column not in TOKEN_COLUMNS)]
 
 
@@ -114,7 +117,9 @@ def entity_to_record(entity: dict[str, Any]) -> UsageRecord:
         subscription_name=entity.get("SubscriptionName", ""), product=entity.get("Product", ""),
         operation=entity.get("Operation", ""), api_version=entity.get("ApiVersion", ""),
         region=entity.get("Region", ""), status_code=entity.get("StatusCode", 200),
-        schema_version=entity.get("SchemaVersion", 2),
+        schema_version=entity.get("SchemaVersion", 2), end_user=entity.get("EndUser") or "",
+        tags=tuple(entity["Tags"].split(",")) if entity.get("Tags") else (),
+        served_deployment=entity.get("ServedDeployment") or "",
     )
 
 
@@ -183,8 +188,12 @@ class UsageStore:
             except (TypeError, ValueError, OverflowError) as error:   # not representable as a row
                 refused.append(({"RowKey": record.record_id}, f"storage refused the record: {error}"[:300]))
         # Index first: a batch cut short by an outage must still leave its partitions findable.
-        self._index_partitions({e["PartitionKey"] for e in entities})
-        stored, more = self._write_entities(entities)
+        touched = {e["PartitionKey"] for e in entities}
+        self._index_partitions(touched)
+        try:
+            stored, more = self._write_entities(entities)
+        finally:
+            self._stamp_partitions(touched)
         return stored, refused + more
 
     def write_entities(self, entities: list[Entity]) -> int:
@@ -212,6 +221,24 @@ class UsageStore:
             for chunk in transactions(rows):
                 _submit(index, chunk)
         self._indexed.update(new)
+
+    def _stamp_partitions(self, partitions: set[str]) -> None:
+        """After the rows: re-write each touched partition's index row, so its ETag changes. A month-to-date
+        refresh that read a partition under an older ETag reads it again (chargeback/storage/rollup_store)."""
+        if not partitions:
+            return
+        now = datetime.now(UTC)
+        rows = [{"PartitionKey": pk.split("~", 1)[0], "RowKey": pk, "LastWritten": now} for pk in sorted(partitions)]
+        index = self.index
+        with storage_errors("stamping usage partitions"):
+            for chunk in transactions(rows):
+                _submit(index, chunk)
+
+    def watermarks(self, month: str) -> dict[str, str]:
+        """Every partition of the month with its index row's ETag: it changes whenever rows are written there."""
+        with storage_errors(f"listing usage partitions of {month}"):
+            rows = self.index.query_entities("PartitionKey eq @m", parameters={"m": month}, select=["RowKey"])
+            return {row["RowKey"]: str(row.metadata["etag"]) for row in rows}
 
     def partitions(self, month: str) -> list[str]:
         """Every usage partition of the month (``YYYY-MM``), sorted."""

@@ -33,13 +33,17 @@ class UsageRecord:
     status_code: int
     schema_version: int
     path: str                 # request path after the deployment ("/audio/speech"); "" when not sent
+    end_user: str             # who called inside the subscription (or its keyed hash); "" when not sent
+    tags: tuple[str, ...]     # valid "key=value" labels, sorted; () when none
+    served_deployment: str    # the deployment that served a spilled call; "" when it was ``deployment``
 
     def __init__(self, record_id: str, timestamp: datetime, subscription: str, deployment: str,
                  prompt_tokens: int = 0, cached_tokens: int = 0, completion_tokens: int = 0,
                  reasoning_tokens: int = 0, metered: bool = True, stream: bool = False, model: str = "",
                  subscription_name: str = "", product: str = "", operation: str = "", api_version: str = "",
                  region: str = "", status_code: int = 200, schema_version: int = 2, *,
-                 meters: MeterQuantities | None = None, path: str = "") -> None:
+                 meters: MeterQuantities | None = None, path: str = "", end_user: str = "",
+                 tags: tuple[str, ...] = (), served_deployment: str = "") -> None:
         if meters is None:
             meters = (MeterQuantities.from_text_tokens(prompt_tokens, cached_tokens, completion_tokens,
                                                        reasoning_tokens)
@@ -63,11 +67,26 @@ class UsageRecord:
         setattr_(self, "status_code", status_code)
         setattr_(self, "schema_version", schema_version)
         setattr_(self, "path", path)
+        setattr_(self, "end_user", end_user)
+        setattr_(self, "tags", tags)
+        # A header naming the requested deployment itself is no spill-over.
+        setattr_(self, "served_deployment", "" if served_deployment == deployment else served_deployment)
 
     @property
     def month(self) -> str:
         """The billing month, ``YYYY-MM`` (UTC)."""
         return f"{self.timestamp.year:04d}-{self.timestamp.month:02d}"
+
+    @property
+    def source(self) -> str:
+        """What metered the call: "gateway-logs" (API Management's resource logs, schema_version 3: cached
+        tokens not reported, so input is priced as uncached input) or "policy" (a v1 or v2 event)."""
+        return "gateway-logs" if self.schema_version == 3 else "policy"
+
+    @property
+    def priced_deployment(self) -> str:
+        """The deployment whose rates (or pool) the call is charged at: the one that served it."""
+        return self.served_deployment or self.deployment
 
     @property
     def prompt_tokens(self) -> int:
