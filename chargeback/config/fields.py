@@ -20,6 +20,8 @@ MAX_DECIMALS = 18
 # Characters that break a line or a header somewhere (mail, CSV, logs) or reorder text on screen:
 # C0/C1 controls (U+0085 included), line and paragraph separators, bidirectional controls, surrogates.
 _LOOKS_LIKE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")   # the shape; email-validator judges the rest
+# An Entra object id as the ``groups`` claim carries it: a GUID in 8-4-4-4-12 hex digits.
+GROUP_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -139,16 +141,31 @@ def emails(p: Problems, path: str, raw: object) -> list[str]:
     if not isinstance(raw, list):
         p.add(path, f"must be a list of email addresses, e.g. [alice@contoso.com], got {kind(raw)}")
         return []
+    return [v for i, value in enumerate(raw) if (v := _email(p, f"{path}[{i}]", value)) is not None]
+
+
+def members(p: Problems, path: str, raw: object) -> list[str]:
+    """Owners or viewers: email addresses, or Entra group object ids (GUIDs, kept lower case)."""
+    if not isinstance(raw, list):
+        return emails(p, path, raw)
     out = []
     for index, value in enumerate(raw):
-        problem = email_problem(value)
-        if problem and not (isinstance(value, str) and _LOOKS_LIKE_EMAIL.fullmatch(value.strip())):
-            p.add(f"{path}[{index}]", f"{show(value)} is not an email address")
-        elif problem:
-            p.add(f"{path}[{index}]", f"{show(value)} is not exactly one email address: {problem}")
-        else:
-            out.append(str(value).strip())
+        if isinstance(value, str) and GROUP_ID.fullmatch(value.strip()):
+            out.append(value.strip().lower())
+        elif (address := _email(p, f"{path}[{index}]", value)) is not None:
+            out.append(address)
     return out
+
+
+def _email(p: Problems, here: str, value: object) -> str | None:
+    problem = email_problem(value)
+    if problem and not (isinstance(value, str) and _LOOKS_LIKE_EMAIL.fullmatch(value.strip())):
+        p.add(here, f"{show(value)} is not an email address")
+    elif problem:
+        p.add(here, f"{show(value)} is not exactly one email address: {problem}")
+    else:
+        return str(value).strip()
+    return None
 
 
 def email_problem(value: object) -> str:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from chargeback.config.actuals import ActualsConfig
+from chargeback.config.budget import Budget
 from chargeback.money import minor_unit
 from chargeback.usage.meters import METERS
 
@@ -41,6 +42,14 @@ class Department:
     owners: tuple[str, ...] = ()
     notify: Notify = Notify()
     subscriptions: tuple[str, ...] = ()
+    # may see and download like owners; owners and viewers may also be Entra group object ids (GUIDs)
+    viewers: tuple[str, ...] = ()
+    budget: Budget | None = None   # chargeback/config/budget.py: month-to-date alerts
+
+    def readers(self) -> frozenset[str]:
+        """Who may see this department's invoices: owners, viewers and every notice recipient (a notice
+        never links to something its reader cannot open), lower case; addresses and group ids alike."""
+        return frozenset(m.lower() for m in (*self.owners, *self.viewers, *self.notify.email))
 
 
 @dataclass(frozen=True)
@@ -199,7 +208,10 @@ def effective_periods(history: list[_Entry], first_day: date, end: date) -> list
 def _department_dict(d: Department) -> dict[str, Any]:
     return {"id": d.id, "name": d.name, "cost_center": d.cost_center, "owners": list(d.owners),
             "notify": {"email": list(d.notify.email), "webhook": d.notify.webhook},
-            "subscriptions": list(d.subscriptions)}
+            "subscriptions": list(d.subscriptions),
+            # only when given, so that a config without viewers keeps its fingerprint
+            **({"viewers": list(d.viewers)} if d.viewers else {}),
+            **({"budget": d.budget.to_dict()} if d.budget else {})}
 
 
 def _price_dict(p: Price) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import chargeback.config.fields as read
 from chargeback.config.actuals import build_actuals
+from chargeback.config.budget import build_budget
 from chargeback.config.fields import MISSING, Problems
 from chargeback.config.model import (
     LEGACY_WEIGHTED,
@@ -30,7 +31,7 @@ from chargeback.usage.meters import METERS
 _Item = TypeVar("_Item", Department, Price, Pool)
 
 TOP_KEYS = ("currency", "markup_percent", "departments", "prices", "pools", "admins", "actuals")
-DEPARTMENT_KEYS = ("id", "name", "cost_center", "owners", "notify", "subscriptions")
+DEPARTMENT_KEYS = ("id", "name", "cost_center", "owners", "notify", "subscriptions", "viewers", "budget")
 NOTIFY_KEYS = ("email", "webhook")
 PRICE_KEYS = ("deployment", "effective_from", "unit", *UNIT_RATED, "audio_hour")
 POOL_KEYS = ("deployment", "effective_from", "monthly_cost", "ptus", "hourly_rate", "weights")
@@ -83,12 +84,15 @@ def _department(p: Problems, path: str, raw: dict[str, Any]) -> Department | Non
         p.add(f"{path}.id", f'"{UNALLOCATED}" is reserved for usage no department claims')
     name = read.text(p, f"{path}.name", raw.get("name", dept_id or ""), allow_empty=True)
     cost_center = read.text(p, f"{path}.cost_center", raw.get("cost_center", ""), allow_empty=True)
-    owners = read.emails(p, f"{path}.owners", raw.get("owners", []))
+    owners = read.members(p, f"{path}.owners", raw.get("owners", []))
+    viewers = read.members(p, f"{path}.viewers", raw.get("viewers", []))
     notify = _notify(p, f"{path}.notify", raw.get("notify", {}))
     subscriptions = _subscriptions(p, f"{path}.subscriptions", raw.get("subscriptions", MISSING))
+    budget = build_budget(p, f"{path}.budget", raw.get("budget", MISSING))
     if dept_id is None or name is None or cost_center is None or notify is None:
         return None
-    return Department(dept_id, name, cost_center, tuple(owners), notify, tuple(subscriptions))
+    return Department(dept_id, name, cost_center, tuple(owners), notify, tuple(subscriptions), tuple(viewers),
+                      budget)
 
 
 def _notify(p: Problems, path: str, raw: object) -> Notify | None:

@@ -1,4 +1,7 @@
-"""Who may see which invoices: owners their departments', admins everyone's, nobody learns what exists.
+"""Who may see which invoices: owners and viewers their departments', admins everyone's, nobody learns what
+exists. A department's readers are its owners, its viewers and its notice recipients (``notify.email``, so a
+notice never links to something its reader cannot open); owners and viewers may be Entra group object ids,
+matched against the caller's ``groups`` claims.
 
 Owners and admins come from the configuration in force now (not the one a month was priced with), so
 taking someone off a department's owners takes their access away from its past invoices too.
@@ -40,13 +43,14 @@ class InvoiceAccess:
 
     principal: Principal
     admin: bool
-    owned: frozenset[str]     # department ids the caller owns
+    owned: frozenset[str]     # department ids the caller owns, views or hears about (Department.readers)
 
     @classmethod
     def of(cls, principal: Principal, config: ChargebackConfig | None) -> InvoiceAccess:
         if config is None:  # nothing imported yet: only the app role can make someone an admin
             return cls(principal, is_admin(principal, ()), frozenset())
-        owned = frozenset(d.id for d in config.departments if principal.email in {o.lower() for o in d.owners})
+        names = {principal.email} | principal.groups   # an address, or a group object id the caller is in
+        owned = frozenset(d.id for d in config.departments if names & d.readers())
         return cls(principal, is_admin(principal, config.admins), owned)
 
     def may_see(self, department: str) -> bool:

@@ -69,12 +69,14 @@ class BearerValidator:
         claims = self.claims(token)
         roles = claims.get("roles") or []
         role_set = frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset()
+        groups = claims.get("groups") or []   # group object ids (groupMembershipClaims); absent on overage
+        group_set = frozenset(str(g).strip().lower() for g in groups) if isinstance(groups, list) else frozenset()
         email = next((str(claims[c]) for c in _EMAIL_CLAIMS if "@" in str(claims.get(c, ""))), "")
         if email:
-            return Principal(email.strip().lower(), role_set)
+            return Principal(email.strip().lower(), role_set, group_set)
         app = claims.get("azp") or claims.get("appid")
         if claims.get("idtyp") == "app" or (app and not claims.get("scp")):
-            return Principal(f"app:{app}", role_set)
+            return Principal(f"app:{app}", role_set, group_set)
         raise Unauthenticated("the bearer token names no user (no preferred_username, email or upn claim)")
 
 

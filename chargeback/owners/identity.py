@@ -21,12 +21,17 @@ _EMAIL_CLAIMS = ("preferred_username", "email", "emails", "upn",
                  "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
                  "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
 _ROLE_CLAIMS = ("roles", "role", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+# Entra writes security-group object ids in the ``groups`` claim (app registration groupMembershipClaims);
+# App Service passes each one on as a principal claim of that type. Past 200 groups Entra sends an overage
+# (``_claim_names``) instead, which names no group: such a caller is matched by their address alone.
+GROUP_CLAIMS = ("groups", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups")
 
 
 @dataclass(frozen=True)
 class Principal:
     email: str                # lower case
     roles: frozenset[str]
+    groups: frozenset[str] = frozenset()   # Entra group object ids, lower case
 
 
 def header_trusted(settings: Settings) -> bool:
@@ -53,12 +58,14 @@ def principal_from_headers(headers: Mapping[str, str], settings: Settings) -> Pr
     if not email:
         raise Unauthenticated("the client principal has no email claim")
     roles = frozenset(v for typ, v in values if typ == role_type or typ in _ROLE_CLAIMS)
-    return Principal(email.strip().lower(), roles)
+    groups = frozenset(v.strip().lower() for typ, v in values if typ in GROUP_CLAIMS)
+    return Principal(email.strip().lower(), roles, groups)
 
 
-def encode_principal(email: str, roles: tuple[str, ...] = ()) -> str:
+def encode_principal(email: str, roles: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> str:
     """A header value as App Service would send it (local host, tests)."""
-    claims = [{"typ": "preferred_username", "val": email}] + [{"typ": "roles", "val": r} for r in roles]
+    claims = [{"typ": "preferred_username", "val": email}] + [{"typ": "roles", "val": r} for r in roles] \
+        + [{"typ": "groups", "val": g} for g in groups]
     doc = {"auth_typ": "aad", "claims": claims, "name_typ": "name", "role_typ": "roles"}
     return base64.b64encode(json.dumps(doc).encode()).decode()
 

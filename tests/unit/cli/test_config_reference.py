@@ -40,8 +40,13 @@ def test_every_example_imports():
         parse_config(yaml.safe_dump({**BASE, **doc} if "currency" not in doc else doc))
 
 
-@pytest.mark.parametrize("planned", [{"viewers": ["v@contoso.com"]},
-                                     {"budget": {"monthly": 100, "alert_at_percent": [50]}}])
+def test_viewers_are_implemented_and_accepted():
+    assert re.search(r"`viewers` \|.*\| implemented \|", TEXT)
+    doc = {**BASE, "departments": [{"id": "a", "subscriptions": ["s"], "viewers": ["v@contoso.com"]}]}
+    assert parse_config(yaml.safe_dump(doc)).departments[0].viewers == ("v@contoso.com",)
+
+
+@pytest.mark.parametrize("planned", [{"budget": {"monthly": 100, "alert_at_percent": [50]}}])
 def test_what_the_reference_calls_planned_is_still_refused(planned):
     assert re.search(rf"`{next(iter(planned))}[`.].*\| planned \|", TEXT)
     doc = {**BASE, "departments": [{"id": "a", "subscriptions": ["s"], **planned}]}
