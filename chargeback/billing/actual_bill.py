@@ -9,25 +9,21 @@ apportioned by largest remainder, so department totals sum to it exactly, to the
 """
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 from chargeback.actuals.model import MappedCost, MonthActuals
-from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
-from chargeback.billing.reconcile import drift_warnings
+from chargeback.billing.actual_lines import UNMAPPED, apportion, billed_quantity, department_lines
+from chargeback.billing.charges import ActualLine, DepartmentCharges, MonthCharges, PoolLine, TrueUpLine
+from chargeback.billing.reconcile import drift_warnings, reconciliation
 from chargeback.config.model import UNALLOCATED, ChargebackConfig
-from chargeback.money import quantum, round_money
-from chargeback.months import month_bounds
+from chargeback.money import quantum, round_money, zero
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.meters import NO_USAGE, MeterQuantities
 
-UNMAPPED, UNMEASURED = "unmapped", "unmeasured"
-TRUE_UP_DEPLOYMENT = "true-up to Azure's actual bill"
-_SECONDS_PER_HOUR = 3600
+__all__ = ["UNMAPPED", "ActualBill", "allocate", "allocate_actual_bill", "apply_actual_bill", "apportion"]
 
 
 @dataclass(frozen=True)
@@ -41,18 +37,6 @@ class ActualBill:
     departments: dict[str, Decimal]             # department -> its part of the actual bill
     by_target: dict[str, dict[str, Fraction]]   # target -> department -> exact share (for explaining)
     warnings: tuple[str, ...]
-
-
-def apportion(total_units: int, exact: dict[str, Fraction]) -> dict[str, int]:
-    """Whole units per key summing to ``total_units``, from exact shares that sum to it (any sign):
-    each key gets the floor of its share, the units left over go to the largest remainders (ties: key)."""
-    if sum(exact.values(), Fraction(0)) != total_units:
-        raise ValueError("the exact shares must sum to the total")
-    parts = {k: math.floor(v) for k, v in exact.items()}
-    left_over = total_units - sum(parts.values())
-    for key in sorted(exact, key=lambda k: (-(exact[k] - parts[k]), k))[:left_over]:
-        parts[key] += 1
-    return parts
 
 
 def allocate_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthActuals,
@@ -95,14 +79,16 @@ def allocate(month: str, currency: str, actuals: MonthActuals, measured: dict[st
 
 def apply_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthActuals | None,
                       config: ChargebackConfig) -> MonthCharges:
-    """The month as ``actuals.mode`` invoices it: at ``list`` the same charges (with drift warnings when the
-    month has actuals); otherwise every department's total lands on its part of the actual bill through one
-    true-up line beside its list-price lines."""
+    """The month as ``actuals.mode`` invoices it: at ``list`` the same charges (with drift warnings and the
+    reconciliation when the month has actuals); at ``actual`` each department's lines are its parts of Azure's
+    cost per meter and pool; at ``true_up`` its list-price lines stay and one true-up line lands its total on
+    what ``actual`` charges it."""
     mode = config.actuals.mode if config.actuals is not None else "list"
     if actuals is not None and config.actuals is not None and actuals.currency == charges.currency:
-        drift = drift_warnings(charges, measured_by_deployment(usage, config), actuals,
-                               config.actuals.drift_warn_percent)
-        charges = replace(charges, warnings=(*charges.warnings, *drift))
+        measured = measured_by_deployment(usage, config)
+        limit = config.actuals.drift_warn_percent
+        charges = replace(charges, warnings=(*charges.warnings, *drift_warnings(charges, measured, actuals, limit)),
+                          reconciliation=reconciliation(charges, measured, actuals, limit))
     if mode == "list":
         return charges
     if actuals is None:
@@ -113,18 +99,21 @@ def apply_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthAc
         return replace(charges, warnings=(*charges.warnings, f"the actuals of {charges.month} are in "
                        f"{actuals.currency}, invoices in {charges.currency}: invoiced at list prices"))
     bill = allocate_actual_bill(charges, usage, actuals, config)
-    remaining = dict(bill.departments)
-    departments = [_trued_up(d, remaining.pop(d.department, _zero(charges)), charges, config)
-                   for d in charges.departments]
-    for dept, amount in remaining.items():   # e.g. unallocated, which list pricing charged nothing
-        departments.append(_trued_up(DepartmentCharges(dept, "Unallocated" if dept == UNALLOCATED else dept, "", (),
-                                                       _zero(charges), _zero(charges), _zero(charges)),
-                                     amount, charges, config))
-    listed = sum((d.subtotal for d in charges.departments), Decimal(0))
+    lines = department_lines(bill, actuals, measured_by_deployment(usage, config), _pool_use(charges))
+    source = f"{actuals.export_format} export {actuals.source}"
+    nothing = zero(charges.currency)
+    known = list(charges.departments)
+    for dept in bill.departments:   # e.g. unallocated, which list pricing charged nothing
+        if charges.department(dept) is None:
+            known.append(DepartmentCharges(dept, "Unallocated" if dept == UNALLOCATED else dept, "", (),
+                                           nothing, nothing, nothing))
+    departments = [_on_actual(d, mode, bill.departments.get(d.department, nothing), lines.get(d.department, ()),
+                              source, charges.currency, config) for d in known]
+    listed = sum((d.subtotal for d in charges.departments), nothing)
     note = (f"mode {mode}: invoiced at Azure's actual bill of {bill.total} {charges.currency} "
-            f"({actuals.export_format} export {actuals.source}); list prices came to {listed}")
+            f"({source}); list prices came to {listed}")
     return replace(charges, departments=tuple(departments), warnings=(*charges.warnings, note, *bill.warnings),
-                   grand_total=sum((d.total for d in departments), _zero(charges)))
+                   grand_total=sum((d.total for d in departments), nothing), mode=mode)
 
 
 def measured_by_deployment(usage: MonthUsage, config: ChargebackConfig) -> dict[str, dict[str, MeterQuantities]]:
@@ -148,8 +137,7 @@ def _pool_use(charges: MonthCharges) -> dict[str, dict[str, Fraction]]:
 
 def _meter_shares(mapped: MappedCost, by_dept: dict[str, MeterQuantities], warnings: list[str]) -> dict[str, Fraction]:
     cost, meter = Fraction(mapped.cost), str(mapped.meter)
-    per_hour = meter == "audio_seconds" and mapped.unit.casefold() in ("hour", "hours")
-    billed = Fraction(mapped.quantity) * (_SECONDS_PER_HOUR if per_hour else 1)
+    billed = Fraction(billed_quantity(mapped))
     used = {d: Fraction(q.quantity(meter)) for d, q in by_dept.items() if q.quantity(meter)}
     measured = sum(used.values(), Fraction(0))
     if not measured:
@@ -172,21 +160,10 @@ def _pool_shares(mapped: MappedCost, weighted: dict[str, Fraction], warnings: li
     return {d: Fraction(mapped.cost) * w / total for d, w in weighted.items() if w}
 
 
-def _trued_up(dept: DepartmentCharges, actual: Decimal, charges: MonthCharges,
-              config: ChargebackConfig) -> DepartmentCharges:
-    first, after = month_bounds(charges.month)
-    adjustment = actual - dept.subtotal
-    # A pay-as-you-go line with no usage, so every renderer shows it as it shows lines today. Rates are 0,
-    # not None: the workbook writes the three first-release rate columns as numbers.
-    zero = Decimal(0)
-    line = PaygLine(subscription="(Azure actual bill)", deployment=TRUE_UP_DEPLOYMENT, models=(),
-                    period_start=first, period_end=after - timedelta(days=1), unit=None, input_rate=zero,
-                    cached_input_rate=zero, output_rate=zero, requests=0, unmetered=0, prompt_tokens=0,
-                    cached_tokens=0, completion_tokens=0, reasoning_tokens=0, exact_amount=adjustment,
-                    amount=adjustment, meters=NO_USAGE, rates={}, price_from=None)
-    markup = round_money(actual * config.markup_percent / 100, charges.currency)
-    return replace(dept, lines=(*dept.lines, line), subtotal=actual, markup=markup, total=actual + markup)
-
-
-def _zero(charges: MonthCharges) -> Decimal:
-    return round_money(Decimal(0), charges.currency)
+def _on_actual(dept: DepartmentCharges, mode: str, actual: Decimal, lines: tuple[ActualLine, ...], source: str,
+               currency: str, config: ChargebackConfig) -> DepartmentCharges:
+    """The department at its part of the actual bill: its actual lines, and in true_up its true-up line."""
+    true_up = TrueUpLine(list_subtotal=dept.subtotal, actual=actual, amount=actual - dept.subtotal,
+                         source=source) if mode == "true_up" else None
+    markup = round_money(actual * config.markup_percent / 100, currency)
+    return replace(dept, actual_lines=lines, true_up=true_up, subtotal=actual, markup=markup, total=actual + markup)

@@ -37,6 +37,7 @@ class PaygLine:
     meters: MeterQuantities = NO_USAGE              # every meter's quantity on the line
     rates: dict[str, Decimal] = field(default_factory=dict)   # meter -> rate in effect (audio: per hour)
     price_from: date | None = None                  # the price entry's effective_from (FOCUS SkuPriceId)
+    spilled_from: str = ""      # a PTU deployment that spilled these calls to ``deployment``; "" if none
     kind: typing.ClassVar[str] = "payg"
 
     def priced_meters(self) -> list[str]:
@@ -70,8 +71,57 @@ class PoolLine:
 
 
 @dataclass(frozen=True)
+class ActualLine:
+    """A department's part of Azure's actual cost of one ``actuals.meters`` target (modes actual, true_up).
+
+    ``measured`` is the department's measured quantity (a pool: its weighted tokens), ``billed`` the quantity
+    Azure billed for the whole target (a pool: every department's weighted tokens), in ``unit``."""
+
+    target: str                 # "deployment/meter", "pool:deployment", or "unmapped"
+    deployment: str | None
+    meter: str | None
+    pool: str | None
+    meter_names: tuple[str, ...]   # the Cost Management meter names behind the target
+    measured: Decimal
+    billed: Decimal
+    unit: str
+    actual_cost: Decimal        # the target's whole actual cost in the month
+    amount: Decimal             # the department's part, to the minor unit (largest remainder)
+
+
+@dataclass(frozen=True)
+class TrueUpLine:
+    """Mode true_up: the one line that lands a department's list-price lines on its part of the actual bill."""
+
+    list_subtotal: Decimal      # the department's list-price lines
+    actual: Decimal             # its part of Azure's actual bill
+    amount: Decimal             # actual - list_subtotal (a credit when negative)
+    source: str                 # the export it came from, e.g. "FOCUS 1.2 export focus.csv"
+
+
+@dataclass(frozen=True)
+class ReconciledMeter:
+    """One ``actuals.meters`` target, list-priced month vs Azure's bill (the finance summary's reconciliation)."""
+
+    target: str
+    meter_names: tuple[str, ...]
+    measured: Decimal           # quantity measured at the gateway (a pool: weighted tokens)
+    billed: Decimal             # quantity Azure billed (a pool: hours, as the export says)
+    unit: str
+    bypassed_percent: Decimal | None   # (billed - measured) / billed x 100; None for pools and nothing billed
+    list_cost: Decimal
+    actual_cost: Decimal
+    difference: Decimal         # actual - list
+    drift_percent: Decimal | None      # difference / list x 100; None without a list cost
+    warn: bool                  # beyond actuals.drift_warn_percent
+
+
+@dataclass(frozen=True)
 class DepartmentCharges:
-    """A department's invoice: its lines, their subtotal, the markup on it, and the total."""
+    """A department's invoice: its lines, their subtotal, the markup on it, and the total.
+
+    In mode ``actual`` the subtotal is the sum of ``actual_lines`` (the list-price ``lines`` stay, for usage
+    and explanation); in ``true_up`` it is the list-price lines plus ``true_up``."""
 
     department: str
     name: str
@@ -80,6 +130,8 @@ class DepartmentCharges:
     subtotal: Decimal
     markup: Decimal
     total: Decimal
+    actual_lines: tuple[ActualLine, ...] = ()
+    true_up: TrueUpLine | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +183,8 @@ class MonthCharges:
     unpriced: tuple[UnpricedUsage, ...]
     warnings: tuple[str, ...]
     grand_total: Decimal
+    mode: str = "list"                                    # actuals.mode the month was invoiced in
+    reconciliation: tuple[ReconciledMeter, ...] = ()      # when the month has actuals, in any mode
 
     def department(self, department_id: str) -> DepartmentCharges | None:
         return next((d for d in self.departments if d.department == department_id), None)
@@ -146,6 +200,8 @@ class MonthCharges:
         return built
 
 
+# Fields added later and left out at their default, so a month without them stores (and hashes) as before.
+_OMITTED_AT_DEFAULT = frozenset({"spilled_from"})
 _LINE_KINDS: dict[str, type[PaygLine | PoolLine]] = {PaygLine.kind: PaygLine, PoolLine.kind: PoolLine}
 # Leaf values and how they are written / read back.
 _TO_TEXT: dict[type, Callable[[Any], Any]] = {
@@ -160,7 +216,8 @@ def _plain(value: Any) -> Any:
             return write(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {"kind": value.kind} if isinstance(value, (PaygLine, PoolLine)) else {}
-        out.update((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value))
+        out.update((f.name, _plain(getattr(value, f.name))) for f in dataclasses.fields(value)
+                   if not (f.name in _OMITTED_AT_DEFAULT and getattr(value, f.name) == f.default))
         return out
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]

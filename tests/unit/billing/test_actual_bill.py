@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from chargeback.actuals.mapping import read_month_actuals
 from chargeback.actuals.model import MappedCost, MonthActuals, UnmappedCost
-from chargeback.billing.actual_bill import TRUE_UP_DEPLOYMENT, allocate, apply_actual_bill
+from chargeback.billing.actual_bill import allocate, apply_actual_bill
+from chargeback.billing.actual_lines import department_lines
 from chargeback.billing.pricing import price_month
 from chargeback.config.loading import parse_config
 from chargeback.usage.aggregation import aggregate_month
@@ -109,14 +110,44 @@ def test_actual_mode_charges_the_hand_worked_shares_of_the_bill():
 def test_true_up_keeps_list_lines_and_adds_one_line_per_department():
     charges, usage, actuals, config = month("true_up")
     billed = apply_actual_bill(charges, usage, actuals, config)
+    assert billed.mode == "true_up"
     for before, after in zip(charges.departments, billed.departments, strict=True):
-        assert after.lines[:-1] == before.lines
-        true_up = after.lines[-1]
-        assert true_up.deployment == TRUE_UP_DEPLOYMENT
-        assert true_up.amount == ACTUAL[after.department] - LIST[after.department]
-        assert after.subtotal == sum(line.amount for line in after.lines) == ACTUAL[after.department]
+        assert after.lines == before.lines
+        assert after.true_up is not None
+        assert after.true_up.list_subtotal == LIST[after.department]
+        assert after.true_up.actual == ACTUAL[after.department]
+        assert after.subtotal == sum(line.amount for line in after.lines) + after.true_up.amount
     # 207.73 - 215.71, 503.87 - 519.29, 1.53 - 0.25
-    assert [d.lines[-1].amount for d in billed.departments] == [Decimal("-7.98"), Decimal("-15.42"), Decimal("1.28")]
+    assert [d.true_up.amount for d in billed.departments if d.true_up] == [
+        Decimal("-7.98"), Decimal("-15.42"), Decimal("1.28")]
+
+
+def test_actual_mode_lines_are_each_meters_part_of_the_bill():
+    charges, usage, actuals, config = month("actual")
+    billed = apply_actual_bill(charges, usage, actuals, config)
+    assert billed.mode == "actual"
+    got = {d.department: [(a.target, a.measured, a.billed, a.actual_cost, a.amount) for a in d.actual_lines]
+           for d in billed.departments}
+    # marketing exact, in cents: input 400, output 373.33.., pool 20,000 = 20,773.33..; its total 20,773 (the
+    # bill's largest remainder); the -0.33.. gap spread by size: 399.9936, 373.3273, 19,999.679: floors 20,771,
+    # the two cents left to the largest remainders, input (.99) and pool (.68): 4.00, 3.73, 200.00.
+    assert got["marketing"] == [
+        ("gpt-4o/input", Decimal(2_000_000), Decimal(3_600_000), Decimal("7.20"), Decimal("4.00")),
+        ("gpt-4o/output", Decimal(500_000), Decimal(700_000), Decimal("5.60"), Decimal("3.73")),
+        ("pool:gpt-4o-ptu", Decimal(200_000), Decimal(700_000), Decimal("700.00"), Decimal("200.00"))]
+    # research: 200, 186.66.., 50,000 = 50,386.66..; total 50,387; +0.33.. spread: 200.0013, 186.6679,
+    # 50,000.33: floors 50,386, the cent left to output (.67): 2.00, 1.87, 500.00.
+    assert got["research"] == [
+        ("gpt-4o/input", Decimal(1_000_000), Decimal(3_600_000), Decimal("7.20"), Decimal("2.00")),
+        ("gpt-4o/output", Decimal(250_000), Decimal(700_000), Decimal("5.60"), Decimal("1.87")),
+        ("pool:gpt-4o-ptu", Decimal(500_000), Decimal(700_000), Decimal("700.00"), Decimal("500.00"))]
+    # unallocated: its 100,000 measured input tokens (0.20) and the 500,000 nobody measured (1.00) of the
+    # input meter; the unmapped mini meter 0.33.
+    assert got["unallocated"] == [
+        ("gpt-4o/input", Decimal(100_000), Decimal(3_600_000), Decimal("7.20"), Decimal("1.20")),
+        ("unmapped", Decimal(0), Decimal(0), Decimal("0.33"), Decimal("0.33"))]
+    for dept in billed.departments:
+        assert dept.subtotal == sum(a.amount for a in dept.actual_lines) and dept.true_up is None
 
 
 def test_the_trued_up_month_survives_its_stored_form():
@@ -183,6 +214,12 @@ def test_allocations_sum_exactly_to_the_actual_bill(case):
     for dept, amount in bill.departments.items():
         target = exact[dept] * Fraction(bill.total) / whole if whole else exact[dept]
         assert abs(Fraction(amount) - target) < Fraction(1, 100)
+    # the lines of each department (one per target it has a part of) sum to its total, to the cent
+    lines = department_lines(bill, actuals, measured, weighted)
+    for dept, amount in bill.departments.items():
+        assert sum((a.amount for a in lines[dept]), Decimal(0)) == amount
+        assert all(a.amount == a.amount.quantize(Decimal("0.01")) for a in lines[dept])
+        assert {a.target for a in lines[dept]} <= set(bill.by_target) | {"unmapped"}
     for target, shares in bill.by_target.items():
         cost = actuals.unmapped_cost if target == "unmapped" else next(m.cost for m in actuals.mapped
                                                                        if m.target == target)
