@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def probe():
     sample.PROBE.reset()
-    yield sample.PROBE
+    return sample.PROBE
 
 
 @pytest.fixture
