@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.functions.timer import TimerRequest
@@ -63,8 +63,8 @@ def test_forged_header_is_refused_when_authentication_is_off(month_loaded, monke
 
 
 def test_timer_starts_the_previous_month(paused_host):
-    # Independently of chargeback.months: the day before the 1st of this month.
-    expected = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    # Independently of chargeback.months: the day before the 1st of this month (UTC, as the timer runs).
+    expected = (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     timer = user_function("invoice_timer")
     binding = paused_host.durable.client_binding()
     paused_host.http._async.run(timer(timer=TimerRequest(past_due=False), client=binding))
