@@ -42,6 +42,10 @@ def test_policy_is_a_well_formed_complete_document(path):
     assert root.tag == "policies"
     assert [child.tag for child in root] == ["inbound", "backend", "outbound", "on-error"]
     for section in root:
+        if path.name == "usage-v2-stream.xml" and section.tag == "backend":
+            # an unbuffered forward-request for streams instead of the inherited one (<base /> otherwise):
+            # test_policy_stream.py holds that
+            continue
         assert section[0].tag == "base", f"{section.tag} must keep the policies of outer scopes"
 
 
