@@ -1,5 +1,6 @@
 """The month's charges as a FinOps FOCUS 1.2 CSV: one row per meter of every invoice line, pool share,
-unpriced usage and platform fee; ``BilledCost`` sums exactly to the invoices.
+unpriced usage and platform fee; ``BilledCost`` sums exactly to the invoices. In modes ``actual`` and
+``true_up`` ``EffectiveCost`` is Azure's actual cost and the true-up is an ``Adjustment`` row (focus_actual.py).
 
 Platform fees (markup) are ``ChargeCategory=Adjustment`` rows with ``x_ChargeKind=markup``: FOCUS requires a
 consumed and a pricing quantity on every ``Usage`` row, and a fee on a subtotal has neither. Free text is
@@ -18,6 +19,7 @@ from urllib.parse import quote
 
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine
 from chargeback.documents import focus_rows
+from chargeback.documents.focus_actual import apply_actuals
 from chargeback.documents.focus_rows import Row, instant
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.safe_text import csv_text
@@ -77,6 +79,7 @@ def _department_rows(department: DepartmentCharges, charges: MonthCharges, first
             rows += focus_rows.payg_rows(line, step)
         else:
             rows += focus_rows.pool_rows(line, step, hours.get((line.pool, line.period_start), 0))
+    rows = apply_actuals(rows, department, step, first_day, next_first_day)   # modes actual and true_up
     if department.markup:
         rows.append(_markup(department, charges, first_day, next_first_day))
     for unpriced in charges.unpriced:

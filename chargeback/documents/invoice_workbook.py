@@ -9,6 +9,7 @@ from openpyxl.workbook.defined_name import DefinedName
 
 from chargeback.billing import meter_rates
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
+from chargeback.documents.actual_sections import write_actual_sections
 from chargeback.documents.invoice_lines import AMOUNT_COLUMN, PAYG_COLUMNS, POOL_COLUMNS, LineTables
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.usage_sheets import write_usage_sheets
@@ -54,8 +55,10 @@ class _InvoiceSheet:
     def write(self) -> str:
         """Fill the sheet; returns the coordinate of the total cell."""
         self._heading()
-        payg = [line for line in self.department.lines if isinstance(line, PaygLine)]
-        pools = [line for line in self.department.lines if isinstance(line, PoolLine)]
+        # Mode actual charges the actual lines, not the list-price ones (actual_sections.py)
+        listed = self.department.true_up is not None or not self.department.actual_lines
+        payg = [line for line in self.department.lines if isinstance(line, PaygLine) and listed]
+        pools = [line for line in self.department.lines if isinstance(line, PoolLine) and listed]
         tables = LineTables(self.out, self.currency, self.row)
         if payg:
             tables.section("Pay-as-you-go usage", PAYG_COLUMNS, payg, tables.payg, "Pay-as-you-go total")
@@ -63,7 +66,8 @@ class _InvoiceSheet:
             tables.section("Provisioned throughput (PTU) pool shares", POOL_COLUMNS, pools, tables.pool,
                            "Pool shares total")
         self.row, self.first_header = tables.row, tables.first_header
-        if not payg and not pools:
+        self.row = write_actual_sections(self.out, self.department, self.currency, self.row)
+        if not payg and not pools and not self.department.actual_lines:
             self.row += 2
             self.out.text(self.row, 1, "No charges this month.", "cb-note", fit=False)
         total_cell = self._totals()
