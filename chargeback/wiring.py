@@ -80,7 +80,7 @@ class Services:
         return InvoicingContext(usage=self.usage, config=self.config, documents=self.documents,
                                 index=self.invoice_index, issuer=self.settings.invoice_issuer,
                                 billing_account_id=self.settings.billing_account_id,
-                                actuals=self.actuals)
+                                actuals=self.actuals, gateway_halves=self.gateway_halves)
 
     @cached_property
     def notices(self) -> NoticeStore:

@@ -18,6 +18,7 @@ from devhost import commands
 from devhost.actuals_commands import add_actuals_commands
 from devhost.config_commands import config
 from devhost.demo import demo
+from devhost.gateway_commands import add_gateway_commands
 from devhost.invoice_commands import invoices, run_month, serve
 from devhost.prices_commands import add_prices_commands
 
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _invoice_commands(sub)
     add_actuals_commands(sub, _command)
     add_prices_commands(sub, _command)
+    add_gateway_commands(sub, _command)
     return parser
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from azure.data.tables import EdmType, EntityProperty, TableClient
 
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.usage_table import _submit, transactions
-from chargeback.usage.gateway_logs import Half, LlmHalf, RequestHalf, complete
+from chargeback.usage.gateway_logs import Half, LlmHalf, LoneHalf, MonthHalves, RequestHalf, complete
 from chargeback.usage.record import UsageRecord
 
 HALVES_TABLE = "GatewayHalves"
@@ -52,42 +51,6 @@ def entity_to_half(entity: dict[str, Any]) -> Half:
     return LlmHalf(entity["PartitionKey"], time, _int(entity.get("Sequence")), entity.get("Deployment", ""),
                    entity.get("Model", ""), _int(entity.get("PromptTokens")), _int(entity.get("CompletionTokens")),
                    bool(entity.get("Stream", False)))
-
-
-@dataclass(frozen=True, slots=True)
-class LoneHalf:
-    """A call of which only one half has arrived."""
-
-    correlation_id: str
-    kind: str          # "request" (GatewayLogs only) or "llm" (GatewayLlmLogs only)
-    time: datetime
-    subscription: str  # "" for an LLM half
-    deployment: str    # "" for a request half
-    stream: bool
-    prompt_tokens: int
-    completion_tokens: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"correlation_id": self.correlation_id, "kind": self.kind, "time": self.time.isoformat(),
-                "subscription": self.subscription, "deployment": self.deployment, "stream": self.stream,
-                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
-
-
-@dataclass(frozen=True, slots=True)
-class MonthHalves:
-    """What a month's halves say: calls completed from the logs, the cross-check count, lone halves."""
-
-    streamed_calls: int         # both halves, streamed: billed from the logs
-    non_streamed_llm_calls: int  # both halves or not, not streamed: billed by their v2 event; cross-check only
-    lone: tuple[LoneHalf, ...]
-
-    @property
-    def lone_requests(self) -> int:
-        return sum(1 for h in self.lone if h.kind == "request")
-
-    @property
-    def lone_llm(self) -> int:
-        return sum(1 for h in self.lone if h.kind == "llm")
 
 
 class GatewayHalvesStore:

@@ -77,6 +77,42 @@ class LlmHalf:
 Half = RequestHalf | LlmHalf
 
 
+@dataclass(frozen=True, slots=True)
+class LoneHalf:
+    """A call of which only one half has arrived."""
+
+    correlation_id: str
+    kind: str          # "request" (GatewayLogs only) or "llm" (GatewayLlmLogs only)
+    time: datetime
+    subscription: str  # "" for an LLM half
+    deployment: str    # "" for a request half
+    stream: bool
+    prompt_tokens: int
+    completion_tokens: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"correlation_id": self.correlation_id, "kind": self.kind, "time": self.time.isoformat(),
+                "subscription": self.subscription, "deployment": self.deployment, "stream": self.stream,
+                "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+
+
+@dataclass(frozen=True, slots=True)
+class MonthHalves:
+    """What a month's halves say: calls completed from the logs, the cross-check count, lone halves."""
+
+    streamed_calls: int         # both halves, streamed: billed from the logs
+    non_streamed_llm_calls: int  # both halves or not, not streamed: billed by their v2 event; cross-check only
+    lone: tuple[LoneHalf, ...]
+
+    @property
+    def lone_requests(self) -> int:
+        return sum(1 for h in self.lone if h.kind == "request")
+
+    @property
+    def lone_llm(self) -> int:
+        return sum(1 for h in self.lone if h.kind == "llm")
+
+
 def is_monitor_envelope(doc: object) -> bool:
     """True for an Azure Monitor resource-log message: an object whose ``records`` is a list."""
     return isinstance(doc, dict) and isinstance(doc.get("records"), list) and "schemaVersion" not in doc

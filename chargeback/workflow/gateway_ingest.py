@@ -14,7 +14,7 @@ from typing import Protocol
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.events import DeadLetter, RawEvent, dead_letter
-from chargeback.usage.gateway_logs import Half, is_monitor_envelope, parse_envelope
+from chargeback.usage.gateway_logs import Half, MonthHalves, is_monitor_envelope, parse_envelope
 from chargeback.usage.record import UsageRecord
 
 _decode = json.JSONDecoder(parse_float=Decimal).decode
@@ -59,3 +59,24 @@ def split_envelopes(events: list[RawEvent]) -> tuple[list[RawEvent], list[Half],
         if problems:
             dead.append(dead_letter(raw, "gateway log records: " + "; ".join(problems)[:900]))
     return plain, halves, dead
+
+
+class GatewayHalvesSource(Protocol):
+    """The month's halves, as the invoicing run reports them."""
+
+    def month(self, month: str) -> MonthHalves: ...
+
+
+def gateway_warnings(halves: MonthHalves) -> list[str]:
+    """The run's warnings about the gateway logs of the month: lone halves are usage not (yet) billed."""
+    warnings = []
+    if halves.lone_llm:
+        tokens = sum(h.prompt_tokens + h.completion_tokens for h in halves.lone if h.kind == "llm")
+        warnings.append(f"{halves.lone_llm} gateway LLM log record(s) without their GatewayLogs request "
+                        f"({tokens} tokens, no subscription known): not invoiced; "
+                        "`chargeback gateway unmatched` lists them")
+    if halves.lone_requests:
+        warnings.append(f"{halves.lone_requests} GatewayLogs request(s) without an LLM log record (calls to "
+                        "other APIs, refused calls, or an LLM log still to come): `chargeback gateway unmatched` "
+                        "lists them")
+    return warnings

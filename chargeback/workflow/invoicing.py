@@ -26,6 +26,7 @@ from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
+from chargeback.workflow.gateway_ingest import GatewayHalvesSource, gateway_warnings
 from chargeback.workflow.ports import ActualsSource, ConfigSource, Documents, InvoiceLedger, UsageSource
 
 
@@ -40,6 +41,7 @@ class InvoicingContext:
     issuer: str = "Azure OpenAI platform team"
     billing_account_id: str = "chargeback"   # FOCUS BillingAccountId (CHARGEBACK_BILLING_ACCOUNT_ID)
     actuals: ActualsSource | None = None   # the month's actual bill, for actuals modes other than list
+    gateway_halves: GatewayHalvesSource | None = None   # gateway-logs metering: lone halves become warnings
 
 
 def run_prefix(month: str, run_id: str) -> str:
@@ -74,6 +76,8 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
     charges = price_month(month, usage, config)
     if config.actuals is not None:   # DESIGN.md "Actual bill": the mode, and drift warnings from the actuals
         charges = apply_actual_bill(charges, usage, ctx.actuals.get(month) if ctx.actuals else None, config)
+    if ctx.gateway_halves is not None:   # DESIGN.md "Metering streams without buffering": never dropped
+        charges = replace(charges, warnings=(*charges.warnings, *gateway_warnings(ctx.gateway_halves.month(month))))
     prefix = run_prefix(month, run_id)
     ctx.documents.put_json(RUNS, f"{prefix}/usage.json", usage.to_dict())
     ctx.documents.put_json(RUNS, f"{prefix}/charges.json", charges.to_dict())
