@@ -50,7 +50,7 @@ def _rates(dept: DepartmentCharges) -> dict[str, set[tuple[object, ...]]]:
     out: dict[str, set[tuple[object, ...]]] = defaultdict(set)
     for line in dept.lines:
         if isinstance(line, PaygLine):
-            out[line.deployment].add(tuple(sorted(line.rates.items())) + (line.unit,))
+            out[line.deployment].add((*sorted(line.rates.items()), line.unit))
         else:
             out[f"pool:{line.pool}"].add((line.pool_cost,))
     return out
