@@ -42,6 +42,8 @@ class Settings:
     # CHARGEBACK_MAX_COUNT_PER_CALL: a call reporting more of any meter is dead-lettered as implausible
     # (far above any model's context window; storage holds up to 2**63 - 1).
     max_count_per_call: int = 1_000_000_000
+    # CHARGEBACK_END_USER_HASH_KEY: set, an event's endUser is stored as HMAC-SHA256 under this key, never raw.
+    end_user_hash_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +75,7 @@ class Settings:
             notify_backoff=float(env.get("CHARGEBACK_NOTIFY_BACKOFF_SECONDS") or 2.0),
             max_count_per_call=min(2**63 - 1, max(1, int(env.get("CHARGEBACK_MAX_COUNT_PER_CALL")
                                                          or 1_000_000_000))),
+            end_user_hash_key=env.get("CHARGEBACK_END_USER_HASH_KEY", ""),
         )
 
     @property

@@ -20,7 +20,8 @@ from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageT
 from chargeback.usage.meters import MeterQuantities
 
 _SHARE = Decimal("0.000001")
-_PaygKey = tuple[str, str, str, tuple[Price, date, date]]   # department, subscription, deployment, price period
+# department, subscription, deployment, price period, spilled from ("" for calls the deployment was called for)
+_PaygKey = tuple[str, str, str, tuple[Price, date, date], str]
 
 
 def price_month(month: str, usage: MonthUsage, config: ChargebackConfig) -> MonthCharges:
@@ -54,8 +55,8 @@ class _Pricing:
         for key, totals in usage.groups():
             self._route(key, totals)
         lines: dict[str, list[PaygLine | PoolLine]] = defaultdict(list)
-        for (dept, _sub, _deployment, period), line_usage in sorted(self.payg.items(), key=_payg_order):
-            lines[dept].append(self._payg_line(dept, period, line_usage))
+        for (dept, _sub, _deployment, period, spilled_from), line_usage in sorted(self.payg.items(), key=_payg_order):
+            lines[dept].append(self._payg_line(dept, period, line_usage, spilled_from))
         pools = [self._pool_charge(period, lines) for periods in self.pool_periods.values() for period in periods]
         departments = self._departments(lines)
         self._explain(usage)
@@ -66,7 +67,11 @@ class _Pricing:
             warnings=tuple(self.warnings), grand_total=sum((d.total for d in departments), self._zero()))
 
     def _route(self, key: UsageKey, totals: UsageTotals) -> None:
-        """Send one day's group to the price, the pool, or the unpriced list in effect that day."""
+        """Send one day's group to the price, the pool, or the unpriced list in effect that day.
+
+        A spilled group's ``deployment`` is the one that served it (aggregation put it there), so a call a PTU
+        spilled to a standard deployment is priced at that deployment's rates and never counts in the pool.
+        """
         dept = self.config.department_for(key.subscription)
         if dept == UNALLOCATED:
             self.unclaimed.add(key.subscription)
@@ -74,7 +79,7 @@ class _Pricing:
             self.unmetered[key.deployment] += totals.unmetered
         price_period = _in_effect(self._price_periods(key.deployment), key.day)
         if price_period is not None:
-            self.payg[(dept, key.subscription, key.deployment, price_period)].add(key, totals)
+            self.payg[(dept, key.subscription, key.deployment, price_period, key.spilled_from)].add(key, totals)
             return
         pool_period = next((p for p in self.pool_periods.get(key.deployment, ()) if p.start <= key.day < p.stop), None)
         if pool_period is not None:
@@ -88,7 +93,8 @@ class _Pricing:
             self.price_periods[deployment] = effective_periods(history, self.first_day, self.next_first_day)
         return self.price_periods[deployment]
 
-    def _payg_line(self, dept: str, period: tuple[Price, date, date], usage: LineUsage) -> PaygLine:
+    def _payg_line(self, dept: str, period: tuple[Price, date, date], usage: LineUsage,
+                   spilled_from: str) -> PaygLine:
         price, start, stop = period
         t = usage.totals
         exact = meter_rates.exact_amount(price, t.meters)
@@ -99,7 +105,8 @@ class _Pricing:
             output_rate=price.output, requests=t.requests, unmetered=t.unmetered, prompt_tokens=t.prompt_tokens,
             cached_tokens=t.cached_tokens, completion_tokens=t.completion_tokens,
             reasoning_tokens=t.reasoning_tokens, exact_amount=exact, amount=round_money(exact, self.currency),
-            meters=t.meters, rates=meter_rates.rates_in_effect(price, t.meters), price_from=price.effective_from)
+            meters=t.meters, rates=meter_rates.rates_in_effect(price, t.meters), price_from=price.effective_from,
+            spilled_from=spilled_from)
         missing = meter_rates.unpriced_meters(price, t.meters)
         if missing.used():
             names = ", ".join(meter_rates.label(m).lower() for m in missing.used())
@@ -195,9 +202,9 @@ def _unpriced(dept: str, sub: str, deployment: str, u: LineUsage, meters: MeterQ
         reasoning_tokens=meters.reasoning, meters=meters, reason=reason)
 
 
-def _payg_order(item: tuple[_PaygKey, LineUsage]) -> tuple[str, str, str, date]:
-    (dept, sub, deployment, (_price, start, _stop)), _usage = item
-    return dept, sub, deployment, start
+def _payg_order(item: tuple[_PaygKey, LineUsage]) -> tuple[str, str, str, date, str]:
+    (dept, sub, deployment, (_price, start, _stop), spilled_from), _usage = item
+    return dept, sub, deployment, start, spilled_from
 
 
 def _in_effect(periods: list[tuple[Price, date, date]], day: date) -> tuple[Price, date, date] | None:

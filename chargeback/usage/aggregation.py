@@ -13,6 +13,8 @@ from chargeback.usage.meters import FIELDS, NO_USAGE, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
 COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered", "meters")
+# Spilled calls (served by another deployment than the one called): the served deployment in "deployment".
+SPILLED_COLUMNS = ("subscription", "deployment", "model", "day", "spilled_from", "requests", "unmetered", "meters")
 # What the first release wrote (text tokens only): still read, as text meters.
 TOKEN_COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered",
                  "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens")
@@ -34,6 +36,7 @@ class UsageKey:
     deployment: str
     model: str
     day: date
+    spilled_from: str = ""      # the deployment called when ``deployment`` served it as spill-over; "" if not
 
 
 @dataclass(slots=True)
@@ -118,6 +121,9 @@ class MonthUsage:
         # (subscription, deployment, model, day of month) -> [requests, unmetered, *meter quantities in
         # FIELDS order]: plain tuples and lists keep the per-record cost low.
         self._groups: dict[tuple[str, str, str, int], list[int | Decimal]] = {}
+        # Spilled calls apart, keyed (subscription, served deployment, model, day, called deployment), so a
+        # month without spill-over keeps its first-release shape.
+        self._spilled: dict[tuple[str, str, str, int, str], list[int | Decimal]] = {}
 
     def add(self, record: UsageRecord) -> bool:
         """Count one record; False (and counted in ``outside_month``) when it belongs to another month."""
@@ -127,10 +133,15 @@ class MonthUsage:
         if ts.month != self.first_day.month or ts.year != self.first_day.year:
             self.outside_month += 1
             return False
-        key = (record.subscription, record.deployment, record.model, ts.day)
-        totals = self._groups.get(key)
-        if totals is None:
-            totals = self._groups[key] = _zeros()
+        if record.served_deployment:
+            spilled = (record.subscription, record.served_deployment, record.model, ts.day, record.deployment)
+            totals = self._spilled.setdefault(spilled, _zeros())
+        else:
+            key = (record.subscription, record.deployment, record.model, ts.day)
+            found = self._groups.get(key)
+            if found is None:
+                found = self._groups[key] = _zeros()
+            totals = found
         totals[0] += 1
         if not record.metered:
             totals[1] += 1
@@ -155,29 +166,43 @@ class MonthUsage:
             mine = self._groups.setdefault(key, _zeros())
             for index, count in enumerate(counts):
                 mine[index] += count
+        for spilled, counts in other._spilled.items():
+            mine = self._spilled.setdefault(spilled, _zeros())
+            for index, count in enumerate(counts):
+                mine[index] += count
         self.outside_month += other.outside_month
         return self
 
     def groups(self) -> Iterator[tuple[UsageKey, UsageTotals]]:
-        """Every group in a stable order (subscription, deployment, model, day)."""
+        """Every group in a stable order (subscription, deployment, model, day), then the spilled groups."""
         for (subscription, deployment, model, day), counts in sorted(self._groups.items()):
             key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day))
             yield key, UsageTotals(int(counts[0]), int(counts[1]), MeterQuantities.from_values(counts[2:]))
+        for (subscription, deployment, model, day, spilled_from), counts in sorted(self._spilled.items()):
+            key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day), spilled_from)
+            yield key, UsageTotals(int(counts[0]), int(counts[1]), MeterQuantities.from_values(counts[2:]))
 
     def __len__(self) -> int:
-        return len(self._groups)
+        return len(self._groups) + len(self._spilled)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MonthUsage):
             return NotImplemented
-        return (self.month, self.outside_month, self._groups) == (other.month, other.outside_month, other._groups)
+        return ((self.month, self.outside_month, self._groups, self._spilled)
+                == (other.month, other.outside_month, other._groups, other._spilled))
 
     def to_dict(self) -> dict[str, Any]:
         """Compact JSON shape: one row per group, in ``columns`` order, ``day`` as the day of the month,
         ``meters`` as ``MeterQuantities.to_dict`` (non-zero meters only)."""
         rows = [[*key, counts[0], counts[1], MeterQuantities.from_values(counts[2:]).to_dict()]
                 for key, counts in sorted(self._groups.items())]
-        return {"month": self.month, "outside_month": self.outside_month, "columns": list(COLUMNS), "groups": rows}
+        out: dict[str, Any] = {"month": self.month, "outside_month": self.outside_month, "columns": list(COLUMNS),
+                               "groups": rows}
+        if self._spilled:   # absent without spill-over: the first release's shape, byte for byte
+            out["spilled_columns"] = list(SPILLED_COLUMNS)
+            out["spilled"] = [[*key, counts[0], counts[1], MeterQuantities.from_values(counts[2:]).to_dict()]
+                              for key, counts in sorted(self._spilled.items())]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MonthUsage:
@@ -198,6 +223,13 @@ class MonthUsage:
             mine = usage._groups.setdefault((subscription, deployment, model, day), _zeros())
             for index, count in enumerate((int(requests), int(unmetered), *meters.values())):
                 mine[index] += count
+        for row in data.get("spilled", ()):
+            subscription, deployment, model, day, spilled_from, requests, unmetered, meter_dict = row
+            usage.first_day.replace(day=day)
+            spilled = usage._spilled.setdefault((subscription, deployment, model, day, spilled_from), _zeros())
+            for index, count in enumerate((int(requests), int(unmetered),
+                                           *MeterQuantities.from_dict(meter_dict).values())):
+                spilled[index] += count
         return usage
 
     def to_json(self) -> str:

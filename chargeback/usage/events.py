@@ -14,6 +14,7 @@ from chargeback.errors import InvalidEvent
 from chargeback.keys import fingerprint, is_fingerprint
 from chargeback.months import FIRST_YEAR, LAST_YEAR, invoiceable
 from chargeback.settings import settings
+from chargeback.usage import attribution
 from chargeback.usage.meters import FIELDS, MeterQuantities
 from chargeback.usage.record import UsageRecord
 from chargeback.usage.shapes import normalise_usage
@@ -24,7 +25,7 @@ from chargeback.usage.wire_time import parse_v1_timestamp, parse_v2_timestamp
 V2_FIELDS = frozenset({
     "schemaVersion", "requestId", "timestamp", "subscriptionId", "subscriptionName", "productName",
     "deploymentId", "operationId", "apiVersion", "region", "statusCode", "stream", "model", "usage",
-    "path", "inputCharacters",
+    "path", "inputCharacters", "endUser", "tags", "servedDeployment",
 })
 
 # The seed's v1 fields (strings as the .NET policy formats them).
@@ -190,7 +191,8 @@ def _parse_v2(doc: dict[str, Any]) -> UsageRecord:
     usage = normalise_usage(doc.get("usage"), path, _optional_count(doc, "inputCharacters"))
     return UsageRecord(request_id, timestamp, subscription.strip(), deployment, 0, 0, 0, 0, usage.metered, stream,
                        model, name, product, operation, api_version, region, status, 2, meters=usage.meters,
-                       path=path)
+                       path=path, end_user=attribution.end_user(doc, settings().end_user_hash_key),
+                       tags=attribution.tags(doc), served_deployment=attribution.served_deployment(doc))
 
 
 # The optional text fields of a v2 event, in the order _parse_v2 unpacks them.

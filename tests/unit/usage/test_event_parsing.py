@@ -33,7 +33,7 @@ def body_of(case) -> bytes:
 # A record's fields and their defaults: a case's `record` must list every field that differs from these.
 DEFAULTS = {"deployment": "", "meters": {}, "metered": True, "stream": False, "model": "", "subscription_name": "",
             "product": "", "operation": "", "api_version": "", "region": "", "status_code": 200,
-            "schema_version": 2, "path": ""}
+            "schema_version": 2, "path": "", "end_user": "", "tags": [], "served_deployment": ""}
 WHOLE = ("record_id", "timestamp", "subscription", *DEFAULTS)
 
 
@@ -42,6 +42,7 @@ def whole_record(record) -> dict:
     fields = {name: getattr(record, name) for name in WHOLE}
     fields["timestamp"] = record.timestamp.isoformat()
     fields["meters"] = record.meters.to_dict()
+    fields["tags"] = list(record.tags)
     return fields
 
 
