@@ -29,7 +29,7 @@ class _KeepAsFile:
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - the name aiosmtpd calls
         with self._lock:
             number = next(self._numbers)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")

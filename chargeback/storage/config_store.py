@@ -6,9 +6,10 @@ config it was invoiced under, whatever was imported since.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableClient, UpdateMode
 
 from chargeback.config.loading import config_from_dict
 from chargeback.config.model import ChargebackConfig
@@ -24,7 +25,7 @@ class ConfigStore:
         self.account = account
 
     @property
-    def table(self):
+    def table(self) -> TableClient:
         return self.account.table(CONFIG_TABLE)
 
     def save(self, config: ChargebackConfig, source: str = "") -> str:
@@ -42,7 +43,8 @@ class ConfigStore:
     def current_fingerprint(self) -> str | None:
         with storage_errors("reading the configuration"):
             try:
-                return self.table.get_entity(POINTER, "current")["Fingerprint"]
+                fingerprint: str = self.table.get_entity(POINTER, "current")["Fingerprint"]
+                return fingerprint
             except ResourceNotFoundError:
                 return None
 
@@ -60,7 +62,7 @@ class ConfigStore:
                 return None
         return config_from_dict(from_properties(entity))
 
-    def versions(self) -> list[dict]:
+    def versions(self) -> list[dict[str, Any]]:
         """Every imported version: fingerprint, imported at, source; newest first."""
         with storage_errors("listing configuration versions"):
             rows = self.table.query_entities("PartitionKey eq @p", parameters={"p": VERSIONS},

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
@@ -35,7 +36,7 @@ class DocumentStore:
             except ResourceNotFoundError:
                 return None
 
-    def properties(self, container: str, name: str) -> dict | None:
+    def properties(self, container: str, name: str) -> dict[str, Any] | None:
         with storage_errors(f"reading {container}/{name}"):
             try:
                 props = self.account.container(container).get_blob_client(name).get_blob_properties()
@@ -48,16 +49,16 @@ class DocumentStore:
         with storage_errors(f"listing {container}/{prefix}"):
             return sorted(b.name for b in self.account.container(container).list_blobs(name_starts_with=prefix))
 
-    def put_json(self, container: str, name: str, document) -> str:
+    def put_json(self, container: str, name: str, document: Any) -> str:
         return self.put(container, name, json.dumps(document, separators=(",", ":")).encode("utf-8"), JSON)
 
-    def get_json(self, container: str, name: str):
+    def get_json(self, container: str, name: str) -> Any:
         data = self.get(container, name)
         if data is None:
             raise FileNotFoundError(f"{container}/{name} does not exist")
         return json.loads(data)
 
 
-def _ascii(value) -> str:
+def _ascii(value: object) -> str:
     # Blob metadata must be ASCII; names from config may not be.
     return str(value).encode("ascii", "backslashreplace").decode("ascii")

@@ -223,7 +223,7 @@ def test_smtp_options_that_the_server_cannot_honour_are_permanent_failures(outbo
     assert outbox.files() == []
 
 
-@pytest.mark.parametrize("status, permanent", [(404, True), (400, True), (429, False), (503, False)])
+@pytest.mark.parametrize(("status", "permanent"), [(404, True), (400, True), (429, False), (503, False)])
 def test_webhook_answers_are_told_apart_and_the_url_is_never_quoted(webhook, status, permanent):
     webhook.status = status
     with pytest.raises(DeliveryFailed) as failed:
