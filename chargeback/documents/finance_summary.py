@@ -9,8 +9,10 @@ from openpyxl.utils import absolute_coordinate
 from openpyxl.workbook.defined_name import DefinedName
 
 from chargeback.billing import meter_rates
-from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
+from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
 from chargeback.documents.invoice_meta import InvoiceMeta
+from chargeback.documents.reconciliation_sheet import SHEET as RECONCILIATION
+from chargeback.documents.reconciliation_sheet import write_reconciliation
 from chargeback.documents.workbook_style import (
     SheetWriter,
     month_title,
@@ -45,6 +47,8 @@ def render_finance_summary(charges: MonthCharges, meta: InvoiceMeta) -> bytes:
     workbook.defined_names[GRAND_TOTAL_NAME] = DefinedName(GRAND_TOTAL_NAME, attr_text=f"Summary!{total_cell}")
     _pools_sheet(SheetWriter(workbook.create_sheet("Pools")), charges, footer)
     _not_charged_sheet(SheetWriter(workbook.create_sheet("Not charged")), charges, footer)
+    if charges.reconciliation:   # the month has actuals, whatever its mode
+        write_reconciliation(SheetWriter(workbook.create_sheet(RECONCILIATION)), charges, footer)
     return workbook_bytes(workbook, meta.issued_at, meta.issuer, f"Chargeback summary {charges.month}")
 
 
@@ -74,8 +78,7 @@ def _summary_sheet(out: SheetWriter, charges: MonthCharges, meta: InvoiceMeta, f
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for d in charges.departments:
         row += 1
-        payg = sum((line.amount for line in d.lines if isinstance(line, PaygLine)), Decimal(0))
-        pool = sum((line.amount for line in d.lines if isinstance(line, PoolLine)), Decimal(0))
+        payg, pool = _payg_and_pool(d)
         texts = (d.department, d.name, d.cost_center or "—", meta.invoice_number(d.department))
         for column, value in enumerate(texts, start=1):
             out.text(row, column, value)
@@ -100,6 +103,17 @@ def _summary_sheet(out: SheetWriter, charges: MonthCharges, meta: InvoiceMeta, f
     out.set_widths(minimum=10, maximum=34)
     print_setup(out.sheet, landscape=True, footer=footer)
     return total_cell
+
+
+def _payg_and_pool(d: DepartmentCharges) -> tuple[Decimal, Decimal]:
+    """The two columns sum to the subtotal in every mode: at actual, the actual lines (pools apart); at
+    true_up, the list-price lines with the true-up counted as pay-as-you-go (it settles usage, not capacity)."""
+    if d.actual_lines and d.true_up is None:
+        pool = sum((a.amount for a in d.actual_lines if a.pool is not None), Decimal(0))
+        return d.subtotal - pool, pool
+    payg = sum((line.amount for line in d.lines if isinstance(line, PaygLine)), Decimal(0))
+    pool = sum((line.amount for line in d.lines if isinstance(line, PoolLine)), Decimal(0))
+    return payg + (d.true_up.amount if d.true_up is not None else Decimal(0)), pool
 
 
 def _pools_sheet(out: SheetWriter, charges: MonthCharges, footer: str) -> None:

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from chargeback.billing.actual_bill import apply_actual_bill
 from chargeback.documents.focus import render_focus_csv
 from tests.conftest import require_tool
 from tests.fixtures.invoice_inputs import GOLDEN, generated_month, golden_month, hand_month, meta
+from tests.unit.billing.test_actual_bill import month
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT / ".venv312" / "bin" / "focus-validator"
@@ -80,9 +82,17 @@ def golden_months_export() -> bytes:
     return (parts[0] + "".join(p.split("\r\n", 1)[1] for p in parts[1:])).encode("utf-8")
 
 
-@pytest.mark.parametrize("name", ["generated", "hand", "golden"])
+def actual_bill_export(mode: str) -> bytes:
+    """tests/unit/billing/test_actual_bill.py's hand-worked month invoiced at Azure's actual bill."""
+    charges, usage, actuals, config = month(mode)
+    return render_focus_csv(apply_actual_bill(charges, usage, actuals, config), meta())
+
+
+@pytest.mark.parametrize("name", ["generated", "hand", "golden", "actual", "true_up"])
 def test_the_validator_passes_the_export(name, tmp_path):
-    if name == "generated":
+    if name in ("actual", "true_up"):
+        data = actual_bill_export(name)
+    elif name == "generated":
         charges = generated_month()[0]
         data = render_focus_csv(charges, meta(charges.month))
     elif name == "hand":
