@@ -36,6 +36,7 @@ class Settings:
     smtp_user: str = ""               # CHARGEBACK_SMTP_USER: log in only when set
     smtp_password: str = field(default="", repr=False)  # CHARGEBACK_SMTP_PASSWORD
     smtp_from: str = "chargeback@localhost"  # CHARGEBACK_SMTP_FROM
+    notice_reply_to: str = ""         # CHARGEBACK_NOTICE_REPLY_TO: who answers questions about a notice
     smtp_starttls: bool = False       # CHARGEBACK_SMTP_STARTTLS=true: upgrade the connection before login
     notify_attempts: int = 3          # CHARGEBACK_NOTIFY_ATTEMPTS: tries per notice and channel within one run
     notify_backoff: float = 2.0       # CHARGEBACK_NOTIFY_BACKOFF_SECONDS: first pause between tries, then doubled
@@ -70,6 +71,7 @@ class Settings:
             smtp_user=env.get("CHARGEBACK_SMTP_USER", ""),
             smtp_password=env.get("CHARGEBACK_SMTP_PASSWORD", ""),
             smtp_from=env.get("CHARGEBACK_SMTP_FROM") or "chargeback@localhost",
+            notice_reply_to=env.get("CHARGEBACK_NOTICE_REPLY_TO", "").strip(),
             smtp_starttls=env.get("CHARGEBACK_SMTP_STARTTLS", "").lower() == "true",
             notify_attempts=max(1, int(env.get("CHARGEBACK_NOTIFY_ATTEMPTS") or 3)),
             notify_backoff=float(env.get("CHARGEBACK_NOTIFY_BACKOFF_SECONDS") or 2.0),

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
 from chargeback.money import format_money
+from chargeback.months import MONTH_NAMES, year_and_month
 
 TOP = 3  # deployments a notice names; the workbook has the rest
 
@@ -28,6 +29,8 @@ class Notice:
     portal: str                                      # the portal page
     deployments: tuple[tuple[str, Decimal], ...]     # (deployment, amount), largest first, all of them
     previous_total: Decimal | None = None            # the replaced version's total, for a revision
+    reason: str = ""                                 # why it was revised ("late usage, a price change")
+    contact: str = ""                                # Reply-To: who answers questions (a setting)
 
 
 money = format_money   # the one money formatter (chargeback.money)
@@ -40,17 +43,37 @@ def _plain(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", text).strip()
 
 
+def month_name(month: str) -> str:
+    """``"2026-11"`` as ``"November 2026"`` (English whatever the locale: chargeback.months)."""
+    year, number = year_and_month(month)
+    return f"{MONTH_NAMES[number - 1]} {year}"
+
+
 def subject(n: Notice) -> str:
     what = "Revised invoice" if n.revision else "Invoice"
     was = f" (was {money(n.previous_total, n.currency)})" if n.revision and n.previous_total is not None else ""
-    return _plain(f"{what} {n.invoice_number}: {n.name}, {n.month}, {money(n.total, n.currency)}{was}")
+    return _plain(f"{what} {n.invoice_number}: {n.name}, {month_name(n.month)}, {money(n.total, n.currency)}{was}")
 
 
 def headline(n: Notice) -> str:
     if n.revision:
         replaced = f" (version {n.version} replaces version {n.version - 1})" if n.version > 1 else ""
-        return _plain(f"The Azure OpenAI invoice of {n.name} for {n.month} was revised{replaced}.")
-    return _plain(f"The Azure OpenAI invoice of {n.name} for {n.month} is ready.")
+        return _plain(f"The Azure OpenAI invoice of {n.name} for {month_name(n.month)} was revised{replaced}.")
+    return _plain(f"The Azure OpenAI invoice of {n.name} for {month_name(n.month)} is ready.")
+
+
+def revision_lines(n: Notice) -> list[str]:
+    """A revision: the earlier total, the difference and why."""
+    if not n.revision or n.previous_total is None:
+        return []
+    difference = n.total - n.previous_total
+    sign = "+" if difference > 0 else ""
+    lines = [f"Earlier total: {money(n.previous_total, n.currency)}; difference: {sign}{money(difference, n.currency)}"]
+    return [*lines, _plain(f"Why: {n.reason}.")] if n.reason else lines
+
+
+def contact_line(n: Notice) -> list[str]:
+    return [f"Questions: reply to this message or write to {_plain(n.contact)}.", ""] if n.contact else []
 
 
 def top_lines(n: Notice) -> list[str]:
@@ -65,10 +88,10 @@ def body_text(n: Notice) -> str:
     if n.revision and n.previous_total is not None:
         total += f" (was {money(n.previous_total, n.currency)})"
     return "\n".join([
-        "Hello,", "", headline(n), "", total, f"Invoice: {n.invoice_number}", "",
+        "Hello,", "", headline(n), "", total, *revision_lines(n), f"Invoice: {n.invoice_number}", "",
         "Top deployments:", *top_lines(n), "",
         "Download the workbook (sign in with your work account):", n.link, "",
-        f"All your invoices: {n.portal}", "",
+        f"All your invoices: {n.portal}", "", *contact_line(n),
         "This message was sent automatically by the chargeback service.", ""])
 
 
@@ -77,8 +100,9 @@ def chat_text(n: Notice) -> str:
     total = f"Total: {money(n.total, n.currency)}"
     if n.revision and n.previous_total is not None:
         total += f" (was {money(n.previous_total, n.currency)})"
-    return "\n\n".join([headline(n), f"{total}. Invoice {n.invoice_number}.",
-                        "Top deployments:\n" + "\n".join(top_lines(n)), f"Download: {n.link}"])
+    return "\n\n".join([headline(n), f"{total}. Invoice {n.invoice_number}.", *revision_lines(n),
+                        "Top deployments:\n" + "\n".join(top_lines(n)), f"Download: {n.link}",
+                        *(line for line in contact_line(n) if line)])
 
 
 def webhook_payload(n: Notice) -> dict[str, str]:
@@ -101,6 +125,8 @@ def email_message(n: Notice, sender: str, recipients: tuple[str, ...]) -> EmailM
     message["Date"] = formatdate(usegmt=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"   # "Team <cb@x.example>" too
     message["Message-ID"] = f"<{notice_id(n, 'email')}@{domain}>"
+    if n.contact:
+        message["Reply-To"] = _plain(n.contact)
     message["Auto-Submitted"] = "auto-generated"   # RFC 3834: no out-of-office replies, please
     message["X-Chargeback-Invoice"] = n.invoice_number
     message.set_content(body_text(n))

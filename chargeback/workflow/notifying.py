@@ -25,6 +25,7 @@ from chargeback.config.model import UNALLOCATED, Department
 from chargeback.errors import DeliveryFailed
 from chargeback.notices.delivery import FAILED, SENT, DeliveryRecord
 from chargeback.notices.render import Notice
+from chargeback.owners.change import explain
 from chargeback.settings import Settings
 from chargeback.workflow.invoicing import load_department
 from chargeback.workflow.ports import Channel, ConfigSource, DeliveryLog, Documents, InvoiceLedger
@@ -75,15 +76,31 @@ def invoice_link(settings: Settings, month: str, department: str) -> str:
 
 def build_notice(ctx: NotifyContext, invoice: dict[str, Any], charges: MonthCharges) -> Notice:
     month, department, version = invoice["month"], invoice["department"], int(invoice["version"])
-    previous = None
+    previous, reason = None, ""
     if invoice["revision"]:
         earlier = [v for v in ctx.index.versions(month, department) if v.version < version]
         previous = earlier[-1].total if earlier else None
+        reason = revision_reason(ctx, charges, earlier[-1].run_id, department) if earlier else ""
     return Notice(month=month, department=department, name=invoice["name"], total=Decimal(invoice["total"]),
                   currency=invoice["currency"], version=version, revision=bool(invoice["revision"]),
                   invoice_number=invoice["invoice_number"], link=invoice_link(ctx.settings, month, department),
                   portal=f"{ctx.settings.public_url}/api/portal",
-                  deployments=deployment_amounts(charges, department), previous_total=previous)
+                  deployments=deployment_amounts(charges, department), previous_total=previous,
+                  reason=reason, contact=ctx.settings.notice_reply_to)
+
+
+def revision_reason(ctx: NotifyContext, charges: MonthCharges, earlier_run: str, department: str) -> str:
+    """Why the revision differs from the version it replaces, from both runs' priced months ("" if the
+    earlier run's documents are gone)."""
+    current = charges.department(department)
+    try:
+        earlier_charges, _ = load_department(ctx.documents, charges.month, earlier_run, department)
+    except (KeyError, LookupError, FileNotFoundError):
+        return ""
+    earlier = earlier_charges.department(department)
+    if current is None or earlier is None:
+        return ""
+    return ", ".join(explain((earlier_charges, earlier), (charges, current), revision=True).reasons)
 
 
 def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice: dict[str, Any]) -> dict[str, Any]:

@@ -121,7 +121,7 @@ def test_first_run_notifies_each_department_once_and_an_unchanged_rerun_sends_no
     mails = by_recipient(outbox.messages())
     assert set(mails) == {"alice@example.com", "bob@example.com"}
     alice = mails["alice@example.com"]
-    assert alice["Subject"] == "Invoice CB-2026-10-MARKETING-1: Marketing, 2026-10, 103.52 USD"
+    assert alice["Subject"] == "Invoice CB-2026-10-MARKETING-1: Marketing, October 2026, 103.52 USD"
     assert alice["From"] == "chargeback@example.com"
     body = text(alice)
     # Marketing's lines (tests/e2e/conftest.py): its pool share 100.27 before its PAYG 3.25.
@@ -133,7 +133,7 @@ def test_first_run_notifies_each_department_once_and_an_unchanged_rerun_sends_no
     post = webhook.posts[0]
     assert post["path"] == "/hooks/sales-secret" and post["type"].startswith("application/json")
     assert list(post["json"]) == ["text"]
-    assert "Sales for 2026-10 is ready" in post["json"]["text"] and "Total: 201.23 USD" in post["json"]["text"]
+    assert "Sales for October 2026 is ready" in post["json"]["text"] and "Total: 201.23 USD" in post["json"]["text"]
     assert f"Download: {PUBLIC}/api/invoices/2026-10/sales" in post["json"]["text"]
     assert (output["notices"]["sent"], output["notices"]["failed"]) == (3, 0)
 
@@ -152,8 +152,9 @@ def test_late_usage_sends_one_revised_notice_to_the_department_it_changed(notify
     assert len(messages) == 3 and len(webhook.posts) == 2
     revised = messages[-1]
     assert revised["To"] == "bob@example.com"
-    assert revised["Subject"] == "Revised invoice CB-2026-10-SALES-2: Sales, 2026-10, 202.23 USD (was 201.23 USD)"
+    assert revised["Subject"] == "Revised invoice CB-2026-10-SALES-2: Sales, October 2026, 202.23 USD (was 201.23 USD)"
     assert "version 2 replaces version 1" in text(revised)
+    assert "Earlier total: 201.23 USD; difference: +1.00 USD\nWhy: late usage." in text(revised)
     assert "Total: 202.23 USD (was 201.23 USD)" in webhook.posts[-1]["json"]["text"]
     sent = [(d["department"], d["channel"], d["version"], d["revision"], d["status"])
             for d in output["notices"]["deliveries"]]

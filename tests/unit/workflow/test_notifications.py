@@ -65,6 +65,7 @@ def invoice(department="marketing", version=1, changed=True, total="113.02", rev
 class Version:
     version: int
     total: Decimal
+    run_id: str = "run-1"
 
 
 class FakeStores:
@@ -143,7 +144,7 @@ def test_a_revision_names_the_total_it_replaces():
     notify_department_step(ctx, "2026-10", "run-2", invoice(version=2))
     notice = email.sent[0][0]
     assert notice.revision and notice.previous_total == Decimal("110.00")
-    assert subject(notice) == ("Revised invoice CB-2026-10-MARKETING-2: Marketing, 2026-10, 113.02 USD "
+    assert subject(notice) == ("Revised invoice CB-2026-10-MARKETING-2: Marketing, October 2026, 113.02 USD "
                                "(was 110.00 USD)")
 
 
@@ -238,7 +239,7 @@ NOTICE = Notice(month="2026-10", department="marketing", name="Marketing\r\nBcc:
 
 def test_the_email_says_month_total_top_deployments_and_link_and_names_cannot_inject_headers():
     message = email_message(NOTICE, "chargeback@contoso.com", ("alice@example.com", "ann@example.com"))
-    assert message["Subject"] == ("Invoice CB-2026-10-MARKETING-1: Marketing Bcc: evil@example.com, 2026-10, "
+    assert message["Subject"] == ("Invoice CB-2026-10-MARKETING-1: Marketing Bcc: evil@example.com, October 2026, "
                                   "1,234.50 USD")
     assert message["Bcc"] is None
     assert message["To"] == "alice@example.com, ann@example.com"
