@@ -48,6 +48,7 @@ public class Subscription { public string Id, Name, Key, PrimaryKey, SecondaryKe
 public class Product { public string Name; }
 public class Operation { public string Id; }
 public class Deployment { public string Region; }
+public class Jwt { public IReadOnlyDictionary<string, string[]> Claims; }
 public class Context {
     public Guid RequestId; public DateTime Timestamp; public Request Request; public Response Response;
     public Subscription Subscription; public Product Product; public Operation Operation; public Deployment Deployment;
@@ -105,6 +106,9 @@ HARNESS_MAIN = r"""
                 var c = Build(s);
                 var variables = new Dictionary<string, object>();
                 c.Variables = variables;
+                if (s["variables"] != null)
+                    foreach (var p in (JObject)s["variables"]) variables[p.Key] = (string)p.Value;
+                if (s["jwtClaims"] != null) variables["chargeback-jwt"] = new Jwt { Claims = Multi(s["jwtClaims"]) };
                 var include = (bool)IncludeUsage(c);
                 variables["chargeback-include-usage"] = include;
                 r["includeUsage"] = include;

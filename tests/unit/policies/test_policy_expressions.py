@@ -33,6 +33,7 @@ def test_a_json_response_is_logged_with_every_v2_field_and_the_usage_verbatim(po
         "deploymentId": "gpt-4o", "operationId": "ChatCompletions_Create", "apiVersion": "2024-10-21",
         "region": "East US", "statusCode": 200, "stream": False, "model": "gpt-4o-2024-08-06",
         "usage": USAGE_WITH_DETAILS, "path": "/chat/completions", "inputCharacters": None,
+        "endUser": None, "tags": None, "servedDeployment": None,
     }
     assert result["partitionKey"] == REQUEST_ID
     assert result["includeUsage"] is False and "requestBody" not in result
