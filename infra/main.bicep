@@ -103,6 +103,10 @@ param apimIdentityPrincipalId string = ''
 @description('API id of the imported Azure OpenAI API in APIM; empty = create the logger only and apply the policy later.')
 param openAiApiName string = ''
 
+@description('How calls of openAiApiName are metered: policy = policies/usage-v2.xml logs every call (a streamed body is read, so API Management buffers streams); gateway-logs = policies/usage-v2-stream.xml forwards streams unbuffered and logs only non-streamed calls, streamed calls are metered from API Management\'s GatewayLogs + GatewayLlmLogs sent to the usage hub by a diagnostic setting (DESIGN.md "Metering streams without buffering").')
+@allowed(['policy', 'gateway-logs'])
+param usageMeteringMode string = 'policy'
+
 @description('APIM backend id of the Azure OpenAI endpoint; when set, the policy also routes to it and authenticates with APIM\'s managed identity (what the portal\'s Azure OpenAI import puts in the API policy this template replaces).')
 param openAiBackendId string = ''
 
@@ -351,8 +355,9 @@ module apimEventHubAccess 'modules/eventhub-access.bicep' = {
 // The v2 policy, with the imported API's backend routing put back in at its marker.
 var backendMarker = '<!-- chargeback:backend -->'
 var backendPolicy = '<set-backend-service backend-id="${openAiBackendId}" />\n        <authentication-managed-identity resource="https://cognitiveservices.azure.com" />'
+var gatewayLogsMode = usageMeteringMode == 'gateway-logs' && !empty(openAiApiName)
 var usagePolicyXml = replace(
-  loadTextContent('../policies/usage-v2.xml'),
+  gatewayLogsMode ? loadTextContent('../policies/usage-v2-stream.xml') : loadTextContent('../policies/usage-v2.xml'),
   backendMarker,
   empty(openAiBackendId) ? backendMarker : backendPolicy
 )
@@ -369,6 +374,26 @@ module apimUsage 'modules/apim-usage.bicep' = {
     policyXml: usagePolicyXml
   }
   dependsOn: [apimEventHubAccess] // the logger's identity can send before the first event
+}
+
+// Gateway-logs mode: the send-only rule the diagnostic setting names, then the setting and the API's diagnostics.
+module eventHubDiagnosticsRule 'modules/eventhub-diagnostics-rule.bicep' = if (gatewayLogsMode) {
+  name: 'chargeback-eventhub-diagnostics-rule'
+  params: {
+    namespaceName: eventHubs.outputs.namespaceName
+  }
+}
+
+module apimGatewayLogs 'modules/apim-gateway-logs.bicep' = if (gatewayLogsMode) {
+  name: 'chargeback-apim-gateway-logs'
+  scope: resourceGroup(apimScope)
+  params: {
+    apimName: apimName
+    openAiApiName: openAiApiName
+    eventHubAuthorizationRuleId: eventHubDiagnosticsRule.outputs.ruleId
+    eventHubName: eventHubs.outputs.hubName
+  }
+  dependsOn: [apimUsage]
 }
 
 // ---------------------------------------------------------------- workbook and alert
