@@ -5,11 +5,11 @@ from activities import bp as activities_blueprint
 from chargeback.settings import settings
 from chargeback.telemetry import configure_telemetry
 from ingest import bp as ingest_blueprint
-from orchestrations import monthly_bp, starters_bp
+from orchestrations import month_to_date_bp, monthly_bp, starters_bp
 from reports import bp as reports_blueprint
 
 configure_telemetry(settings().appinsights_connection)
 
 app = df.DFApp()  # HTTP routes set their own auth level
-for blueprint in (ingest_blueprint, monthly_bp, starters_bp, activities_blueprint, reports_blueprint):
+for blueprint in (ingest_blueprint, monthly_bp, month_to_date_bp, starters_bp, activities_blueprint, reports_blueprint):
     app.register_functions(blueprint)

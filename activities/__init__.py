@@ -5,11 +5,15 @@ import azure.durable_functions as df
 
 import chargeback.workflow.notifying as notifications
 from chargeback.wiring import services
-from chargeback.workflow import invoicing
+from chargeback.workflow import budget_alerts, invoicing, month_to_date
 
 from .names import (
     AGGREGATE_PARTITION,
     LIST_PARTITIONS,
+    MTD_ALERTS,
+    MTD_CHANGED_PARTITIONS,
+    MTD_PRICE,
+    MTD_REFRESH_PARTITION,
     NOTIFY_DEPARTMENT,
     PRICE_MONTH,
     RECORD_RUN,
@@ -66,3 +70,30 @@ def record_invoicing_run(request: dict) -> dict:
 def notify_department(request: dict) -> dict:
     return notifications.notify_department_step(services().notifying, request["month"], request["run_id"],
                                                 request["invoice"])
+
+
+@bp.function_name(MTD_CHANGED_PARTITIONS)
+@bp.activity_trigger(input_name="request")
+def mtd_changed_partitions(request: dict) -> list:
+    return month_to_date.changed_partitions(services().month_to_date, request["month"])
+
+
+@bp.function_name(MTD_REFRESH_PARTITION)
+@bp.activity_trigger(input_name="request")
+def mtd_refresh_partition(request: dict) -> dict:
+    return month_to_date.refresh_partition_step(services().month_to_date, request["month"], request["partition"],
+                                                request["watermark"])
+
+
+@bp.function_name(MTD_PRICE)
+@bp.activity_trigger(input_name="request")
+def mtd_price_to_date(request: dict) -> dict:
+    document = month_to_date.price_to_date_step(services().month_to_date, request["month"], request["as_of"])
+    return {"total": document["total"], "currency": document["currency"]}
+
+
+@bp.function_name(MTD_ALERTS)
+@bp.activity_trigger(input_name="request")
+def mtd_budget_alerts(request: dict) -> list:
+    document = services().month_to_date.rollups.month_to_date(request["month"])
+    return budget_alerts.alert_step(services().notifying, request["month"], document) if document else []

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # built on first use: a trigger that needs none of them never
     from chargeback.storage.notice_store import NoticeStore
     from chargeback.workflow.ingesting import IngestResult
     from chargeback.workflow.invoicing import InvoicingContext
+    from chargeback.workflow.month_to_date import MonthToDateContext
     from chargeback.workflow.notifying import NotifyContext
 
 
@@ -81,6 +82,12 @@ class Services:
                                 index=self.invoice_index, issuer=self.settings.invoice_issuer,
                                 billing_account_id=self.settings.billing_account_id,
                                 actuals=self.actuals, gateway_halves=self.gateway_halves)
+
+    @cached_property
+    def month_to_date(self) -> MonthToDateContext:
+        from chargeback.storage.rollup_store import RollupStore
+        from chargeback.workflow.month_to_date import MonthToDateContext
+        return MonthToDateContext(usage=self.usage, rollups=RollupStore(self.account), config=self.config)
 
     @cached_property
     def notices(self) -> NoticeStore:

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from chargeback.errors import ChargebackError
-from devhost import commands
+from devhost import commands, mtd_commands
 from devhost.actuals_commands import add_actuals_commands
 from devhost.config_commands import config
 from devhost.demo import demo
@@ -79,8 +79,14 @@ def _storage_commands(sub) -> None:
     ing.add_argument("file", type=Path, help="JSON lines: one usage event per line (not CSV, not a workbook)")
     ing.add_argument("--batch", type=int, default=500, help="events per trigger invocation (default 500)")
 
-    usage = _command(sub, "usage", commands.usage, "a month's stored usage by subscription and deployment")
+    usage = _command(sub, "usage", commands.usage, "a month's stored usage by subscription and deployment; "
+                                                   "--by: month-to-date cost as of the last `chargeback refresh`")
     usage.add_argument("month", help="YYYY-MM")
+    usage.add_argument("--by", choices=["department", "deployment", "meter"],
+                       help="month to date (cost, quantities) by department, deployment or meter")
+    mtd = _command(sub, "refresh", mtd_commands.refresh,
+                   "refresh month to date once through the local host, as the hourly timer does")
+    mtd.add_argument("month", nargs="?", help="YYYY-MM (default: this month, UTC)")
 
     dead = _command(sub, "deadletters", commands.deadletters, "list or replay events set aside as invalid")
     dead.add_argument("action", choices=["list", "replay"], help="list them, or parse them again and store "

@@ -91,6 +91,9 @@ def ingest(args) -> int:
 def usage(args) -> int:
     month_bounds(args.month)
     use_storage()
+    if getattr(args, "by", None):   # month to date, as of the last refresh (devhost/mtd_commands.py)
+        from devhost.mtd_commands import usage_to_date
+        return usage_to_date(args)
     month = aggregate_stored_month(services().usage, args.month)
     rows = [[sub, dep, t.requests, t.prompt_tokens, t.cached_tokens, t.completion_tokens, t.reasoning_tokens,
              t.unmetered] for (sub, dep), t in totals_by(month, "subscription", "deployment").items()]

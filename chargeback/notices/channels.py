@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 from chargeback.errors import DeliveryFailed
+from chargeback.notices.budget_alert import BudgetAlert, alert_email
 from chargeback.notices.render import Notice, email_message, notice_id, webhook_payload
 from chargeback.settings import Settings
 
@@ -24,11 +25,12 @@ class SmtpMailer:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def deliver(self, notice: Notice, recipients: tuple[str, ...]) -> None:
+    def deliver(self, notice: Notice | BudgetAlert, recipients: tuple[str, ...]) -> None:
         s = self.settings
         if not s.smtp_host:
             raise DeliveryFailed("no SMTP server configured (CHARGEBACK_SMTP_HOST)", permanent=True)
-        message = email_message(notice, s.smtp_from, recipients)
+        message = (alert_email(notice, s.smtp_from, recipients) if isinstance(notice, BudgetAlert)
+                   else email_message(notice, s.smtp_from, recipients))
         try:
             with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT) as smtp:
                 if s.smtp_starttls:
@@ -67,12 +69,15 @@ class WebhookPoster:
     def __init__(self) -> None:
         self._opener = urllib.request.build_opener(_NoRedirects)
 
-    def deliver(self, notice: Notice, url: str) -> None:
-        data = json.dumps(webhook_payload(notice)).encode("utf-8")
+    def deliver(self, notice: Notice | BudgetAlert, url: str) -> None:
+        data = json.dumps({"text": notice.body()} if isinstance(notice, BudgetAlert)
+                          else webhook_payload(notice)).encode("utf-8")
         request = urllib.request.Request(url, data=data, method="POST",  # noqa: S310 - config allows only http(s)
                                          headers={"Content-Type": "application/json; charset=utf-8",
                                                   "User-Agent": "chargeback-notifier",
-                                                  "X-Chargeback-Notice-Id": notice_id(notice, "webhook")})
+                                                  "X-Chargeback-Notice-Id": (
+                                                      notice.notice_id("webhook") if isinstance(notice, BudgetAlert)
+                                                      else notice_id(notice, "webhook"))})
         try:
             with self._opener.open(request, timeout=TIMEOUT) as response:
                 response.read()

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 SENT, FAILED = "sent", "failed"
+INVOICE = "invoice"   # the notice kind of an invoice; budget alerts are "budget-{percent}" and "budget-forecast"
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,4 @@ class DeliveryRecord:
     at: datetime
     revision: bool = False
     error: str = ""
+    kind: str = INVOICE   # which notice: delivered once per month, department, kind, version and channel

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 from chargeback.actuals.model import MonthActuals
 from chargeback.config.model import ChargebackConfig
 from chargeback.documents.invoice_entry import InvoiceEntry
+from chargeback.notices.budget_alert import BudgetAlert
 from chargeback.notices.delivery import DeliveryRecord
 from chargeback.notices.render import Notice
 from chargeback.usage.events import DeadLetter, RawEvent
@@ -111,7 +112,8 @@ class InvoiceLedger(Protocol):
 class DeliveryLog(Protocol):
     """What became of each notice on each channel."""
 
-    def get(self, month: str, department: str, version: int, channel: str) -> DeliveryRecord | None: ...
+    def get(self, month: str, department: str, version: int, channel: str,
+            kind: str = ...) -> DeliveryRecord | None: ...
 
     def record(self, record: DeliveryRecord) -> None: ...
 
@@ -119,4 +121,4 @@ class DeliveryLog(Protocol):
 class Channel(Protocol):
     """Delivers one notice to one target (recipients for email, a URL for a webhook); raises DeliveryFailed."""
 
-    def deliver(self, notice: Notice, target: Any) -> None: ...
+    def deliver(self, notice: Notice | BudgetAlert, target: Any) -> None: ...

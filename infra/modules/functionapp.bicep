@@ -132,6 +132,7 @@ var coreSettings = {
   CHARGEBACK_TABLE_ENDPOINT: tableEndpoint
   CHARGEBACK_BLOB_ENDPOINT: blobEndpoint
   CHARGEBACK_INVOICE_SCHEDULE: invoiceSchedule
+  CHARGEBACK_MTD_SCHEDULE: '0 5 * * * *'   // month to date, hourly at :05 (orchestrations/month_to_date.py)
   CHARGEBACK_PUBLIC_URL: empty(publicUrl) ? 'https://${site.properties.defaultHostName}' : publicUrl
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   // The Functions host and the Python exporter (azure-monitor-opentelemetry) both read this and then

@@ -1,0 +1,124 @@
+"""Month to date: keep each partition's aggregate current, price the month so far, alert on budgets.
+
+The steps (each idempotent; the orchestrator calls them through activities):
+``changed_partitions`` compares each usage partition's index ETag (it changes on every write there,
+chargeback/storage/usage_table) with the ETag its rollup was read under; ``refresh_partition_step`` reads
+only such a partition again, whole (so a late event or a redelivery is counted exactly once), and stores
+its aggregate under the ETag listed *before* the read (rows written during the read change the ETag
+again, so the next refresh reads them); ``price_to_date_step`` merges every partition's aggregate and
+prices it with chargeback.billing.pricing.price_month, the month-end run's code, then splits each line
+per deployment x meter x day (chargeback/billing/mtd_cells) and forecasts (chargeback/billing/forecast).
+No workbook, no invoice notice; budget alerts are chargeback/workflow/budget_alerts.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from chargeback.billing.forecast import forecast_total
+from chargeback.billing.mtd_cells import DepartmentToDate, month_to_date
+from chargeback.billing.pricing import price_month
+from chargeback.config.model import ChargebackConfig
+from chargeback.errors import InvalidConfig
+from chargeback.months import month_bounds
+from chargeback.storage.rollup_store import RollupStore
+from chargeback.usage.reading import aggregate_partition
+from chargeback.usage.record import UsageRecord
+from chargeback.workflow.ports import ConfigSource
+
+
+class WatermarkedUsage(Protocol):
+    """Usage partitions with a watermark that changes whenever rows are written to one."""
+
+    def watermarks(self, month: str) -> dict[str, str]: ...
+
+    def partitions(self, month: str) -> list[str]: ...
+
+    def read_partition(self, partition: str, columns: list[str] | None = None) -> Iterator[UsageRecord]: ...
+
+
+@dataclass
+class MonthToDateContext:
+    usage: WatermarkedUsage
+    rollups: RollupStore
+    config: ConfigSource
+
+
+def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, str]]:
+    """The month's partitions written since their rollup was read (or never rolled up), with their ETag."""
+    month_bounds(month)
+    current = ctx.usage.watermarks(month)
+    rolled = ctx.rollups.watermarks(month)
+    return [{"partition": p, "watermark": mark} for p, mark in sorted(current.items()) if rolled.get(p) != mark]
+
+
+def refresh_partition_step(ctx: MonthToDateContext, month: str, partition: str, watermark: str) -> dict[str, Any]:
+    """Aggregate one partition again and store it under ``watermark`` (listed before this read)."""
+    usage = aggregate_partition(ctx.usage, month, partition)
+    ctx.rollups.put_part(month, partition, watermark, usage)
+    records = sum(t.requests for _, t in usage.groups()) + usage.outside_month
+    return {"partition": partition, "records": records}
+
+
+def config_in_force(config: ConfigSource) -> ChargebackConfig:
+    fingerprint = config.current_fingerprint()
+    found = config.get(fingerprint) if fingerprint else None
+    if found is None:
+        raise InvalidConfig(["no configuration imported: run `chargeback config import FILE` first"])
+    return found
+
+
+def price_to_date_step(ctx: MonthToDateContext, month: str, as_of: str) -> dict[str, Any]:
+    """Price the month so far from the rollups; store and return the month-to-date document."""
+    config = config_in_force(ctx.config)
+    usage = ctx.rollups.month_usage(month)
+    charges = price_month(month, usage, config)
+    first_day, next_first_day = month_bounds(month)
+    now = max(datetime.fromisoformat(as_of).date(), first_day)   # past the month's end: the month is over
+    day = min(now, next_first_day - timedelta(days=1))
+    todate = month_to_date(charges, usage, config, day)
+    pools = frozenset(p.deployment for p in config.pools)
+    departments = [department_document(config, month, now, t, pools) for t in todate.values()]
+    document = {"month": month, "as_of": as_of, "day": day.isoformat(), "currency": charges.currency,
+                "config_fingerprint": charges.config_fingerprint, "markup_percent": str(charges.markup_percent),
+                "total": str(sum((t.total for t in todate.values()), Decimal(0))),
+                "departments": departments, "warnings": list(charges.warnings)}
+    ctx.rollups.put_month_to_date(month, document)
+    return document
+
+
+def department_document(config: ChargebackConfig, month: str, day: date, t: DepartmentToDate,
+                        pools: frozenset[str]) -> dict[str, Any]:
+    """One department's month so far, as JSON: totals, budget, forecast and its cells."""
+    dept = config.department(t.department)
+    budget = dept.budget if dept else None
+    payg_daily = t.daily_cost(exclude_pools=True, pools=pools)
+    forecast = forecast_total(payg_daily, month, day, t.pool_accrued + t.pool_to_accrue, t.markup_percent,
+                              t.currency)
+    return {
+        "department": t.department, "name": dept.name if dept else t.department,
+        "subtotal": str(t.subtotal), "markup": str(t.markup), "total": str(t.total), "forecast": str(forecast),
+        "budget": budget.to_dict() if budget else None,
+        "cells": [[deployment, meter, cell_day.isoformat(), str(t.quantity.get((deployment, meter, cell_day), 0)),
+                   str(cost)] for (deployment, meter, cell_day), cost in sorted(t.cost.items())]
+        + [[deployment, meter, cell_day.isoformat(), str(quantity), "0"]
+           for (deployment, meter, cell_day), quantity in sorted(t.quantity.items()) if
+           (deployment, meter, cell_day) not in t.cost]}
+
+
+CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")
+
+
+def breakdown(department: dict[str, Any], by: str) -> list[dict[str, Any]]:
+    """A department's cells summed by ``deployment``, ``meter`` or ``day``: cost and quantity each."""
+    index = CELL_COLUMNS.index(by)
+    cost: dict[str, Decimal] = defaultdict(Decimal)
+    quantity: dict[str, Decimal] = defaultdict(Decimal)
+    for cell in department["cells"]:
+        cost[cell[index]] += Decimal(cell[4])
+        quantity[cell[index]] += Decimal(cell[3])
+    return [{by: key, "cost": str(cost[key]), "quantity": str(quantity[key])} for key in sorted(cost)]
