@@ -1,7 +1,8 @@
-"""Raw usage records in Table Storage: idempotent, batched, sharded per month and subscription.
+"""Raw usage records in Table Storage: idempotent, batched in full transactions, sharded per month.
 
-PartitionKey ``{YYYY-MM}~{subscription}~{shard}`` (shard: which slice of the month) lets the invoicing run read
-one month of one subscription in parallel shards; RowKey is the record id, so redelivery rewrites the same rows.
+PartitionKey ``{YYYY-MM}~{shard}`` (shard: which slice of the month) lets the invoicing run read a month in
+parallel shards; RowKey is the record id, so redelivery rewrites the same rows. Rows of the first scheme,
+``{YYYY-MM}~{subscription}~{shard}``, still read back; a record stored under both counts once (the new row).
 Meters are one Edm.Int64 column each (rows from before meters have text token columns and still read back).
 A small index table lists each month's partitions, because Table Storage cannot list them.
 """
@@ -21,6 +22,7 @@ from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.refusals import MAX_TRANSACTION_BYTES, Entity, Refused, entity_bytes, submit_or_split
+from chargeback.storage.usage_legacy import not_rewritten
 from chargeback.usage.meters import FIELDS, NO_USAGE, TOKEN_METERS, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
@@ -38,13 +40,20 @@ def subscription_key(subscription: str) -> str:
 
 
 def partition_key(record: UsageRecord, shards: int) -> str:
-    """Month, subscription, and a shard by time of month: a function of the record alone (so redelivery
-    finds the same row), and calls that arrive together share a partition (so a batch makes few, full
-    transactions) while a month still reads as ``shards`` parallel slices."""
+    """Month and a slice of the month by event time: a pure function of the record (a redelivered record
+    lands on its own row again), and calls that arrive together share one partition whatever their
+    subscription, so an Event Hub batch fills entity-group transactions (100 rows each) instead of one
+    small transaction per subscription. A month still reads as ``shards`` parallel slices; month reads
+    never needed the subscription in the key (they read the whole month)."""
     ts = record.timestamp
-    days = calendar.monthrange(ts.year, ts.month)[1]
-    shard = (ts.day - 1) * shards // days
-    return f"{record.month}~{subscription_key(record.subscription)}~{shard:02d}"
+    hours = calendar.monthrange(ts.year, ts.month)[1] * 24
+    shard = ((ts.day - 1) * 24 + ts.hour) * shards // hours
+    return f"{record.month}~{shard:02d}"
+
+
+def legacy_partition(partition: str) -> bool:
+    """A partition of the first key scheme, ``{month}~{subscription}~{shard}`` (read, never written)."""
+    return partition.count("~") == 2
 
 
 # One column per meter (zero meters left out). Token and character counts are written as Edm.Int64:
@@ -156,7 +165,7 @@ class RowsRefused(Exception):
 class UsageStore:
     """Writes and reads usage records; every write is an idempotent upsert."""
 
-    def __init__(self, account: StorageAccount, shards: int = 4, workers: int = 8):
+    def __init__(self, account: StorageAccount, shards: int = 16, workers: int = 8):
         self.account = account
         self.shards = shards
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usage-write")
@@ -251,8 +260,10 @@ class UsageStore:
         with storage_errors(f"reading usage partition {partition}"):
             rows = self.table.query_entities("PartitionKey eq @p", parameters={"p": partition},
                                              select=columns or AGGREGATION_COLUMNS)
-            for entity in rows:
-                yield entity_to_record(entity)
+            records: Iterator[UsageRecord] = (entity_to_record(entity) for entity in rows)
+            if legacy_partition(partition):
+                records = not_rewritten(self.table, records, lambda r: partition_key(r, self.shards))
+            yield from records
 
     def count(self, month: str | None = None) -> int:
         with storage_errors("counting usage records"):
@@ -263,5 +274,12 @@ class UsageStore:
                        for p in self.partitions(month))
 
 
+# azure-core's RetryPolicy retries a connection error only for the methods in its allow-list, which leaves out
+# POST (azure/core/pipeline/policies/_retry.py: _is_method_retryable, keyword ``retry_on_methods``). A $batch
+# of upserts (replace mode) is idempotent, so its POST may be retried; passed per request, only $batch.
+BATCH_RETRY_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST"})
+
+
 def _submit(table: TableClient, chunk: list[Entity]) -> None:
-    table.submit_transaction([("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk])
+    table.submit_transaction([("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk],
+                             retry_on_methods=BATCH_RETRY_METHODS)
