@@ -10,6 +10,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from chargeback.billing import meter_rates
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
 from chargeback.documents.actual_sections import write_actual_sections
+from chargeback.documents.attribution_sheet import write_attribution_sheet
 from chargeback.documents.invoice_lines import AMOUNT_COLUMN, PAYG_COLUMNS, POOL_COLUMNS, LineTables
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.usage_sheets import write_usage_sheets
@@ -22,13 +23,14 @@ from chargeback.documents.workbook_style import (
     workbook_bytes,
 )
 from chargeback.money import format_money, quantum
+from chargeback.usage.attribution_rollup import AttributionRow
 from chargeback.usage.daily import DailyUsageRow
 
 TOTAL_NAME = "InvoiceTotal"   # defined name of the total cell, for people and programs that read the file
 
 
 def render_department_workbook(charges: MonthCharges, department_id: str, daily: list[DailyUsageRow],
-                               meta: InvoiceMeta) -> bytes:
+                               meta: InvoiceMeta, attribution: list[AttributionRow] | None = None) -> bytes:
     """The .xlsx invoice of one department; same inputs, same bytes."""
     if meta.month != charges.month:
         raise ValueError(f"invoice metadata is for {meta.month}, the charges for {charges.month}")
@@ -41,6 +43,7 @@ def render_department_workbook(charges: MonthCharges, department_id: str, daily:
     total_cell = _InvoiceSheet(SheetWriter(sheet), charges, department, meta, number).write()
     workbook.defined_names[TOTAL_NAME] = DefinedName(TOTAL_NAME, attr_text=f"Invoice!{total_cell}")
     write_usage_sheets(workbook, charges.month, department.name, daily, footer=number)
+    write_attribution_sheet(workbook, charges.month, department.name, attribution or [], footer=number)
     return workbook_bytes(workbook, meta.issued_at, meta.issuer, f"Invoice {number}")
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from chargeback.months import month_bounds
+from chargeback.usage.attribution_rollup import AttributionRollup
 from chargeback.usage.meters import FIELDS, NO_USAGE, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
@@ -124,6 +125,7 @@ class MonthUsage:
         # Spilled calls apart, keyed (subscription, served deployment, model, day, called deployment), so a
         # month without spill-over keeps its first-release shape.
         self._spilled: dict[tuple[str, str, str, int, str], list[int | Decimal]] = {}
+        self.attribution = AttributionRollup()   # by end user and tag, bounded; apart from the line groups
 
     def add(self, record: UsageRecord) -> bool:
         """Count one record; False (and counted in ``outside_month``) when it belongs to another month."""
@@ -133,6 +135,8 @@ class MonthUsage:
         if ts.month != self.first_day.month or ts.year != self.first_day.year:
             self.outside_month += 1
             return False
+        if record.end_user or record.tags:
+            self.attribution.add(record)
         if record.served_deployment:
             spilled = (record.subscription, record.served_deployment, record.model, ts.day, record.deployment)
             totals = self._spilled.setdefault(spilled, _zeros())
@@ -170,6 +174,7 @@ class MonthUsage:
             mine = self._spilled.setdefault(spilled, _zeros())
             for index, count in enumerate(counts):
                 mine[index] += count
+        self.attribution.merge(other.attribution)
         self.outside_month += other.outside_month
         return self
 
@@ -188,8 +193,8 @@ class MonthUsage:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MonthUsage):
             return NotImplemented
-        return ((self.month, self.outside_month, self._groups, self._spilled)
-                == (other.month, other.outside_month, other._groups, other._spilled))
+        return ((self.month, self.outside_month, self._groups, self._spilled, self.attribution)
+                == (other.month, other.outside_month, other._groups, other._spilled, other.attribution))
 
     def to_dict(self) -> dict[str, Any]:
         """Compact JSON shape: one row per group, in ``columns`` order, ``day`` as the day of the month,
@@ -202,6 +207,8 @@ class MonthUsage:
             out["spilled_columns"] = list(SPILLED_COLUMNS)
             out["spilled"] = [[*key, counts[0], counts[1], MeterQuantities.from_values(counts[2:]).to_dict()]
                               for key, counts in sorted(self._spilled.items())]
+        if self.attribution:
+            out["attribution"] = self.attribution.to_rows()
         return out
 
     @classmethod
@@ -230,6 +237,7 @@ class MonthUsage:
             for index, count in enumerate((int(requests), int(unmetered),
                                            *MeterQuantities.from_dict(meter_dict).values())):
                 spilled[index] += count
+        usage.attribution = AttributionRollup.from_rows(data.get("attribution", []))
         return usage
 
     def to_json(self) -> str:

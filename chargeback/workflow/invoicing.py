@@ -24,6 +24,7 @@ from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
 from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
 from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.attribution_rollup import AttributionRow
 from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
 from chargeback.workflow.gateway_ingest import GatewayHalvesSource, gateway_warnings
@@ -83,10 +84,13 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
     ctx.documents.put_json(RUNS, f"{prefix}/charges.json", charges.to_dict())
     # Each renderer and notifier reads only its own department's charges and daily usage, not the month's.
     daily = daily_usage_by_department(usage, config)
+    attribution = usage.attribution.top_by_department(config.department_for)
     for dept in charges.departments:
-        ctx.documents.put_json(RUNS, f"{prefix}/departments/{dept.department}.json", {
-            "charges": department_charges(charges, dept.department).to_dict(),
-            "daily": [row.to_dict() for row in daily.get(dept.department, [])]})
+        doc: dict[str, Any] = {"charges": department_charges(charges, dept.department).to_dict(),
+                               "daily": [row.to_dict() for row in daily.get(dept.department, [])]}
+        if attribution.get(dept.department):   # only with users or tags: other documents stay as they were
+            doc["attribution"] = [row.to_dict() for row in attribution[dept.department]]
+        ctx.documents.put_json(RUNS, f"{prefix}/departments/{dept.department}.json", doc)
     return {"month": month, "run_id": run_id, "config_fingerprint": config_fingerprint,
             "currency": charges.currency, "grand_total": str(charges.grand_total),
             "departments": [d.department for d in charges.departments],
@@ -111,13 +115,22 @@ def load_department(documents: Documents, month: str, run_id: str,
     return MonthCharges.from_dict(doc["charges"]), [DailyUsageRow.from_dict(row) for row in doc["daily"]]
 
 
-def content_hash(charges: MonthCharges, department: str, daily: list[DailyUsageRow]) -> str:
+def load_attribution(documents: Documents, month: str, run_id: str, department: str) -> list[AttributionRow]:
+    """One department's top end users and tags of a run ([] when its calls named none)."""
+    doc = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
+    return [AttributionRow.from_dict(row) for row in doc.get("attribution", [])]
+
+
+def content_hash(charges: MonthCharges, department: str, daily: list[DailyUsageRow],
+                 attribution: list[AttributionRow] | None = None) -> str:
     """What the invoice says, independent of when or by which run it was produced."""
     dept = charges.department(department)
     if dept is None:
         raise LookupError(f"{department} has no charges")
     doc = {"currency": charges.currency, "department": MonthCharges.to_dict(_only(charges, dept))["departments"],
            "daily": [row.to_dict() for row in daily]}
+    if attribution:   # left out when empty: an invoice without users or tags hashes as before
+        doc["attribution"] = [row.to_dict() for row in attribution]
     return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -132,7 +145,8 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
     dept = charges.department(department)
     if dept is None:
         raise LookupError(f"{department} has no charges in run {run_id}")
-    digest = content_hash(charges, department, daily)
+    attribution = load_attribution(ctx.documents, month, run_id, department)
+    digest = content_hash(charges, department, daily, attribution)
     latest = ctx.index.latest(month, department)
     if latest is not None and latest.content_hash == digest:
         return {**latest.as_dict(), "changed": False}
@@ -141,7 +155,7 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
                        revision=latest is not None, run_id=run_id)
     number = meta.invoice_number(department)
     blob = f"{month}/{department}/{number}.xlsx"
-    data = render_department_workbook(charges, department, daily, meta)
+    data = render_department_workbook(charges, department, daily, meta, attribution)
     ctx.documents.put(INVOICES, blob, data, XLSX, {"department": department, "version": str(version),
                                                     "total": str(dept.total), "currency": charges.currency,
                                                     "invoice_number": number, "run_id": run_id})
