@@ -70,6 +70,10 @@ class GatewayHalvesSource(Protocol):
 def gateway_warnings(halves: MonthHalves) -> list[str]:
     """The run's warnings about the gateway logs of the month: lone halves are usage not (yet) billed."""
     warnings = []
+    if halves.streamed_calls:
+        warnings.append(f"{halves.streamed_calls} streamed call(s) metered from API Management gateway logs "
+                        "(GatewayLlmLogs): those logs report no cached tokens, so their input is priced at the "
+                        "deployment's input rate (cached input not discounted)")
     if halves.lone_llm:
         tokens = sum(h.prompt_tokens + h.completion_tokens for h in halves.lone if h.kind == "llm")
         warnings.append(f"{halves.lone_llm} gateway LLM log record(s) without their GatewayLogs request "

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from io import BytesIO
+
+import openpyxl
 
 from chargeback.config.loading import parse_config
+from chargeback.storage.documents import INVOICES
 from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 
@@ -79,6 +83,11 @@ def test_a_month_mixing_both_modes_counts_each_call_once(app_services):
     assert output["records"] == 4                                   # A, B, C, D
     lone = [w for w in output["warnings"] if "gateway LLM log" in w]
     assert len(lone) == 1 and lone[0].startswith("1 gateway LLM log record(s)") and "1000000 tokens" in lone[0]
+    said = [w for w in output["warnings"] if "metered from API Management gateway logs" in w]
+    assert len(said) == 1 and said[0].startswith("3 streamed call(s)") and "no cached tokens" in said[0]
+    summary = openpyxl.load_workbook(BytesIO(app_services.documents.get(INVOICES, "2026-10/finance-summary.xlsx")))
+    cells = [str(c.value) for sheet in summary.worksheets for row in sheet.iter_rows() for c in row if c.value]
+    assert said[0] in cells                                         # the finance summary says it too
     halves = app_services.gateway_halves.month("2026-10")
     assert (halves.streamed_calls, halves.non_streamed_llm_calls) == (3, 1)   # B, C, D; A for the cross-check
     assert [h.correlation_id for h in halves.lone] == [E]
