@@ -17,6 +17,7 @@ from chargeback.months import parse_month
 from chargeback.owners.access import InvoiceAccess, download_name, parse_department
 from chargeback.owners.bearer import principal_of  # an Entra bearer token (scripts), else App Service's header
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
+from chargeback.owners.portal_detail import detail
 from chargeback.storage.documents import INVOICES, XLSX
 from chargeback.wiring import services
 from http_answers import PRIVATE as _PRIVATE
@@ -77,8 +78,42 @@ def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
         access, config = _caller(req)
         until = parse_month(req.params.get("until") or datetime.now(UTC).strftime("%Y-%m"))
         months = months_back(until)
-        page = render_portal(access, gather(services().invoice_index, access, config, months), months)
+        histories = gather(services().invoice_index, access, config, months)
+        lookup = _StoredCharges()
+        found = {h.department: detail(lookup, services().invoice_index, h.invoices) for h in histories}
+        page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None})
         return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={
             **_PRIVATE, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY"})
+    return _answer(build)
+
+
+class _StoredCharges:
+    """The portal's ChargesLookup: a department's priced month as its run stored it (None once gone)."""
+
+    def charges(self, month, run_id, department):
+        from chargeback.workflow.invoicing import load_department
+        try:
+            return load_department(services().documents, month, run_id, department)[0]
+        except FileNotFoundError:
+            return None
+
+
+@bp.function_name("usage_to_date")
+@bp.route(route="usage/{month}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def usage_to_date(req: func.HttpRequest) -> func.HttpResponse:
+    """Month to date as of the last refresh, for the departments the caller may see (admins: all), as JSON."""
+    def build():
+        from chargeback.storage.rollup_store import RollupStore
+        from chargeback.workflow.month_to_date import breakdown
+        access, _ = _caller(req)
+        month = parse_month(req.route_params.get("month", ""))
+        document = RollupStore(services().account).month_to_date(month) or {}
+        departments = [{**{k: d[k] for k in ("department", "name", "subtotal", "markup", "total", "forecast",
+                                              "budget")},
+                        "by_deployment": breakdown(d, "deployment"), "by_meter": breakdown(d, "meter"),
+                        "by_day": breakdown(d, "day")}
+                       for d in document.get("departments", []) if access.may_see(d["department"])]
+        return _json(200, {"month": month, "as_of": document.get("as_of"), "currency": document.get("currency"),
+                           "departments": departments})
     return _answer(build)

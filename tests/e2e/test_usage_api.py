@@ -1,0 +1,58 @@
+"""GET /api/usage/{month} over real HTTP, after a refresh: owners see their departments, admins all."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from chargeback.config.loading import parse_config
+from devhost.ingest_runner import ingest_lines
+from devhost.local_host import LocalHost
+from devhost.mtd_commands import refresh_once
+
+from .conftest import CONFIG, EXPECTED_TOTALS, OCTOBER
+from .test_owner_http import ADMIN, ALICE, CAROL, call, serve
+
+
+@pytest.fixture(scope="module")
+def site(azurite):
+    from chargeback.wiring import reset_services, services
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CHARGEBACK_STORAGE", azurite.connection_string)
+        env.setenv("CHARGEBACK_TABLE_PREFIX", "t" + uuid.uuid4().hex[:10])
+        env.setenv("CHARGEBACK_LOCAL_AUTH", "loopback")
+        env.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
+        reset_services()
+        services().config.save(parse_config(CONFIG))
+        assert ingest_lines(OCTOBER).stored == len(OCTOBER)
+        assert refresh_once("2026-10", timeout=120)["runtimeStatus"] == "Completed"
+        host = LocalHost(retry_delay_scale=0.001)
+        server, base = serve(host)
+        yield base
+        server.shutdown()
+        server.server_close()
+        host.close()
+        reset_services()
+
+
+def test_an_owner_sees_their_department_with_its_breakdown(site):
+    answer = call(site, "/api/usage/2026-10", ALICE)
+    assert answer.status == 200
+    body = answer.json()
+    assert [d["department"] for d in body["departments"]] == ["marketing"]
+    marketing = body["departments"][0]
+    # October is over: the pool (300.00) has accrued whole; marketing's share 100.27 plus PAYG 3.25 (conftest)
+    assert marketing["total"] == EXPECTED_TOTALS["marketing"]
+    assert {r["deployment"]: r["cost"] for r in marketing["by_deployment"]} == {"gpt-4o": "3.25",
+                                                                                 "gpt-4o-ptu": "100.27"}
+    # gpt-4o: 800,000 uncached input x 2.50/1M = 2.00, 200,000 cached x 1.25/1M = 0.25, 100,000 output = 1.00
+    by_meter = {r["meter"]: r["cost"] for r in marketing["by_meter"]}
+    assert by_meter["cached_input"] == "0.25"
+
+
+def test_admins_see_every_department_and_others_none(site):
+    everyone = call(site, "/api/usage/2026-10", ADMIN).json()["departments"]
+    assert {d["department"]: d["total"] for d in everyone} == EXPECTED_TOTALS
+    assert call(site, "/api/usage/2026-10", CAROL).json()["departments"] == []
+    assert call(site, "/api/usage/2026-10").status == 401
+    assert call(site, "/api/usage/2026-13", ALICE).status == 400
