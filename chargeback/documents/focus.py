@@ -75,7 +75,10 @@ def _department_rows(department: DepartmentCharges, charges: MonthCharges, first
     hours = {(p.deployment, p.period_start): p.hours for p in charges.pools}
     rows: list[Row] = []
     for line in department.lines:
-        if isinstance(line, PaygLine):
+        if isinstance(line, PaygLine) and line.spilled_from:   # issue 15: a PTU's overflow, served at PAYG
+            rows += [{**row, "Tags": _tags(department, spilledFrom=line.spilled_from)}
+                     for row in focus_rows.payg_rows(line, step)]
+        elif isinstance(line, PaygLine):
             rows += focus_rows.payg_rows(line, step)
         else:
             rows += focus_rows.pool_rows(line, step, hours.get((line.pool, line.period_start), 0))
@@ -89,11 +92,16 @@ def _department_rows(department: DepartmentCharges, charges: MonthCharges, first
 
 
 def _department(department: DepartmentCharges, meta: InvoiceMeta) -> Row:
-    tags = {f"{TAG_PREFIX}department": department.department, f"{TAG_PREFIX}costCenter": department.cost_center}
     number = meta.invoice_number(department.department)
     return {"SubAccountId": department.department, "SubAccountName": department.name,
             "x_CostCenter": department.cost_center, "InvoiceId": number, "x_InvoiceNumber": number,
-            "Tags": json.dumps(tags, ensure_ascii=False, sort_keys=True)}
+            "Tags": _tags(department)}
+
+
+def _tags(department: DepartmentCharges, **more: str) -> str:
+    tags = {f"{TAG_PREFIX}department": department.department, f"{TAG_PREFIX}costCenter": department.cost_center,
+            **{f"{TAG_PREFIX}{key}": value for key, value in more.items()}}
+    return json.dumps(tags, ensure_ascii=False, sort_keys=True)
 
 
 def _markup(department: DepartmentCharges, charges: MonthCharges, first_day: date, next_first_day: date) -> Row:

@@ -1,6 +1,8 @@
 """A month with spill-over and with end users and tags, through the ingest and the real orchestration."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 from io import BytesIO
 
@@ -82,6 +84,13 @@ def test_spilled_calls_at_payg_on_their_own_line_and_top_users_in_the_workbook(l
     assert rows == [("End user", "bob", 2, 2_102_250), ("End user", "cy", 1, 1_000),
                     ("Tag", "app=bot", 1, 2_100_000), ("Tag", "team=x", 1, 2_100_000),
                     ("Tag", "app=web", 2, 3_250)]
+    focus = list(csv.DictReader(io.StringIO(loaded.documents.get("exports", "2026-10/focus.csv").decode())))
+    tagged = [row for row in focus if "chargeback/spilledFrom" in json.loads(row["Tags"])]
+    # the spilled line's two meter rows (input, output), on the deployment that served them
+    assert sorted((r["ResourceId"], r["x_Meter"], r["BilledCost"]) for r in tagged) == [
+        ("gpt-4o-paygo", "input", "5.00"), ("gpt-4o-paygo", "output", "1.00")]
+    assert all(json.loads(r["Tags"]) == {"chargeback/costCenter": "", "chargeback/department": "sales",
+                                         "chargeback/spilledFrom": "gpt-4o-ptu"} for r in tagged)
     marketing = openpyxl.load_workbook(BytesIO(loaded.documents.get(INVOICES, index["marketing"].blob)))
     assert [tuple(c.value for c in r[:4]) for r in marketing["Users and tags"].iter_rows(min_row=5)] == [
         ("End user", "ann", 1, 1_500), ("Tag", "app=web", 1, 1_500)]
