@@ -81,11 +81,21 @@ def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
         histories = gather(services().invoice_index, access, config, months)
         lookup = _StoredCharges()
         found = {h.department: detail(lookup, services().invoice_index, h.invoices) for h in histories}
-        page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None})
+        page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None},
+                             _month_to_date(access, until))
         return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={
             **_PRIVATE, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY"})
     return _answer(build)
+
+
+def _month_to_date(access, month: str) -> dict[str, str]:
+    """The month-to-date section (chargeback/owners/portal_mtd.py) of each department the caller may see."""
+    from chargeback.owners.portal_mtd import render_mtd
+    from chargeback.storage.rollup_store import RollupStore
+    document = RollupStore(services().account).month_to_date(month) or {}
+    return {d["department"]: render_mtd(d, month, document["currency"], document["as_of"])
+            for d in document.get("departments", []) if access.may_see(d["department"])}
 
 
 class _StoredCharges:

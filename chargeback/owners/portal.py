@@ -16,6 +16,7 @@ from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.money import format_money
 from chargeback.owners.access import InvoiceAccess, InvoiceLookup
 from chargeback.owners.portal_chart import MonthBar, cost_chart
+from chargeback.owners.portal_detail import Detail, render_detail
 
 MONTHS_SHOWN = 12
 
@@ -52,6 +53,9 @@ thead th{font-size:.85rem;color:var(--muted);font-weight:600;border-bottom:2px s
 a{color:var(--accent)}
 a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
 .revised{color:#8a4b00;font-size:.85rem}
+.change{margin:.25rem 0 .75rem;padding:.5rem .75rem;border-left:4px solid var(--accent);background:#eef4fb}
+tfoot th,tfoot td{font-weight:600;border-top:2px solid var(--line)}
+.detail{margin-bottom:1rem}
 details{margin-top:.75rem}
 summary{cursor:pointer;color:var(--accent)}
 """.strip()
@@ -117,10 +121,14 @@ def _bars(histories: list[DepartmentHistory], months: list[str]) -> list[MonthBa
     return bars
 
 
-def _department_section(h: DepartmentHistory) -> str:
+def _department_section(h: DepartmentHistory, detail: Detail | None = None, mtd: str = "") -> str:
     name = escape(h.name)
     cc = f' <span class="cc">{escape(h.cost_center)}</span>' if h.cost_center else ""
     head = f'<section aria-labelledby="d-{escape(h.department)}"><h2 id="d-{escape(h.department)}">{name}{cc}</h2>'
+    # SLOT (issue 13, T1): the month-to-date section (chargeback/owners/portal_mtd.py), pre-rendered HTML
+    head += mtd
+    if detail is not None:
+        head += f'<div class="detail">{render_detail(detail, h.name)}</div>'
     if not h.invoices:
         return head + '<p class="note">No invoices in this period yet.</p></section>'
     rows = []
@@ -153,12 +161,15 @@ def _chart_section(histories: list[DepartmentHistory], months: list[str]) -> str
             f'<tbody>{rows}</tbody></table></details></section>')
 
 
-def render_portal(access: InvoiceAccess, histories: list[DepartmentHistory], months: list[str]) -> str:
-    """The whole page as HTML text."""
+def render_portal(access: InvoiceAccess, histories: list[DepartmentHistory], months: list[str],
+                  details: dict[str, Detail] | None = None, mtd: dict[str, str] | None = None) -> str:
+    """The whole page as HTML text; ``details`` and ``mtd`` (escaped HTML) by department id."""
     who = escape(access.principal.email)
     badge = '<span class="badge">admin: every department</span>' if access.admin else ""
+    details, mtd = details or {}, mtd or {}
     if histories:
-        body = _chart_section(histories, months) + "".join(_department_section(h) for h in histories)
+        body = _chart_section(histories, months) + "".join(
+            _department_section(h, details.get(h.department), mtd.get(h.department, "")) for h in histories)
     else:
         body = ('<section aria-labelledby="none"><h2 id="none">No departments yet</h2><p>You are not an owner of '
                 'any department, so there are no invoices to show. Ask the platform team to add you to your '

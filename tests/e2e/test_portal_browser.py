@@ -119,12 +119,17 @@ def test_an_owner_opens_the_portal_and_its_link_downloads_her_workbook(served, t
         workbook = openpyxl.load_workbook(BytesIO(response.read()))
     text = " ".join(str(c.value) for ws in workbook.worksheets for row in ws.iter_rows() for c in row if c.value)
     assert "CB-2026-10-MARKETING-1" in text and "Marketing" in text
+    # issue 13: the latest invoice by deployment (pool share 100.27 + gpt-4o 3.25 = 103.52, conftest.py) and
+    # against the month before (September: the same usage, so the same total)
+    assert "Marketing, 2026-10: cost by deployment and meter" in shown.stdout
+    assert "100.27 USD" in shown.stdout and "3.25 USD" in shown.stdout
+    assert "Against 2026-09 (103.52 USD): the same total." in shown.stdout
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "portal-owner.png"
     shot.unlink(missing_ok=True)
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", page)
-    assert png_size(shot) == (1200, 900)
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1300", page)
+    assert png_size(shot) == (1200, 1300)
 
 
 def test_an_admin_sees_every_department_and_the_chart_of_all_of_them(served, tmp_path):
