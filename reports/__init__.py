@@ -82,7 +82,7 @@ def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
         lookup = _StoredCharges()
         found = {h.department: detail(lookup, services().invoice_index, h.invoices) for h in histories}
         page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None},
-                             _month_to_date(access, until))
+                             _month_to_date(access, until), sort=req.params.get("sort") or "name")
         return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={
             **_PRIVATE, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY"})

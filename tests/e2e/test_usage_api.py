@@ -56,3 +56,23 @@ def test_admins_see_every_department_and_others_none(site):
     assert call(site, "/api/usage/2026-10", CAROL).json()["departments"] == []
     assert call(site, "/api/usage/2026-10").status == 401
     assert call(site, "/api/usage/2026-13", ALICE).status == 400
+
+
+def test_the_portal_shows_month_to_date_under_the_strict_policy(site):
+    from html.parser import HTMLParser
+    answer = call(site, "/api/portal?until=2026-10", ALICE)
+    assert answer.status == 200
+    page = answer.body.decode()
+    assert "2026-10 so far" in page and "Cost by deployment" in page and "Cost by meter" in page
+    assert "<script" not in page and " style=" not in page   # the CSP allows neither
+    assert "script-src" not in answer.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in answer.headers["Content-Security-Policy"]
+    cells = []
+
+    class Cells(HTMLParser):
+        def handle_data(self, data):
+            cells.append(data.strip())
+
+    Cells().feed(page)
+    assert "103.52 USD" in cells and "100.27 USD" in cells and "3.25 USD" in cells   # total; pool; gpt-4o
+    assert "Sales" not in page
