@@ -82,8 +82,9 @@ def _storage_commands(sub) -> None:
     usage = _command(sub, "usage", commands.usage, "a month's stored usage by subscription and deployment; "
                                                    "--by: month-to-date cost as of the last `chargeback refresh`")
     usage.add_argument("month", help="YYYY-MM")
-    usage.add_argument("--by", choices=["department", "deployment", "meter"],
-                       help="month to date (cost, quantities) by department, deployment or meter")
+    usage.add_argument("--by", choices=["department", "deployment", "meter", "user", "tag"],
+                       help="month to date (cost, quantities) by department, deployment or meter; "
+                            "user, tag: each department's top end users or tags")
     mtd = _command(sub, "refresh", mtd_commands.refresh,
                    "refresh month to date once through the local host, as the hourly timer does")
     mtd.add_argument("month", nargs="?", help="YYYY-MM (default: this month, UTC)")

@@ -91,6 +91,9 @@ def ingest(args) -> int:
 def usage(args) -> int:
     month_bounds(args.month)
     use_storage()
+    if getattr(args, "by", None) in ("user", "tag"):   # devhost/attribution_commands.py (issue 15)
+        from devhost.attribution_commands import usage_by_attribution
+        return usage_by_attribution(args)
     if getattr(args, "by", None):   # month to date, as of the last refresh (devhost/mtd_commands.py)
         from devhost.mtd_commands import usage_to_date
         return usage_to_date(args)

@@ -94,3 +94,17 @@ def test_spilled_calls_at_payg_on_their_own_line_and_top_users_in_the_workbook(l
     marketing = openpyxl.load_workbook(BytesIO(loaded.documents.get(INVOICES, index["marketing"].blob)))
     assert [tuple(c.value for c in r[:4]) for r in marketing["Users and tags"].iter_rows(min_row=5)] == [
         ("End user", "ann", 1, 1_500), ("Tag", "app=web", 1, 1_500)]
+
+
+def test_cli_usage_by_user_and_by_tag(loaded, capsys):
+    from devhost.cli import main
+
+    assert main(["usage", "2026-10", "--by", "user", "--json"]) == 0
+    # same sums as the workbook: ann 1,500; bob 2,250 + 2,100,000; cy 1,000
+    assert json.loads(capsys.readouterr().out)["rows"] == [
+        {"department": "marketing", "end_user": "ann", "requests": 1, "tokens": 1_500},
+        {"department": "sales", "end_user": "bob", "requests": 2, "tokens": 2_102_250},
+        {"department": "sales", "end_user": "cy", "requests": 1, "tokens": 1_000}]
+    assert main(["usage", "2026-10", "--by", "tag"]) == 0
+    out = capsys.readouterr().out
+    assert "Top 10 tags per department in 2026-10" in out and "team=x" in out and "bad" not in out
