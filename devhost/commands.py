@@ -125,7 +125,8 @@ def deadletters(args) -> int:
     stored = list(s.dead_letters.list())
     wanted = resolve_ids(args.ids, [d.id for d in stored]) if args.ids else None
     if args.action == "replay":
-        result = replay_dead_letters(s.dead_letters, s.usage, sorted(wanted) if wanted else None)
+        result = replay_dead_letters(s.dead_letters, s.usage, sorted(wanted) if wanted else None,
+                                     s.gateway_halves)
         if args.json:
             print_json(result.as_dict())
         else:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.events import DeadLetter, RawEvent, dead_letter
 from chargeback.usage.gateway_logs import Half, MonthHalves, is_monitor_envelope, parse_envelope
 from chargeback.usage.record import UsageRecord
+from chargeback.workflow.ports import UsageSink
 
 _decode = json.JSONDecoder(parse_float=Decimal).decode
 
@@ -84,3 +85,39 @@ def gateway_warnings(halves: MonthHalves) -> list[str]:
                         "other APIs, refused calls, or an LLM log still to come): `chargeback gateway unmatched` "
                         "lists them")
     return warnings
+
+
+class _Letters(Protocol):
+    def update_reason(self, letter_id: str, reason: str) -> None: ...
+
+    def remove(self, letter: Any) -> None: ...
+
+
+class _Letter(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    def raw_event(self) -> RawEvent: ...
+
+
+def replay_envelope(letter: _Letter, letters: _Letters, usage: UsageSink,
+                    halves_store: GatewayHalvesSink) -> bool | None:
+    """Replay a dead-lettered envelope: None if it is not one; True when all its records now parse (their
+    halves stored again, harmless for those stored the first time), False when some still do not."""
+    plain, halves, dead = split_envelopes([letter.raw_event()])
+    if plain:
+        return None
+    if dead:
+        if dead[0].reason != letter.reason:
+            letters.update_reason(letter.id, dead[0].reason)
+        return False
+    records = halves_store.add(halves)
+    _, refused = usage.write_checked(records) if records else (0, [])
+    if refused:
+        letters.update_reason(letter.id, refused[0][1])
+        return False
+    letters.remove(letter)
+    return True

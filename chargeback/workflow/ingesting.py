@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.events import DeadLetter, RawEvent, dead_letter, parse_batch, parse_event
-from chargeback.workflow.gateway_ingest import GatewayHalvesSink, split_envelopes
+from chargeback.workflow.gateway_ingest import GatewayHalvesSink, replay_envelope, split_envelopes
 from chargeback.workflow.ports import BatchTelemetry, DeadLetterArchive, DeadLetterSink, Letter, UsageSink
 
 
@@ -78,13 +78,20 @@ class ReplayResult:
 
 
 def replay_dead_letters(dead_letter_store: DeadLetterArchive[Letter], usage_store: UsageSink,
-                        letter_ids: list[str] | None = None) -> ReplayResult:
+                        letter_ids: list[str] | None = None,
+                        gateway_halves: GatewayHalvesSink | None = None) -> ReplayResult:
     """Parse dead letters again; store those that now parse and remove them, keep the rest."""
     result = ReplayResult()
     wanted = set(letter_ids) if letter_ids else None
     for letter in list(dead_letter_store.list()):
         if wanted is not None and letter.id not in wanted:
             continue
+        if gateway_halves is not None:
+            replayed = replay_envelope(letter, dead_letter_store, usage_store, gateway_halves)
+            if replayed is not None:   # an Azure Monitor envelope: replayed (True) or still invalid
+                result.replayed += replayed
+                result.still_invalid += not replayed
+                continue
         try:
             record = parse_event(letter.raw_event())
         except InvalidEvent as exc:

@@ -143,3 +143,27 @@ def test_v2_event_and_gateway_logs_of_the_same_call_are_one_row(app_services, in
     ingest(RawEvent(json.dumps(v2).encode(), "2", 4))
     ingest(envelope(gateway(CALL), llm(CALL, 1200, 345)))
     assert app_services.usage.count("2026-03") == 1
+
+
+def test_replaying_a_dead_lettered_envelope_keeps_its_reason_and_stores_nothing_twice(app_services, ingest):
+    from chargeback.workflow.ingesting import replay_dead_letters
+
+    ingest(envelope(gateway("bad id!"), gateway(CALL), llm(CALL, 1, 2)))
+    [letter] = list(app_services.dead_letters.list())
+    result = replay_dead_letters(app_services.dead_letters, app_services.usage, None, app_services.gateway_halves)
+    assert (result.replayed, result.still_invalid) == (0, 1)
+    [again] = list(app_services.dead_letters.list())
+    assert again.reason == letter.reason and "CorrelationId" in again.reason   # not "unknown schema"
+    assert app_services.usage.count("2026-03") == 1
+
+
+def test_a_set_aside_envelope_that_parses_now_is_replayed_into_its_call(app_services):
+    from chargeback.usage.events import dead_letter
+    from chargeback.workflow.ingesting import replay_dead_letters
+
+    app_services.dead_letters.add([dead_letter(envelope(gateway(CALL), llm(CALL, 8, 9)), "set aside by hand")])
+    result = replay_dead_letters(app_services.dead_letters, app_services.usage, None, app_services.gateway_halves)
+    assert (result.replayed, result.still_invalid) == (1, 0)
+    assert list(app_services.dead_letters.list()) == []
+    [record] = stored(app_services)
+    assert (record.record_id, record.meters.input, record.meters.output) == (CALL, 8, 9)
