@@ -81,8 +81,11 @@ def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
         histories = gather(services().invoice_index, access, config, months)
         lookup = _StoredCharges()
         found = {h.department: detail(lookup, services().invoice_index, h.invoices) for h in histories}
+        sections = _month_to_date(access, until)
+        for dept, html in _attribution(histories).items():
+            sections[dept] = sections.get(dept, "") + html
         page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None},
-                             _month_to_date(access, until), sort=req.params.get("sort") or "name")
+                             sections, sort=req.params.get("sort") or "name")
         return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={
             **_PRIVATE, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY"})
@@ -96,6 +99,14 @@ def _month_to_date(access, month: str) -> dict[str, str]:
     document = RollupStore(services().account).month_to_date(month) or {}
     return {d["department"]: render_mtd(d, month, document["currency"], document["as_of"])
             for d in document.get("departments", []) if access.may_see(d["department"])}
+
+
+def _attribution(histories) -> dict[str, str]:
+    """Each department's top users and tags (chargeback/owners/portal_attribution.py), from its newest invoice's run."""
+    from chargeback.owners.portal_attribution import attribution_sections
+    from chargeback.workflow.invoicing import load_attribution
+    return attribution_sections(lambda month, run_id, dept: load_attribution(services().documents, month, run_id,
+                                                                             dept), histories)
 
 
 class _StoredCharges:

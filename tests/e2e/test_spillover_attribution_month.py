@@ -108,3 +108,23 @@ def test_cli_usage_by_user_and_by_tag(loaded, capsys):
     assert main(["usage", "2026-10", "--by", "tag"]) == 0
     out = capsys.readouterr().out
     assert "Top 10 tags per department in 2026-10" in out and "team=x" in out and "bad" not in out
+
+
+def test_the_portal_section_shows_the_latest_runs_top_users(loaded):
+    from chargeback.owners.portal import DepartmentHistory
+    from chargeback.owners.portal_attribution import attribution_sections
+    from chargeback.workflow.invoicing import load_attribution
+
+    host = LocalHost(retry_delay_scale=0.001)
+    try:
+        assert host.run_month("2026-10", timeout=120)["runtimeStatus"] == "Completed"
+    finally:
+        host.close()
+    [entry] = [e for e in loaded.invoice_index.month("2026-10") if e.department == "sales"]
+    sections = attribution_sections(lambda m, r, d: load_attribution(loaded.documents, m, r, d),
+                                    [DepartmentHistory("sales", "Sales", "", (entry,)),
+                                     DepartmentHistory("idle", "Idle", "", ())])
+    assert list(sections) == ["sales"]
+    html = sections["sales"]
+    assert '<th scope="row">bob</th><td class="num">2</td><td class="num">2,102,250</td>' in html
+    assert '<th scope="row">app=web</th><td class="num">2</td><td class="num">3,250</td>' in html
