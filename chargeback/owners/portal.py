@@ -15,6 +15,7 @@ from chargeback.config.model import ChargebackConfig
 from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.money import format_money
 from chargeback.owners.access import InvoiceAccess, InvoiceLookup
+from chargeback.owners.portal_admin import side_by_side
 from chargeback.owners.portal_chart import MonthBar, cost_chart
 from chargeback.owners.portal_detail import Detail, render_detail
 
@@ -162,13 +163,17 @@ def _chart_section(histories: list[DepartmentHistory], months: list[str]) -> str
 
 
 def render_portal(access: InvoiceAccess, histories: list[DepartmentHistory], months: list[str],
-                  details: dict[str, Detail] | None = None, mtd: dict[str, str] | None = None) -> str:
-    """The whole page as HTML text; ``details`` and ``mtd`` (escaped HTML) by department id."""
+                  details: dict[str, Detail] | None = None, mtd: dict[str, str] | None = None,
+                  sort: str = "name") -> str:
+    """The whole page as HTML text; ``details`` and ``mtd`` (escaped HTML) by department id; an admin first
+    sees every department side by side, ordered by ``sort`` (portal_admin.SORTS)."""
     who = escape(access.principal.email)
     badge = '<span class="badge">admin: every department</span>' if access.admin else ""
     details, mtd = details or {}, mtd or {}
     if histories:
-        body = _chart_section(histories, months) + "".join(
+        table = side_by_side([(h.department, h.name, details.get(h.department)) for h in histories], sort,
+                             months[-1]) if access.admin else ""
+        body = table + _chart_section(histories, months) + "".join(
             _department_section(h, details.get(h.department), mtd.get(h.department, "")) for h in histories)
     else:
         body = ('<section aria-labelledby="none"><h2 id="none">No departments yet</h2><p>You are not an owner of '

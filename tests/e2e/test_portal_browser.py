@@ -140,6 +140,10 @@ def test_an_admin_sees_every_department_and_the_chart_of_all_of_them(served, tmp
     assert "Download Marketing invoice for 2026-08 (xlsx)" in links
     # October's bar: marketing 103.52 + sales 201.23 = 304.75 (tests/e2e/conftest.py).
     assert "<title>2026-10: 304.75 USD (Marketing 103.52, Sales 201.23)</title>" in shown.stdout
+    # issue 13: every department side by side, sorted on the server (no script under the CSP)
+    assert "Every department" in shown.stdout and shown.stdout.index("#d-marketing") < shown.stdout.index("#d-sales")
+    by_total = chromium(tmp_path, "--dump-dom", page + "&sort=total").stdout
+    assert by_total.index('href="#d-sales"') < by_total.index('href="#d-marketing"')   # 201.23 before 103.52
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "portal-admin.png"
     shot.unlink(missing_ok=True)
