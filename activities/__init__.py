@@ -32,9 +32,10 @@ def list_usage_partitions(request: dict) -> list:
 
 @bp.function_name(AGGREGATE_PARTITION)
 @bp.activity_trigger(input_name="request")
-def aggregate_usage_partition(request: dict) -> dict:
-    return invoicing.aggregate_partition_step(services().invoicing, request["month"], request["run_id"],
-                                              request["partition"])
+def aggregate_usage_partition(request: dict) -> list:
+    """A batch of partitions (orchestrations.monthly.spread), one part each."""
+    return [invoicing.aggregate_partition_step(services().invoicing, request["month"], request["run_id"], p)
+            for p in request["partitions"]]
 
 
 @bp.function_name(PRICE_MONTH)
@@ -45,9 +46,10 @@ def price_month(request: dict) -> dict:
 
 @bp.function_name(RENDER_INVOICE)
 @bp.activity_trigger(input_name="request")
-def render_department_invoice(request: dict) -> dict:
-    return invoicing.render_department_step(services().invoicing, request["month"], request["run_id"],
-                                            request["department"], request["issue_date"])
+def render_department_invoice(request: dict) -> list:
+    """A batch of departments, one invoice each."""
+    return [invoicing.render_department_step(services().invoicing, request["month"], request["run_id"],
+                                             d, request["issue_date"]) for d in request["departments"]]
 
 
 @bp.function_name(RENDER_MONTH_DOCUMENTS)
@@ -67,9 +69,10 @@ def record_invoicing_run(request: dict) -> dict:
 
 @bp.function_name(NOTIFY_DEPARTMENT)
 @bp.activity_trigger(input_name="request")
-def notify_department(request: dict) -> dict:
-    return notifications.notify_department_step(services().notifying, request["month"], request["run_id"],
-                                                request["invoice"])
+def notify_department(request: dict) -> list:
+    """A batch of invoices, one notice each."""
+    return [notifications.notify_department_step(services().notifying, request["month"], request["run_id"], i)
+            for i in request["invoices"]]
 
 
 @bp.function_name(MTD_CHANGED_PARTITIONS)

@@ -17,9 +17,22 @@ from orchestrations.names import MONTHLY_INVOICING
 
 bp = df.Blueprint()
 
-FAN_OUT = 16  # partitions aggregated per wave; custom status reports progress after each wave
+# At most this many activities per fan-out, each given a batch of partitions or departments: history and
+# replay grow with this, not with the month's partitions or departments (the SDK replays the whole
+# history every episode, so an unbounded fan-out costs the square of its size).
+FAN_OUT = 16
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=4)
 NOTICE_FIELDS = ("department", "name", "total", "currency", "version", "revision", "changed", "invoice_number")
+
+
+def spread(items: list, most: int = FAN_OUT) -> list[list]:
+    """``items`` in at most ``most`` contiguous batches of near-equal size (none empty)."""
+    count = min(most, len(items))
+    return [items[i * len(items) // count:(i + 1) * len(items) // count] for i in range(count)]
+
+
+def _flat(batches: list[list]) -> list:
+    return [item for batch in batches for item in batch]
 
 
 def _status(context: df.DurableOrchestrationContext, stage: str, **progress) -> None:
@@ -38,14 +51,12 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
 
     _status(context, "listing partitions")
     partitions = yield context.call_activity_with_retry(LIST_PARTITIONS, RETRY, {"month": month})
-    parts: list[dict] = []
     _status(context, "aggregating", partitions_done=0, partitions_total=len(partitions))
-    for start in range(0, len(partitions), FAN_OUT):
-        wave = [context.call_activity_with_retry(AGGREGATE_PARTITION, RETRY,
-                                                 {"month": month, "run_id": run_id, "partition": p})
-                for p in partitions[start:start + FAN_OUT]]
-        parts.extend((yield context.task_all(wave)))
-        _status(context, "aggregating", partitions_done=len(parts), partitions_total=len(partitions))
+    parts = _flat((yield context.task_all([
+        context.call_activity_with_retry(AGGREGATE_PARTITION, RETRY, {"month": month, "run_id": run_id,
+                                                                      "partitions": batch})
+        for batch in spread(partitions)])))
+    _status(context, "aggregating", partitions_done=len(parts), partitions_total=len(partitions))
 
     _status(context, "pricing", partitions_done=len(parts), partitions_total=len(partitions))
     priced = yield context.call_activity_with_retry(
@@ -53,10 +64,10 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
 
     departments = priced["departments"]
     _status(context, "rendering invoices", departments=len(departments))
-    invoices = yield context.task_all([
+    invoices = _flat((yield context.task_all([
         context.call_activity_with_retry(RENDER_INVOICE, RETRY, {"month": month, "run_id": run_id,
-                                                                 "department": d, "issue_date": issue_date})
-        for d in departments])
+                                                                 "departments": batch, "issue_date": issue_date})
+        for batch in spread(departments)])))
     documents = yield context.call_activity_with_retry(
         RENDER_MONTH_DOCUMENTS, RETRY, {"month": month, "run_id": run_id, "issue_date": issue_date,
                                         "invoice_numbers": {i["department"]: i["invoice_number"] for i in invoices}})
@@ -70,9 +81,10 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
     # must already point at the version the notice announces.
     _status(context, "notifying", departments=len(departments))
     notify = [context.call_activity_with_retry(NOTIFY_DEPARTMENT, RETRY, {
-        "month": month, "run_id": run_id, "invoice": {k: i[k] for k in NOTICE_FIELDS}}) for i in invoices]
+        "month": month, "run_id": run_id, "invoices": [{k: i[k] for k in NOTICE_FIELDS} for i in batch]})
+        for batch in spread(invoices)]
     try:
-        notices = summarize_notices((yield context.task_all(notify)) or [])
+        notices = summarize_notices(_flat((yield context.task_all(notify)) or []))
     except Exception as exc:  # the activity records delivery failures itself; this is storage giving out
         notices = {"error": f"notices not sent: {exc}"[:500]}
     _status(context, "done", departments=len(departments))

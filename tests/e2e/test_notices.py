@@ -200,7 +200,7 @@ def test_a_replayed_activity_does_not_send_twice(notifying, outbox, webhook):
     output = run(notifying())
     notify = user_function("notify_department")
     sales = next(i for i in output["invoices"] if i["department"] == "sales")
-    replay = notify(request={"month": "2026-10", "run_id": output["run_id"], "invoice": sales})
+    [replay] = notify(request={"month": "2026-10", "run_id": output["run_id"], "invoices": [sales]})
     assert [d["status"] for d in replay["deliveries"]] == ["already sent", "already sent"]
     assert len(outbox.files()) == 2 and len(webhook.posts) == 1
 

@@ -78,18 +78,18 @@ def invoice(department: str) -> dict:
 def answers(partitions: int, departments: tuple[str, ...] = ("marketing", "sales")) -> dict:
     return {
         LIST_PARTITIONS: lambda r: [f"2026-10~p{i:02d}" for i in range(partitions)],
-        AGGREGATE_PARTITION: lambda r: {"partition": r["partition"], "blob": f"parts/{r['partition']}.json",
-                                        "records": 3, "outside_month": 0},
+        AGGREGATE_PARTITION: lambda r: [{"partition": p, "blob": f"parts/{p}.json", "records": 3,
+                                         "outside_month": 0} for p in r["partitions"]],
         PRICE_MONTH: lambda r: {"month": "2026-10", "run_id": r["run_id"], "config_fingerprint": "sha256:cfg",
                                 "currency": "USD", "grand_total": "20.00", "departments": list(departments),
                                 "warnings": ["w"], "unpriced": 0},
-        RENDER_INVOICE: lambda r: invoice(r["department"]),
+        RENDER_INVOICE: lambda r: [invoice(d) for d in r["departments"]],
         RENDER_MONTH_DOCUMENTS: lambda r: {"finance_summary": "invoices/2026-10/finance-summary.xlsx",
                                            "focus_export": "exports/2026-10/focus.csv"},
         RECORD_RUN: lambda r: {"revised": [], "new": [i["department"] for i in r["invoices"]]},
-        NOTIFY_DEPARTMENT: lambda r: {"department": r["invoice"]["department"], "version": 1, "revision": False,
-                                      "deliveries": [{"channel": "email", "status": "sent", "attempts": 1,
-                                                      "error": ""}], "skipped": ""},
+        NOTIFY_DEPARTMENT: lambda r: [{"department": i["department"], "version": 1, "revision": False,
+                                       "deliveries": [{"channel": "email", "status": "sent", "attempts": 1,
+                                                       "error": ""}], "skipped": ""} for i in r["invoices"]],
     }
 
 
@@ -100,15 +100,28 @@ def run(context: FakeContext):
     return output
 
 
-def test_partitions_are_aggregated_in_waves_of_sixteen_with_progress_after_each():
-    context = FakeContext("2026-10", answers(partitions=40))
+@pytest.mark.parametrize(("partitions", "departments"), [(40, 20), (1497, 200), (3, 2)])
+def test_the_fan_out_stays_at_sixteen_activities_whatever_the_partitions_and_departments(partitions, departments):
+    names = tuple(f"dept-{i:03d}" for i in range(departments))
+    context = FakeContext("2026-10", answers(partitions=partitions, departments=names))
     output = run(context)
-    waves = [len(g) for g in context.groups if set(g) == {AGGREGATE_PARTITION}]
-    assert waves == [16, 16, 8]
+    calls = [name for name, _ in context.calls]
+    bound = min(16, partitions)
+    assert calls.count(AGGREGATE_PARTITION) == bound
+    assert calls.count(RENDER_INVOICE) == calls.count(NOTIFY_DEPARTMENT) == min(16, departments)
+    assert len(calls) <= 4 + 3 * 16
+    batches = [r["partitions"] for name, r in context.calls if name == AGGREGATE_PARTITION]
+    assert [p for batch in batches for p in batch] == [f"2026-10~p{i:02d}" for i in range(partitions)]
+    assert max(map(len, batches)) - min(map(len, batches)) <= 1
+    rendered = [d for name, r in context.calls if name == RENDER_INVOICE for d in r["departments"]]
+    assert rendered == list(names)
+    notified = [i["department"] for name, r in context.calls if name == NOTIFY_DEPARTMENT for i in r["invoices"]]
+    assert notified == list(names)
     progress = [s["partitions_done"] for s in context.statuses if s["stage"] == "aggregating"]
-    assert progress == [0, 16, 32, 40]
-    assert {s["partitions_total"] for s in context.statuses if s["stage"] == "aggregating"} == {40}
-    assert output["partitions"] == 40 and output["records"] == 120
+    assert progress == [0, partitions]
+    assert output["partitions"] == partitions and output["records"] == 3 * partitions
+    assert [i["department"] for i in output["invoices"]] == list(names)
+    assert output["notices"]["sent"] == departments
 
 
 def test_stages_in_order_and_every_activity_is_called_with_the_retry_policy():
@@ -136,7 +149,7 @@ def test_notices_go_out_after_the_run_is_recorded_with_only_the_notice_fields():
     output = run(context)
     names = [name for name, _ in context.calls]
     assert names.index(RECORD_RUN) < names.index(NOTIFY_DEPARTMENT)
-    notified = [r["invoice"] for name, r in context.calls if name == NOTIFY_DEPARTMENT]
+    notified = [i for name, r in context.calls if name == NOTIFY_DEPARTMENT for i in r["invoices"]]
     assert [n["department"] for n in notified] == ["marketing", "sales"]
     assert set(notified[0]) == {"department", "name", "total", "currency", "version", "revision", "changed",
                                 "invoice_number"}
