@@ -10,12 +10,12 @@ apportioned by largest remainder, so department totals sum to it exactly, to the
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
 from chargeback.actuals.model import MappedCost, MonthActuals
-from chargeback.billing.actual_lines import UNMAPPED, apportion, billed_quantity, department_lines
+from chargeback.billing.actual_lines import UNMAPPED, ActualBill, apportion, billed_quantity, department_lines
 from chargeback.billing.charges import ActualLine, DepartmentCharges, MonthCharges, PoolLine, TrueUpLine
 from chargeback.billing.reconcile import drift_warnings, reconciliation
 from chargeback.config.model import UNALLOCATED, ChargebackConfig
@@ -24,19 +24,6 @@ from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.meters import NO_USAGE, MeterQuantities
 
 __all__ = ["UNMAPPED", "ActualBill", "allocate", "allocate_actual_bill", "apply_actual_bill", "apportion"]
-
-
-@dataclass(frozen=True)
-class ActualBill:
-    """Azure's cost of the month, allocated: ``departments`` sums to ``total`` exactly."""
-
-    month: str
-    currency: str
-    actual_cost: Decimal                        # exact, as the export summed it
-    total: Decimal                              # rounded once
-    departments: dict[str, Decimal]             # department -> its part of the actual bill
-    by_target: dict[str, dict[str, Fraction]]   # target -> department -> exact share (for explaining)
-    warnings: tuple[str, ...]
 
 
 def allocate_actual_bill(charges: MonthCharges, usage: MonthUsage, actuals: MonthActuals,

@@ -7,20 +7,30 @@ is what the allocation gave it (the month's lines sum to the actual bill).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 from chargeback.actuals.model import MappedCost, MonthActuals
 from chargeback.billing.charges import ActualLine
 from chargeback.money import quantum
 from chargeback.usage.meters import MeterQuantities
 
-if TYPE_CHECKING:
-    from chargeback.billing.actual_bill import ActualBill
-
 UNMAPPED = "unmapped"
 SECONDS_PER_HOUR = 3600
+
+
+@dataclass(frozen=True)
+class ActualBill:
+    """Azure's cost of the month, allocated: ``departments`` sums to ``total`` exactly."""
+
+    month: str
+    currency: str
+    actual_cost: Decimal                        # exact, as the export summed it
+    total: Decimal                              # rounded once
+    departments: dict[str, Decimal]             # department -> its part of the actual bill
+    by_target: dict[str, dict[str, Fraction]]   # target -> department -> exact share (for explaining)
+    warnings: tuple[str, ...]
 
 
 def apportion(total_units: int, exact: dict[str, Fraction]) -> dict[str, int]:
