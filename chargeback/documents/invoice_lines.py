@@ -59,7 +59,8 @@ class LineTables:
         assert isinstance(line, PaygLine)   # noqa: S101 - the pay-as-you-go section holds only these
         out, row = self.out, self.row
         out.text(row, 1, line.subscription)
-        out.text(row, 2, line.deployment or "(no deployment)")
+        spilled = f" (spilled from {line.spilled_from})" if line.spilled_from else ""   # issue 15: its own line
+        out.text(row, 2, (line.deployment or "(no deployment)") + spilled)
         out.text(row, 3, period_text(line.period_start, line.period_end))
         out.number(row, 4, line.requests, "cb-tokens")
         out.number(row, 11, line.exact_amount, "cb-rate")

@@ -77,6 +77,8 @@ def test_spilled_calls_at_payg_on_their_own_line_and_top_users_in_the_workbook(l
 
     index = {e.department: e for e in loaded.invoice_index.month("2026-10")}
     workbook = openpyxl.load_workbook(BytesIO(loaded.documents.get(INVOICES, index["sales"].blob)))
+    deployments = [c.value for row in workbook["Invoice"].iter_rows() for c in row[1:2] if c.value]
+    assert "gpt-4o-paygo (spilled from gpt-4o-ptu)" in deployments
     sheet = workbook["Users and tags"]
     rows = [tuple(c.value for c in row[:4]) for row in sheet.iter_rows(min_row=5) if row[0].value]
     # bob: 2,250 + 2,100,000 = 2,102,250 tokens in 2 calls; cy: 1,000 in 1. Tags: app=bot and team=x
