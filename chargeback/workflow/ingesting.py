@@ -61,8 +61,9 @@ def _refused_letters(events: list[RawEvent], reasons: dict[str, str]) -> list[De
     for raw in events:
         try:
             reason = reasons.get(parse_event(raw).record_id)
-        except Exception:  # noqa: S112 - set aside by parse_batch already
-            continue
+        except Exception:   # set aside by parse_batch already, or an envelope
+            _, halves, _ = split_envelopes([raw])   # a call completed from it was refused: keep the message
+            reason = next((reasons[h.correlation_id] for h in halves if h.correlation_id in reasons), None)
         if reason is not None:
             letters.append(dead_letter(raw, reason))
     return letters
