@@ -45,11 +45,12 @@ def _priced(lookup: ChargesLookup, entry: InvoiceEntry) -> tuple[MonthCharges, D
 def _rows(dept: DepartmentCharges) -> tuple[tuple[str, str, str, Decimal], ...]:
     cost: dict[tuple[str, str], Decimal] = {}
     meters: dict[tuple[str, str], set[str]] = {}
-    for line in dept.lines:
+    at_actual = bool(dept.actual_lines) and dept.true_up is None   # mode actual: the actual lines are the charges
+    for line in () if at_actual else dept.lines:
         key = (line.deployment, "pay as you go") if isinstance(line, PaygLine) else (line.pool, "PTU pool share")
         cost[key] = cost.get(key, Decimal(0)) + line.amount
         meters.setdefault(key, set()).update(line.meters.used())
-    for actual in dept.actual_lines:   # actual mode: the department's part of Azure's bill per meter or pool
+    for actual in dept.actual_lines if at_actual else ():   # its part of Azure's bill per meter or pool
         key = (actual.deployment or actual.pool or "unmapped", "actual bill")
         cost[key] = cost.get(key, Decimal(0)) + actual.amount
         meters.setdefault(key, set()).update({actual.meter} if actual.meter else set())
