@@ -64,9 +64,15 @@ def deployment_amounts(charges: MonthCharges, department: str) -> tuple[tuple[st
     """What the department paid per deployment (PAYG and pool shares), largest first."""
     dept = charges.department(department)
     amounts: dict[str, Decimal] = {}
-    for line in dept.lines if dept else ():
+    at_actual = dept is not None and bool(dept.actual_lines) and dept.true_up is None   # mode actual
+    for line in dept.lines if dept and not at_actual else ():
         name = line.deployment if isinstance(line, PaygLine) else line.pool
         amounts[name] = amounts.get(name, Decimal(0)) + line.amount
+    for actual in dept.actual_lines if dept and at_actual else ():   # its part of Azure's bill per meter or pool
+        name = actual.deployment or actual.pool or "meters not mapped"
+        amounts[name] = amounts.get(name, Decimal(0)) + actual.amount
+    if dept is not None and dept.true_up is not None:
+        amounts["true-up to Azure's actual bill"] = dept.true_up.amount
     return tuple(sorted(amounts.items(), key=lambda item: (-item[1], item[0])))
 
 

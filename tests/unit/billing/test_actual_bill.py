@@ -224,3 +224,21 @@ def test_allocations_sum_exactly_to_the_actual_bill(case):
         cost = actuals.unmapped_cost if target == "unmapped" else next(m.cost for m in actuals.mapped
                                                                        if m.target == target)
         assert sum(shares.values(), Fraction(0)) == Fraction(cost)
+
+
+def test_notice_and_portal_amounts_add_up_to_the_invoice_in_every_mode():
+    from chargeback.owners.portal_detail import _rows
+    from chargeback.workflow.notifying import deployment_amounts
+
+    for mode in ("list", "actual", "true_up"):
+        charges, usage, actuals, config = month(mode)
+        billed = apply_actual_bill(charges, usage, actuals, config)
+        for dept in billed.departments:
+            assert sum(a for _, a in deployment_amounts(billed, dept.department)) == dept.subtotal
+            assert sum(r[3] for r in _rows(dept)) == dept.total
+    # research, hand-worked above: actual 500.00 pool + 2.00 + 1.87; true_up list 514.29 + 5.00 and -15.42
+    assert deployment_amounts(apply_actual_bill(*month("actual")), "research") == (
+        ("gpt-4o-ptu", Decimal("500.00")), ("gpt-4o", Decimal("3.87")))
+    assert deployment_amounts(apply_actual_bill(*month("true_up")), "research") == (
+        ("gpt-4o-ptu", Decimal("514.29")), ("gpt-4o", Decimal("5.00")),
+        ("true-up to Azure's actual bill", Decimal("-15.42")))
