@@ -30,4 +30,4 @@ def write_attribution_sheet(workbook: Workbook, month: str, department_name: str
         out.number(row_number, 4, row.tokens, "cb-tokens")
     sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 1)
     out.set_widths(minimum=11, maximum=60)
-    print_setup(sheet, landscape=False, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
+    print_setup(sheet, landscape=True, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")

@@ -42,7 +42,8 @@ def render_department_workbook(charges: MonthCharges, department_id: str, daily:
     sheet = workbook.create_sheet("Invoice")
     total_cell = _InvoiceSheet(SheetWriter(sheet), charges, department, meta, number).write()
     workbook.defined_names[TOTAL_NAME] = DefinedName(TOTAL_NAME, attr_text=f"Invoice!{total_cell}")
-    write_usage_sheets(workbook, charges.month, department.name, daily, footer=number)
+    write_usage_sheets(workbook, charges.month, department.name, daily, footer=number, charges=department,
+                       minor_unit=charges.minor_unit)
     write_attribution_sheet(workbook, charges.month, department.name, attribution or [], footer=number)
     return workbook_bytes(workbook, meta.issued_at, meta.issuer, f"Invoice {number}")
 

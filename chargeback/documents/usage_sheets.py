@@ -1,4 +1,4 @@
-"""The usage sheets of a department workbook: tokens per day per deployment (with a chart), and the detail."""
+"""The usage sheets of a department workbook: cost per day per deployment (with a chart), and the detail."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,7 +9,9 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.worksheet.worksheet import Worksheet
 
 from chargeback.billing import meter_rates
-from chargeback.documents.workbook_style import TOKENS, SheetWriter, month_title, print_setup
+from chargeback.billing.charges import DepartmentCharges
+from chargeback.documents.daily_cost import daily_cost
+from chargeback.documents.workbook_style import SheetWriter, money_format, month_title, print_setup
 from chargeback.months import month_bounds
 from chargeback.usage.daily import DailyUsageRow
 from chargeback.usage.meters import METERS
@@ -18,56 +20,63 @@ _HEADER_ROW = 4
 
 
 def write_usage_sheets(workbook: Workbook, month: str, department_name: str, rows: list[DailyUsageRow],
-                       footer: str) -> None:
-    """Add "Daily usage" (a day x deployment table and a stacked bar chart) and "Usage detail"."""
+                       footer: str, charges: DepartmentCharges | None = None, minor_unit: int = 2) -> None:
+    """Add "Daily usage" (cost per day x deployment and a stacked bar chart) and "Usage detail"."""
     subtitle = f"{department_name} · {month_title(month)}"
-    _daily_sheet(workbook, month, subtitle, rows, footer)
+    _daily_sheet(workbook, month, subtitle, rows, footer, charges, minor_unit)
     _detail_sheet(workbook, subtitle, rows, footer)
 
 
-def _daily_sheet(workbook: Workbook, month: str, subtitle: str, rows: list[DailyUsageRow], footer: str) -> None:
+def _daily_sheet(workbook: Workbook, month: str, subtitle: str, rows: list[DailyUsageRow], footer: str,
+                 charges: DepartmentCharges | None, minor_unit: int) -> None:
     sheet = workbook.create_sheet("Daily usage")
     out = SheetWriter(sheet)
     out.text(1, 1, "Daily usage", "cb-title", fit=False)
-    out.text(2, 1, f"{subtitle} · tokens (input + output) per day and deployment", "cb-subtitle", fit=False)
+    out.text(2, 1, f"{subtitle} · cost per day and deployment: each deployment's invoice lines split by the "
+                   "day's use (markup and true-up not included)", "cb-subtitle", fit=False)
     print_setup(sheet, landscape=True, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
-    deployments = sorted({row.deployment for row in rows})
+    tokens, undated = daily_cost(charges, rows, Decimal(1).scaleb(-minor_unit))
+    deployments = sorted({deployment for _, deployment in tokens})
     if not deployments:
-        out.text(_HEADER_ROW, 1, "No usage this month.", "cb-note", fit=False)
+        out.text(_HEADER_ROW, 1, "No charged usage this month.", "cb-note", fit=False)
         return
-    tokens = {(row.day, row.deployment): row.total_tokens for row in rows}
     out.header(_HEADER_ROW, [("Day", "left")] + [(d or "(no deployment)", "right") for d in deployments]
                + [("Total", "right")])
     first_day, next_first_day = month_bounds(month)
     row_number, day = _HEADER_ROW, first_day
-    totals = [0] * len(deployments)
+    zero = Decimal(0)
+    totals = [zero] * len(deployments)
     while day < next_first_day:
         row_number += 1
         out.number(row_number, 1, day, "cb-day")
         for index, deployment in enumerate(deployments):
-            count = tokens.get((day, deployment), 0)
+            count = tokens.get((day, deployment), zero)
             totals[index] += count
-            out.number(row_number, index + 2, count, "cb-tokens")
-        out.number(row_number, len(deployments) + 2, sum(tokens.get((day, d), 0) for d in deployments),
-                   "cb-tokens")
+            out.number(row_number, index + 2, count, "cb-money")
+        out.number(row_number, len(deployments) + 2, sum((tokens.get((day, d), zero) for d in deployments), zero),
+                   "cb-money")
         day += timedelta(days=1)
     last_day_row = row_number
-    out.text(last_day_row + 1, 1, "Total", "cb-total-label")
-    for index, total in enumerate([*totals, sum(totals)]):
-        out.number(last_day_row + 1, index + 2, total, "cb-total-tokens")
+    if undated:
+        row_number += 1
+        out.text(row_number, 1, "Not by day", "cb-note")
+        out.number(row_number, len(deployments) + 2, undated, "cb-money")
+    out.text(row_number + 1, 1, "Total", "cb-total-label")
+    for index, total in enumerate([*totals, sum(totals, zero) + undated]):
+        out.number(row_number + 1, index + 2, total, "cb-total-money")
     sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 2)
     out.set_widths(minimum=11, maximum=24)
-    sheet.add_chart(_chart(sheet, len(deployments), last_day_row), sheet.cell(_HEADER_ROW, len(deployments) + 4)
-                    .coordinate)
+    sheet.add_chart(_chart(sheet, len(deployments), last_day_row, minor_unit),
+                    sheet.cell(_HEADER_ROW, len(deployments) + 4).coordinate)
 
 
-def _chart(sheet: Worksheet, deployments: int, last_day_row: int) -> BarChart:
+def _chart(sheet: Worksheet, deployments: int, last_day_row: int, minor_unit: int) -> BarChart:
     """Stacked columns, one series per deployment, one column per day."""
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-    chart.title = "Tokens per day by deployment"
-    chart.y_axis.title = "Tokens"
-    chart.y_axis.numFmt = TOKENS
+    chart.title = "Cost per day by deployment"
+    chart.y_axis.title = "Cost"
+    chart.y_axis.numFmt = money_format(minor_unit)
     chart.x_axis.number_format = "d"
     chart.x_axis.delete = chart.y_axis.delete = False   # recent Excel hides axes openpyxl leaves unset
     chart.legend.position = "b"
@@ -107,4 +116,4 @@ def _detail_sheet(workbook: Workbook, subtitle: str, rows: list[DailyUsageRow], 
         out.number(row_number + 1, index + 3, total, "cb-total-tokens" if total == int(total) else "cb-total-decimal")
     sheet.freeze_panes = sheet.cell(_HEADER_ROW + 1, 1)
     out.set_widths(minimum=11, maximum=30)
-    print_setup(sheet, landscape=False, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")
+    print_setup(sheet, landscape=True, footer=footer, title_rows=f"{_HEADER_ROW}:{_HEADER_ROW}")   # as every sheet

@@ -272,7 +272,8 @@ def test_number_formats_frozen_panes_and_print_setup(generated_inputs):
         assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
         assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
         assert "Page &P of &N" in sheet.oddFooter.right.text
-    assert invoice.page_setup.orientation == daily.page_setup.orientation == "landscape"
+    # issue 13: one page orientation throughout
+    assert {ws.page_setup.orientation for ws in workbook.worksheets} == {"landscape"}
     widths = {letter: dim.width for letter, dim in invoice.column_dimensions.items()}
     assert set("ABCDEFGHIJKL") <= set(widths) and all(10 <= w <= 30 for w in widths.values())
 
@@ -296,20 +297,23 @@ prices: [{deployment: gpt-4o, effective_from: 2026-01-01, unit: 1M, input: 375, 
 # --- daily usage and its chart ------------------------------------------------------------------------
 
 
-def test_daily_usage_sheet_has_every_day_the_hand_tokens_and_a_chart(hand_inputs):
+def test_daily_usage_sheet_has_every_day_the_hand_costs_and_a_chart(hand_inputs):
     workbook = load(render(hand_inputs, "marketing"))
     sheet = workbook["Daily usage"]
     header = [c.value for c in sheet[4]]
     assert header == ["Day", "gpt-4o", "gpt-4o-ptu", "text-embedding-3-large", "Total"]
-    days = {row[0].date(): row[1:] for row in sheet.iter_rows(min_row=5, values_only=True)
+    days = {row[0].date(): tuple(money(v) for v in row[1:5]) for row in sheet.iter_rows(min_row=5, values_only=True)
             if isinstance(row[0], datetime)}
     assert sorted(days) == [date(2026, 10, d) for d in range(1, 32)]
-    assert days[date(2026, 10, 2)] == (1_100_000, 0, 0, 1_100_000)
-    assert days[date(2026, 10, 3)] == (0, 350_000, 0, 350_000)
-    assert days[date(2026, 10, 5)] == (0, 0, 2_000_000, 2_000_000)
-    assert days[date(2026, 10, 20)] == (750_000, 0, 0, 750_000)
+    # issue 13: cost, not tokens, worked by hand in tests/fixtures/invoice_inputs.py (HAND_RECORDS)
+    assert days[date(2026, 10, 2)] == (Decimal("3.25"), 0, 0, Decimal("3.25"))
+    assert days[date(2026, 10, 3)] == (0, Decimal("1240.00"), 0, Decimal("1240.00"))   # the pool share
+    assert days[date(2026, 10, 5)] == (0, 0, Decimal("0.26"), Decimal("0.26"))
+    assert days[date(2026, 10, 20)] == (Decimal("3.00"), 0, 0, Decimal("3.00"))       # the new rates
     totals = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "Total")
-    assert totals[1:5] == (1_850_000, 350_000, 2_000_000, 4_200_000)
+    assert tuple(money(v) for v in totals[1:5]) == (Decimal("6.25"), Decimal("1240.00"), Decimal("0.26"),
+                                                    HAND_TOTALS["marketing"]["subtotal"])
+    assert sheet["B5"].number_format == "#,##0.00" and "Cost per day" in str(sheet._charts[0].title.tx.rich.p[0].r[0].t)
     (chart,) = sheet._charts
     assert chart.tagname == "barChart" and chart.grouping == "stacked"
     assert len(chart.series) == 3
@@ -319,7 +323,7 @@ def test_daily_usage_sheet_has_every_day_the_hand_tokens_and_a_chart(hand_inputs
 
 def test_department_without_usage_says_so_and_has_no_chart(hand_inputs):
     sheet = load(render(hand_inputs, "legal"))["Daily usage"]
-    assert sheet["A4"].value == "No usage this month."
+    assert sheet["A4"].value == "No charged usage this month."
     assert not sheet._charts
 
 
