@@ -13,6 +13,7 @@ from chargeback.documents.actual_sections import write_actual_sections
 from chargeback.documents.attribution_sheet import write_attribution_sheet
 from chargeback.documents.invoice_lines import AMOUNT_COLUMN, PAYG_COLUMNS, POOL_COLUMNS, LineTables
 from chargeback.documents.invoice_meta import InvoiceMeta
+from chargeback.documents.invoice_summary import write_summary
 from chargeback.documents.usage_sheets import write_usage_sheets
 from chargeback.documents.workbook_style import (
     SheetWriter,
@@ -63,6 +64,8 @@ class _InvoiceSheet:
         listed = self.department.true_up is not None or not self.department.actual_lines
         payg = [line for line in self.department.lines if isinstance(line, PaygLine) and listed]
         pools = [line for line in self.department.lines if isinstance(line, PoolLine) and listed]
+        if listed:   # issue 13: by deployment and by model on the first page
+            self.row = write_summary(self.out, self.department, self.currency, self.row)
         tables = LineTables(self.out, self.currency, self.row)
         if payg:
             tables.section("Pay-as-you-go usage", PAYG_COLUMNS, payg, tables.payg, "Pay-as-you-go total")
