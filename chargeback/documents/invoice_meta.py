@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from chargeback.months import month_bounds
@@ -25,6 +26,10 @@ class InvoiceMeta:
     # The month's documents name each department's invoice as issued in this run (its own version, which a
     # revision raises for some departments only): (department, invoice number) pairs.
     numbers: tuple[tuple[str, str], ...] = ()
+    # A department's revision (issue 13): the replaced version's total and why it changed ("" unknown).
+    # Not in to_dict: set only where one department's workbook is rendered (workflow.invoicing).
+    previous_total: Decimal | None = None
+    revision_reason: str = ""
 
     def __post_init__(self) -> None:
         month_bounds(self.month)   # InvalidMonth for anything but YYYY-MM

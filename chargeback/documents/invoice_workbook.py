@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 
 from openpyxl.utils import absolute_coordinate
 from openpyxl.workbook.defined_name import DefinedName
@@ -162,10 +163,21 @@ class _InvoiceSheet:
                              f"{meter_rates.weights_text(pool.weights)}; "
                              f"shares are split to {step} {currency} and add up to the cost exactly.")
         if self.meta.revision:
-            notes.append(f"This is version {self.meta.version} of this invoice; it replaces every earlier version.")
+            notes.append(f"This is version {self.meta.version} of this invoice; it replaces every earlier version."
+                         + revision_text(self.meta, self.department.total, currency))
         notes.append(f"Priced with configuration {charges.config_fingerprint[:19]}… in run {self.meta.run_id}.")
         self.row += 2
         out.text(self.row, 1, "Notes", "cb-section", fit=False)
         for note in notes:
             self.row += 1
             out.text(self.row, 1, note, "cb-note", fit=False)
+
+
+def revision_text(meta: InvoiceMeta, total: Decimal, currency: str) -> str:
+    """" The earlier total was 110.00 USD; the difference is +3.02 USD (late usage)." or "" when unknown."""
+    if meta.previous_total is None:
+        return ""
+    difference = total - meta.previous_total
+    why = f" ({meta.revision_reason})" if meta.revision_reason else ""
+    return (f" The earlier total was {format_money(meta.previous_total, currency)}; the difference is "
+            f"{'+' if difference > 0 else ''}{format_money(difference, currency)}{why}.")

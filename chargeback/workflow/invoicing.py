@@ -22,6 +22,7 @@ from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
 from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
+from chargeback.owners.change import explain
 from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.attribution_rollup import AttributionRow
@@ -65,15 +66,20 @@ def aggregate_partition_step(ctx: InvoicingContext, month: str, run_id: str, par
 
 def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[str]) -> dict[str, Any]:
     """Merge the partial aggregates, price them with the config in force, keep both for the renderers."""
+    usage = MonthUsage(month)
+    for name in part_blobs:
+        usage.merge(MonthUsage.from_dict(ctx.documents.get_json(RUNS, name)))
+    return price_usage_step(ctx, month, run_id, usage)
+
+
+def price_usage_step(ctx: InvoicingContext, month: str, run_id: str, usage: MonthUsage) -> dict[str, Any]:
+    """Price the month's aggregated usage (merged parts, or the month-to-date rollups) and keep both."""
     config_fingerprint = ctx.config.current_fingerprint()
     if config_fingerprint is None:
         raise InvalidConfig(["no configuration imported: run `chargeback config import FILE` first"])
     config = ctx.config.get(config_fingerprint)
     if config is None:
         raise InvalidConfig([f"configuration {config_fingerprint} is in force but was not found"])
-    usage = MonthUsage(month)
-    for name in part_blobs:
-        usage.merge(MonthUsage.from_dict(ctx.documents.get_json(RUNS, name)))
     charges = price_month(month, usage, config)
     if config.actuals is not None:   # DESIGN.md "Actual bill": the mode, and drift warnings from the actuals
         charges = apply_actual_bill(charges, usage, ctx.actuals.get(month) if ctx.actuals else None, config)
@@ -94,7 +100,8 @@ def price_step(ctx: InvoicingContext, month: str, run_id: str, part_blobs: list[
     return {"month": month, "run_id": run_id, "config_fingerprint": config_fingerprint,
             "currency": charges.currency, "grand_total": str(charges.grand_total),
             "departments": [d.department for d in charges.departments],
-            "warnings": list(charges.warnings), "unpriced": len(charges.unpriced)}
+            "warnings": list(charges.warnings), "unpriced": len(charges.unpriced),
+            "records": sum(t.requests for _, t in usage.groups())}
 
 
 def department_charges(charges: MonthCharges, department: str) -> MonthCharges:
@@ -152,7 +159,8 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
         return {**latest.as_dict(), "changed": False}
     version = latest.version + 1 if latest else 1
     meta = InvoiceMeta(issuer=ctx.issuer, month=month, issue_date=date.fromisoformat(issue_date), version=version,
-                       revision=latest is not None, run_id=run_id)
+                       revision=latest is not None, run_id=run_id, previous_total=latest.total if latest else None,
+                       revision_reason=_why_revised(ctx.documents, charges, latest, department))
     number = meta.invoice_number(department)
     blob = f"{month}/{department}/{number}.xlsx"
     data = render_department_workbook(charges, department, daily, meta, attribution)
@@ -164,6 +172,21 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
                          run_id=run_id, generated_at=datetime.fromisoformat(issue_date + "T00:00:00+00:00"),
                          revision=latest is not None, content_hash=digest)
     return {**entry.as_dict(), "changed": True}
+
+
+def _why_revised(documents: Documents, charges: MonthCharges, latest: InvoiceEntry | None, department: str) -> str:
+    """What changed since the version a revision replaces, from both runs' priced months (owners.change)."""
+    current = charges.department(department)
+    if latest is None or current is None:
+        return ""
+    try:
+        earlier_charges, _ = load_department(documents, charges.month, latest.run_id, department)
+    except FileNotFoundError:
+        return ""
+    earlier = earlier_charges.department(department)
+    if earlier is None:
+        return ""
+    return ", ".join(explain((earlier_charges, earlier), (charges, current), revision=True).reasons)
 
 
 def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date: str,

@@ -55,6 +55,10 @@ def test_an_unchanged_rerun_keeps_versions_and_a_late_event_revises_one_departme
     assert [(v.version, str(v.total)) for v in versions] == [(1, "201.23"), (2, "202.23")]
     kept = month_loaded.documents.list(INVOICES, "2026-10/sales/")
     assert len(kept) == 2 and versions[0].blob in kept  # the earlier workbook is kept
+    # issue 13: the revision states the earlier total, the difference and why
+    workbook = openpyxl.load_workbook(BytesIO(month_loaded.documents.get(INVOICES, versions[1].blob)))
+    said = " ".join(str(c.value) for row in workbook["Invoice"].iter_rows() for c in row if c.value)
+    assert "The earlier total was 201.23 USD; the difference is +1.00 USD (late usage)." in said
     assert revised["run_id"] != first["run_id"]
 
 

@@ -38,3 +38,17 @@ def test_a_department_without_charges_has_no_summary(hand_inputs):
     charges, daily, _ = hand_inputs
     sheet = load(render_department_workbook(charges, "legal", daily.get("legal", []), meta()))["Invoice"]
     assert "Summary" not in [c.value for row in sheet.iter_rows() for c in row]
+
+
+def test_a_revision_states_the_earlier_total_the_difference_and_why(hand_inputs):
+    from dataclasses import replace
+    charges, daily, _ = hand_inputs
+    revised = replace(meta(version=2, revision=True), previous_total=Decimal("1300.00"),
+                      revision_reason="late usage")
+    sheet = load(render_department_workbook(charges, "marketing", daily["marketing"], revised))["Invoice"]
+    said = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+    # HAND_TOTALS: marketing's total is 1,371.16, so 71.16 more than 1,300.00
+    assert "The earlier total was 1,300.00 USD; the difference is +71.16 USD (late usage)." in said
+    unknown = replace(revised, previous_total=None)
+    sheet = load(render_department_workbook(charges, "marketing", daily["marketing"], unknown))["Invoice"]
+    assert "The earlier total" not in " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
