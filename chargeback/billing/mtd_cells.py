@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.billing.meter_rates import meter_cost
-from chargeback.billing.pools import largest_remainder
 from chargeback.config.model import ChargebackConfig
 from chargeback.money import quantum, round_money, zero
 from chargeback.usage.aggregation import MonthUsage
@@ -66,14 +65,19 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
     for dept in charges.departments:
         todate = DepartmentToDate(dept.department, charges.currency, markup_percent=charges.markup_percent)
         mine = groups.get(dept.department, [])
-        for _sub, deployment, day, meter, quantity in mine:
+        by_deployment: dict[str, list[_Group]] = defaultdict(list)   # each line scans only its own groups
+        by_subscription: dict[tuple[str, str], list[_Group]] = defaultdict(list)
+        for group in mine:
+            sub, deployment, day, meter, quantity = group
             cell = (deployment, meter, day)
             todate.quantity[cell] = todate.quantity.get(cell, 0) + quantity
+            by_deployment[deployment].append(group)
+            by_subscription[(sub, deployment)].append(group)
         for line in dept.lines:
             if isinstance(line, PaygLine):
-                _split_payg(todate, line, mine, step)
+                _split_payg(todate, line, by_subscription.get((line.subscription, line.deployment), []), step)
             else:
-                _split_pool(todate, line, mine, step, as_of)
+                _split_pool(todate, line, by_deployment.get(line.pool, []), step, as_of)
         out[dept.department] = todate
     return out
 
@@ -118,7 +122,23 @@ def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, weights: di
         return
     if not any(weights.values()):
         weights = {f"{CAPACITY}|{fallback_day.isoformat()}": Decimal(1)}
-    for key, part in largest_remainder(amount, weights, step).items():
+    for key, part in _split(amount, weights, step).items():
         meter, day = key.split("|")
         cell = (deployment, meter, date.fromisoformat(day))
         todate.cost[cell] = todate.cost.get(cell, zero(todate.currency)) + part
+
+
+def _split(total: Decimal, weights: dict[str, Decimal], step: Decimal) -> dict[str, Decimal]:
+    """Largest remainder as chargeback.billing.pools.largest_remainder (the parts sum to ``total`` exactly,
+    ties to the smallest key), in 60-digit Decimal rather than Fraction: a month has thousands of cells,
+    and only the order of the remainders, not their exact value, decides anything here."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        units = int(total / step)
+        whole = sum(weights.values(), Decimal(0))
+        exact = {k: units * w / whole for k, w in weights.items()}
+        parts = {k: int(share.to_integral_value(rounding=ROUND_FLOOR)) for k, share in exact.items()}
+        left_over = units - sum(parts.values())
+        for key in sorted(exact, key=lambda k: (-(exact[k] - parts[k]), k))[:left_over]:
+            parts[key] += 1
+    return {k: n * step for k, n in parts.items()}

@@ -136,3 +136,16 @@ def test_rollups_of_partitions_merge_to_the_month():
     for part in parts:
         merged.merge(MonthUsage.from_dict(part.to_dict()))   # as stored and read back
     assert merged == aggregate_month("2026-11", records)
+
+
+def test_the_cell_split_agrees_with_the_pools_fraction_largest_remainder():
+    import random
+
+    from chargeback.billing.mtd_cells import _split
+    from chargeback.billing.pools import largest_remainder
+    rng = random.Random(13)
+    for _ in range(200):
+        weights = {f"k{n}": D(rng.randint(0, 10**6)) / D(rng.choice([1, 7, 1000])) for n in range(rng.randint(1, 40))}
+        weights["k0"] += 1   # not all zero
+        total = D(rng.randint(0, 10**6)) / 100
+        assert _split(total, weights, D("0.01")) == largest_remainder(total, weights, D("0.01"))
