@@ -7,6 +7,7 @@ Input is one department of the month-to-date document (chargeback/workflow/month
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -21,7 +22,10 @@ def render_mtd(department: dict[str, Any], month: str, currency: str, as_of: str
     """The section as HTML text (every value escaped)."""
     total, forecast = Decimal(department["total"]), Decimal(department["forecast"])
     budget = Decimal(department["budget"]["monthly"]) if department.get("budget") else None
-    money = lambda amount: escape(format_money(amount, currency))   # noqa: E731 - one formatter, short lines
+
+    def money(amount: Decimal) -> str:
+        return escape(format_money(amount, currency))
+
     summary = [("Month to date", money(total)), ("Forecast for the month", money(forecast))]
     if budget is not None:
         summary += [("Budget", money(budget)), ("Used", f"{(total * 100 / budget).quantize(Decimal(1))}%")]
@@ -38,7 +42,7 @@ def render_mtd(department: dict[str, Any], month: str, currency: str, as_of: str
     return html
 
 
-def _breakdown_table(department: dict[str, Any], by: str, caption: str, money: Any) -> str:
+def _breakdown_table(department: dict[str, Any], by: str, caption: str, money: Callable[[Decimal], str]) -> str:
     rows = sorted(breakdown(department, by), key=lambda r: (-Decimal(r["cost"]), r[by]))
     if not rows:
         return f'<p class="note">{escape(caption)}: no usage yet this month.</p>'

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -76,3 +77,17 @@ def test_the_portal_shows_month_to_date_under_the_strict_policy(site):
     Cells().feed(page)
     assert "103.52 USD" in cells and "100.27 USD" in cells and "3.25 USD" in cells   # total; pool; gpt-4o
     assert "Sales" not in page
+
+
+def test_the_usage_command_shows_month_to_date_by_meter(site, capsys):
+    import json
+
+    from devhost.cli import main
+    assert main(["usage", "2026-10", "--by", "meter", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["total"] == "304.75"   # 103.52 + 201.23 (conftest)
+    by_meter = {r["meter"]: r for r in shown["rows"]}
+    assert by_meter["cached_input"]["quantity"] == "201024"   # 200,000 (marketing) + 1,024 (sales)
+    assert sum(Decimal(r["cost"]) for r in shown["rows"]) == Decimal("304.75")
+    assert main(["usage", "2026-10", "--by", "department"]) == 0
+    assert "marketing" in capsys.readouterr().out
