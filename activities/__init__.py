@@ -33,7 +33,11 @@ def list_usage_partitions(request: dict) -> list:
 @bp.function_name(AGGREGATE_PARTITION)
 @bp.activity_trigger(input_name="request")
 def aggregate_usage_partition(request: dict) -> list:
-    """A batch of partitions (orchestrations.monthly.spread), one part each."""
+    """A batch of partitions (orchestrations.monthly.spread), one part each; with ``refresh`` (partitions
+    with the index ETag listed before the read), their month-to-date rollups are refreshed instead."""
+    if "refresh" in request:
+        return [month_to_date.refresh_partition_step(services().month_to_date, request["month"], r["partition"],
+                                                     r["watermark"]) for r in request["refresh"]]
     return [invoicing.aggregate_partition_step(services().invoicing, request["month"], request["run_id"], p)
             for p in request["partitions"]]
 
@@ -41,6 +45,10 @@ def aggregate_usage_partition(request: dict) -> list:
 @bp.function_name(PRICE_MONTH)
 @bp.activity_trigger(input_name="request")
 def price_month(request: dict) -> dict:
+    """Price merged parts, or (``from_rollups``) the month-to-date rollups: the month as of their refresh."""
+    if request.get("from_rollups"):
+        usage = services().month_to_date.rollups.month_usage(request["month"])
+        return invoicing.price_usage_step(services().invoicing, request["month"], request["run_id"], usage)
     return invoicing.price_step(services().invoicing, request["month"], request["run_id"], request["parts"])
 
 

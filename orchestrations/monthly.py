@@ -5,7 +5,7 @@ import azure.durable_functions as df
 
 from activities.names import (
     AGGREGATE_PARTITION,
-    LIST_PARTITIONS,
+    MTD_CHANGED_PARTITIONS,
     NOTIFY_DEPARTMENT,
     PRICE_MONTH,
     RECORD_RUN,
@@ -31,8 +31,8 @@ def spread(items: list, most: int = FAN_OUT) -> list[list]:
     return [items[i * len(items) // count:(i + 1) * len(items) // count] for i in range(count)]
 
 
-def _flat(batches: list[list]) -> list:
-    return [item for batch in batches for item in batch]
+def _flat(batches: list[list] | None) -> list:
+    return [item for batch in batches or [] for item in batch]
 
 
 def _status(context: df.DurableOrchestrationContext, stage: str, **progress) -> None:
@@ -42,25 +42,27 @@ def _status(context: df.DurableOrchestrationContext, stage: str, **progress) -> 
 @bp.function_name(MONTHLY_INVOICING)
 @bp.orchestration_trigger(context_name="context")
 def monthly_invoicing(context: df.DurableOrchestrationContext):
-    """List partitions -> aggregate each -> price -> render per department -> month documents -> record
-    -> notify per department."""
+    """Partitions changed since their rollup -> refresh those -> price the rollups -> render per department
+    -> month documents -> record -> notify per department (each fan-out at most FAN_OUT activities)."""
     month = (context.get_input() or {})["month"]
     started = context.current_utc_datetime
     run_id = f"{started:%Y%m%dT%H%M%S%f}Z"  # microseconds: back-to-back reruns never share an id
     issue_date = started.date().isoformat()
 
+    # Month-end from the month-to-date rollups: only partitions written since their last refresh (index ETag
+    # watermark, chargeback/workflow/month_to_date) are read again; the month is priced from the rollups.
     _status(context, "listing partitions")
-    partitions = yield context.call_activity_with_retry(LIST_PARTITIONS, RETRY, {"month": month})
-    _status(context, "aggregating", partitions_done=0, partitions_total=len(partitions))
-    parts = _flat((yield context.task_all([
-        context.call_activity_with_retry(AGGREGATE_PARTITION, RETRY, {"month": month, "run_id": run_id,
-                                                                      "partitions": batch})
-        for batch in spread(partitions)])))
-    _status(context, "aggregating", partitions_done=len(parts), partitions_total=len(partitions))
+    changed = yield context.call_activity_with_retry(MTD_CHANGED_PARTITIONS, RETRY, {"month": month})
+    _status(context, "aggregating", partitions_done=0, partitions_total=len(changed))
+    refreshing = [context.call_activity_with_retry(AGGREGATE_PARTITION, RETRY, {"month": month, "run_id": run_id,
+                                                                                "refresh": batch})
+                  for batch in spread(changed)]
+    parts = _flat((yield context.task_all(refreshing))) if refreshing else []   # unchanged month: nothing to read
+    _status(context, "aggregating", partitions_done=len(parts), partitions_total=len(changed))
 
-    _status(context, "pricing", partitions_done=len(parts), partitions_total=len(partitions))
+    _status(context, "pricing", partitions_done=len(parts), partitions_total=len(changed))
     priced = yield context.call_activity_with_retry(
-        PRICE_MONTH, RETRY, {"month": month, "run_id": run_id, "parts": [p["blob"] for p in parts]})
+        PRICE_MONTH, RETRY, {"month": month, "run_id": run_id, "from_rollups": True})
 
     departments = priced["departments"]
     _status(context, "rendering invoices", departments=len(departments))
@@ -90,7 +92,8 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
     _status(context, "done", departments=len(departments))
     return {
         "month": month, "run_id": run_id, "config_fingerprint": priced["config_fingerprint"],
-        "partitions": len(partitions), "records": sum(p["records"] for p in parts),
+        "partitions": len(changed), "records": priced["records"],
+        "partitions_read": len(changed), "records_read": sum(p["records"] for p in parts),
         "currency": priced["currency"], "grand_total": priced["grand_total"], "warnings": priced["warnings"],
         "invoices": [{k: i[k] for k in ("department", "name", "total", "currency", "version", "revision",
                                         "changed", "blob", "invoice_number")} for i in invoices],

@@ -8,7 +8,7 @@ from io import BytesIO
 import openpyxl
 
 from chargeback.storage.documents import INVOICES
-from chargeback.workflow import invoicing
+from chargeback.workflow import invoicing, month_to_date
 from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 
@@ -85,7 +85,7 @@ def test_the_orchestrator_replays_deterministically(local_host):
 
 def test_a_failing_activity_is_retried_and_the_month_completes(local_host, monkeypatch):
     calls = []
-    real = invoicing.list_partitions
+    real = month_to_date.changed_partitions   # the run's first activity (month-end from the rollups)
 
     def flaky(ctx, month):
         calls.append(month)
@@ -93,7 +93,7 @@ def test_a_failing_activity_is_retried_and_the_month_completes(local_host, monke
             raise ConnectionError("storage hiccup")
         return real(ctx, month)
 
-    monkeypatch.setattr(invoicing, "list_partitions", flaky)
+    monkeypatch.setattr(month_to_date, "changed_partitions", flaky)
     status = local_host.run_month("2026-10", timeout=120)
     assert status["runtimeStatus"] == "Completed" and len(calls) == 3
     assert totals(status["output"]) == EXPECTED_TOTALS

@@ -44,7 +44,7 @@ def test_a_notice_sent_again_after_a_lost_record_keeps_its_message_id(notifying,
     for row in list(table.list_entities()):   # as if the host died between the send and the record
         table.delete_entity(row["PartitionKey"], row["RowKey"])
     sales = next(i for i in output["invoices"] if i["department"] == "sales")
-    user_function("notify_department")(request={"month": "2026-10", "run_id": output["run_id"], "invoice": sales})
+    user_function("notify_department")(request={"month": "2026-10", "run_id": output["run_id"], "invoices": [sales]})
     ids = [m["Message-ID"] for m in outbox.messages() if m["To"] == "bob@example.com"]
     assert len(ids) == 2 and ids[0] == ids[1] and "CB-2026-10-SALES-1" in ids[0]
     assert len(webhook.posts) == 2

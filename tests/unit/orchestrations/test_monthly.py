@@ -12,7 +12,7 @@ from azure.durable_functions.testing import orchestrator_generator_wrapper
 
 from activities.names import (
     AGGREGATE_PARTITION,
-    LIST_PARTITIONS,
+    MTD_CHANGED_PARTITIONS,
     NOTIFY_DEPARTMENT,
     PRICE_MONTH,
     RECORD_RUN,
@@ -77,12 +77,12 @@ def invoice(department: str) -> dict:
 
 def answers(partitions: int, departments: tuple[str, ...] = ("marketing", "sales")) -> dict:
     return {
-        LIST_PARTITIONS: lambda r: [f"2026-10~p{i:02d}" for i in range(partitions)],
-        AGGREGATE_PARTITION: lambda r: [{"partition": p, "blob": f"parts/{p}.json", "records": 3,
-                                         "outside_month": 0} for p in r["partitions"]],
+        MTD_CHANGED_PARTITIONS: lambda r: [{"partition": f"2026-10~p{i:02d}", "watermark": f"W/{i}"}
+                                           for i in range(partitions)],
+        AGGREGATE_PARTITION: lambda r: [{"partition": p["partition"], "records": 3} for p in r["refresh"]],
         PRICE_MONTH: lambda r: {"month": "2026-10", "run_id": r["run_id"], "config_fingerprint": "sha256:cfg",
                                 "currency": "USD", "grand_total": "20.00", "departments": list(departments),
-                                "warnings": ["w"], "unpriced": 0},
+                                "warnings": ["w"], "unpriced": 0, "records": 5},
         RENDER_INVOICE: lambda r: [invoice(d) for d in r["departments"]],
         RENDER_MONTH_DOCUMENTS: lambda r: {"finance_summary": "invoices/2026-10/finance-summary.xlsx",
                                            "focus_export": "exports/2026-10/focus.csv"},
@@ -110,8 +110,9 @@ def test_the_fan_out_stays_at_sixteen_activities_whatever_the_partitions_and_dep
     assert calls.count(AGGREGATE_PARTITION) == bound
     assert calls.count(RENDER_INVOICE) == calls.count(NOTIFY_DEPARTMENT) == min(16, departments)
     assert len(calls) <= 4 + 3 * 16
-    batches = [r["partitions"] for name, r in context.calls if name == AGGREGATE_PARTITION]
-    assert [p for batch in batches for p in batch] == [f"2026-10~p{i:02d}" for i in range(partitions)]
+    batches = [r["refresh"] for name, r in context.calls if name == AGGREGATE_PARTITION]
+    assert [p for batch in batches for p in batch] == [{"partition": f"2026-10~p{i:02d}", "watermark": f"W/{i}"}
+                                                       for i in range(partitions)]   # each once, in order
     assert max(map(len, batches)) - min(map(len, batches)) <= 1
     rendered = [d for name, r in context.calls if name == RENDER_INVOICE for d in r["departments"]]
     assert rendered == list(names)
@@ -119,7 +120,9 @@ def test_the_fan_out_stays_at_sixteen_activities_whatever_the_partitions_and_dep
     assert notified == list(names)
     progress = [s["partitions_done"] for s in context.statuses if s["stage"] == "aggregating"]
     assert progress == [0, partitions]
-    assert output["partitions"] == partitions and output["records"] == 3 * partitions
+    assert output["partitions_read"] == partitions and output["records_read"] == 3 * partitions
+    assert output["records"] == 5   # the month's, from the rollups the pricing step merged
+    assert next(r for name, r in context.calls if name == PRICE_MONTH)["from_rollups"] is True
     assert [i["department"] for i in output["invoices"]] == list(names)
     assert output["notices"]["sent"] == departments
 
@@ -176,6 +179,6 @@ def test_a_failed_pricing_step_fails_the_orchestration():
 def test_a_month_with_no_usage_still_prices_records_and_returns():
     context = FakeContext("2026-10", answers(partitions=0, departments=()))
     output = run(context)
-    assert output["partitions"] == 0 and output["records"] == 0 and output["invoices"] == []
-    assert next(r for name, r in context.calls if name == PRICE_MONTH)["parts"] == []
+    assert output["partitions_read"] == 0 and output["records_read"] == 0 and output["invoices"] == []
+    assert AGGREGATE_PARTITION not in [name for name, _ in context.calls]
     assert output["notices"]["sent"] == 0

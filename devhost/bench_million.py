@@ -1,0 +1,66 @@
+"""A large month on this machine: generate N events, ingest them (streamed from the file) and invoice them,
+each step in its own process under ``/usr/bin/time -v`` (wall time, peak RSS), on a private Azurite.
+
+``python -m devhost.bench_million 1000000 100000`` runs each size and prints JSON, including
+``ingest_peak_rss_1m_vs_100k_ratio`` (the ingest's peak RSS at the first size over the second): too slow
+for the default `chargeback bench`. Rerunning a step is the resume: ingest is idempotent upserts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from devhost.azurite import Azurite
+from devhost.functions import ROOT
+
+CLI = [sys.executable, "-m", "devhost.cli"]
+MONTH = "2026-10"
+
+
+def timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
+    """Run ``command`` under /usr/bin/time -v; its wall seconds and peak RSS in MiB (output to ``log``)."""
+    with open(log, "w") as out:
+        done = subprocess.run(["/usr/bin/time", "-v", *command], env=env, stdout=out, stderr=subprocess.STDOUT,
+                              check=False)
+    text = log.read_text()
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}); see {log}")
+    wall = re.search(r"Elapsed \(wall clock\) time .*: (?:(\d+):)?(\d+):([\d.]+)", text)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    if wall is None or rss is None:
+        raise RuntimeError(f"no /usr/bin/time -v figures in {log}")
+    hours, minutes, seconds = int(wall[1] or 0), int(wall[2]), float(wall[3])
+    return {"wall_s": round(hours * 3600 + minutes * 60 + seconds, 1), "peak_rss_mib": round(int(rss[1]) / 1024, 1)}
+
+
+def one_size(events: int, work: Path) -> dict[str, object]:
+    events_file, config_file = work / f"events-{events}.jsonl", work / f"config-{events}.yaml"
+    env = {**os.environ}
+    subprocess.run([*CLI, "generate", "--month", MONTH, "--events", str(events), "--departments", "20",
+                    "--bad-events", "0", "-o", str(events_file), "--config-out", str(config_file)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    with Azurite(ROOT) as emulator:
+        env = {**env, "CHARGEBACK_STORAGE": emulator.connection_string, "CHARGEBACK_TABLE_PREFIX": f"m{events}"}
+        subprocess.run([*CLI, "config", "import", str(config_file)], env=env, check=True, stdout=subprocess.DEVNULL)
+        ingest = timed([*CLI, "ingest", str(events_file)], env, work / f"ingest-{events}.log")
+        invoice = timed([*CLI, "run-month", MONTH, "--timeout", "3600"], env, work / f"run-month-{events}.log")
+    return {"events": events, "ingest": ingest, "run_month": invoice}
+
+
+def main(sizes: list[int]) -> dict[str, object]:
+    work = Path(tempfile.mkdtemp(prefix="chargeback-million-"))
+    results = {str(n): one_size(n, work) for n in sizes}
+    out: dict[str, object] = {"sizes": results, "logs": str(work)}
+    if len(sizes) == 2:
+        big, small = (results[str(n)]["ingest"] for n in sorted(sizes, reverse=True))   # type: ignore[index]
+        out["ingest_peak_rss_1m_vs_100k_ratio"] = round(big["peak_rss_mib"] / small["peak_rss_mib"], 3)
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000]), indent=2))
