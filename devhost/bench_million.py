@@ -8,7 +8,6 @@ for the default `chargeback bench`. Rerunning a step is the resume: ingest is id
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -26,7 +25,7 @@ def timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, float
     """Run ``command`` under /usr/bin/time -v; its wall seconds and peak RSS in MiB (output to ``log``)."""
     with open(log, "w") as out:
         done = subprocess.run(["/usr/bin/time", "-v", *command], env=env, stdout=out, stderr=subprocess.STDOUT,
-                              check=False)
+                              check=False, cwd=ROOT)
     text = log.read_text()
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}); see {log}")
@@ -40,13 +39,14 @@ def timed(command: list[str], env: dict[str, str], log: Path) -> dict[str, float
 
 def one_size(events: int, work: Path) -> dict[str, object]:
     events_file, config_file = work / f"events-{events}.jsonl", work / f"config-{events}.yaml"
-    env = {**os.environ}
+    env = {"PYTHONPATH": str(ROOT)}   # the child sees only what the run sets (settings read the environment)
     subprocess.run([*CLI, "generate", "--month", MONTH, "--events", str(events), "--departments", "20",
                     "--bad-events", "0", "-o", str(events_file), "--config-out", str(config_file)],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
+                   env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
     with Azurite(ROOT) as emulator:
         env = {**env, "CHARGEBACK_STORAGE": emulator.connection_string, "CHARGEBACK_TABLE_PREFIX": f"m{events}"}
-        subprocess.run([*CLI, "config", "import", str(config_file)], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*CLI, "config", "import", str(config_file)], env=env, check=True, stdout=subprocess.DEVNULL,
+                       cwd=ROOT)
         ingest = timed([*CLI, "ingest", str(events_file)], env, work / f"ingest-{events}.log")
         invoice = timed([*CLI, "run-month", MONTH, "--timeout", "3600"], env, work / f"run-month-{events}.log")
     return {"events": events, "ingest": ingest, "run_month": invoice}
