@@ -43,7 +43,9 @@ def v2_event(rng: random.Random, timestamp: str, subscription: Subscription, wor
             "productName": subscription.product, "deploymentId": workload.deployment,
             "operationId": workload.operation, "apiVersion": workload.api_version, "region": REGION,
             "statusCode": 200, "stream": call.stream, "model": workload.model, "usage": call.usage,
-            "path": call.path, "inputCharacters": call.input_characters}
+            "path": call.path, "inputCharacters": call.input_characters,
+            # what the policy sends with attribution and spill-over unconfigured (policies/README.md)
+            "endUser": None, "tags": None, "servedDeployment": None}
 
 
 def v1_event(timestamp: str, subscription: Subscription, workload: Workload, call: Call) -> dict:
