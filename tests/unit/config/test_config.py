@@ -168,7 +168,8 @@ REFUSALS = [
     ("subscriptions: [sub-mkt-01", "subscription: [sub-mkt-01",
      ['departments[0].subscription: unknown key (did you mean "subscriptions"?)']),
     ("    subscriptions: [sub-mkt-01, ", "    subs: [sub-mkt-01, ",
-     ["departments[0].subs: unknown key (known keys: id, name, cost_center, owners, notify, subscriptions, viewers, budget)",
+     ["departments[0].subs: unknown key (known keys: id, name, cost_center, owners, notify, subscriptions, "
+      "viewers, budget)",
       "departments[0].subscriptions: required"]),
     ("    cached_input: 1.25", "    cached_imput: 1.25",
      ['prices[0].cached_imput: unknown key (did you mean "cached_input"?)']),
