@@ -10,7 +10,8 @@ from chargeback.months import parse_month
 from chargeback.storage.rollup_store import RollupStore
 from chargeback.wiring import services
 from chargeback.workflow.month_to_date import breakdown
-from devhost.output import print_json, table
+from devhost import local_stack
+from devhost.output import print_json, say, table
 
 
 def refresh_once(month: str, timeout: float = 600.0) -> dict:
@@ -24,9 +25,8 @@ def refresh_once(month: str, timeout: float = 600.0) -> dict:
 
 
 def refresh(args) -> int:
-    from devhost.commands import use_storage
     month = parse_month(args.month or f"{datetime.now(UTC):%Y-%m}")
-    use_storage()
+    say(f"storage: {local_stack.ensure_storage()}")   # as every storage command says (devhost/commands.py)
     if not services().settings.storage_connection:
         raise StorageUnavailable("refresh runs the orchestration on this machine, which needs a storage "
                                  "connection string; deployed, the hourly timer refreshes month to date")

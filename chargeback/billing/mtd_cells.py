@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal, localcontext
+from typing import Any
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.billing.meter_rates import meter_cost
@@ -142,3 +143,17 @@ def _split(total: Decimal, weights: dict[str, Decimal], step: Decimal) -> dict[s
         for key in sorted(exact, key=lambda k: (-(exact[k] - parts[k]), k))[:left_over]:
             parts[key] += 1
     return {k: n * step for k, n in parts.items()}
+
+
+CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")
+
+
+def breakdown(department: dict[str, Any], by: str) -> list[dict[str, Any]]:
+    """A department's cells summed by ``deployment``, ``meter`` or ``day``: cost and quantity each."""
+    index = CELL_COLUMNS.index(by)
+    cost: dict[str, Decimal] = defaultdict(Decimal)
+    quantity: dict[str, Decimal] = defaultdict(Decimal)
+    for cell in department["cells"]:
+        cost[cell[index]] += Decimal(cell[4])
+        quantity[cell[index]] += Decimal(cell[3])
+    return [{by: key, "cost": str(cost[key]), "quantity": str(quantity[key])} for key in sorted(cost)]

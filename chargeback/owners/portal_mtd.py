@@ -3,7 +3,7 @@ and this month's cost by deployment and by meter.
 
 Works under the portal's strict CSP (chargeback/owners/portal.py): no script, no style attribute, only the
 page's classes; the one chart is inline SVG with presentation attributes, and every figure is also in a table.
-Input is one department of the month-to-date document (chargeback/workflow/month_to_date.price_to_date_step).
+Input is one department of the month-to-date document (chargeback/workflow/month_to_date.py, price_to_date_step).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from chargeback.billing.mtd_cells import breakdown
 from chargeback.money import format_money
-from chargeback.workflow.month_to_date import breakdown
 
 WIDTH, HEIGHT, LEFT, RIGHT = 760, 64, 8, 8
 

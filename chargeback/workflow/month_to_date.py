@@ -12,7 +12,6 @@ No workbook, no invoice notice; budget alerts are chargeback/workflow/budget_ale
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from chargeback.billing.forecast import forecast_total
-from chargeback.billing.mtd_cells import DepartmentToDate, month_to_date
+from chargeback.billing.mtd_cells import DepartmentToDate, breakdown, month_to_date
 from chargeback.billing.pricing import price_month
 from chargeback.config.model import ChargebackConfig
 from chargeback.errors import InvalidConfig
@@ -110,15 +109,4 @@ def department_document(config: ChargebackConfig, month: str, day: date, t: Depa
            (deployment, meter, cell_day) not in t.cost]}
 
 
-CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")
-
-
-def breakdown(department: dict[str, Any], by: str) -> list[dict[str, Any]]:
-    """A department's cells summed by ``deployment``, ``meter`` or ``day``: cost and quantity each."""
-    index = CELL_COLUMNS.index(by)
-    cost: dict[str, Decimal] = defaultdict(Decimal)
-    quantity: dict[str, Decimal] = defaultdict(Decimal)
-    for cell in department["cells"]:
-        cost[cell[index]] += Decimal(cell[4])
-        quantity[cell[index]] += Decimal(cell[3])
-    return [{by: key, "cost": str(cost[key]), "quantity": str(quantity[key])} for key in sorted(cost)]
+__all__ = ["breakdown", "changed_partitions", "price_to_date_step", "refresh_partition_step"]
