@@ -85,11 +85,19 @@ def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
         for dept, html in _attribution(histories).items():
             sections[dept] = sections.get(dept, "") + html
         page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None},
-                             sections, sort=req.params.get("sort") or "name")
+                             sections, sort=req.params.get("sort") or "name",
+                             ops=_operations(histories, until) if access.admin else "")
         return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={
             **_PRIVATE, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY"})
     return _answer(build)
+
+
+def _operations(histories, month: str) -> str:
+    """The admin's panels (chargeback/owners/portal_ops.py): the month's dead letters, unallocated usage."""
+    from chargeback.owners.portal_ops import Letter, dead_letters_panel, unallocated_panel
+    letters = (Letter(x.id, x.reason, x.recorded_at) for x in services().dead_letters.list())
+    return dead_letters_panel(letters, month) + unallocated_panel([e for h in histories for e in h.invoices])
 
 
 def _month_to_date(access, month: str) -> dict[str, str]:

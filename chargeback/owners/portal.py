@@ -164,15 +164,16 @@ def _chart_section(histories: list[DepartmentHistory], months: list[str]) -> str
 
 def render_portal(access: InvoiceAccess, histories: list[DepartmentHistory], months: list[str],
                   details: dict[str, Detail] | None = None, mtd: dict[str, str] | None = None,
-                  sort: str = "name") -> str:
+                  sort: str = "name", ops: str = "") -> str:
     """The whole page as HTML text; ``details`` and ``mtd`` (escaped HTML) by department id; an admin first
-    sees every department side by side, ordered by ``sort`` (portal_admin.SORTS)."""
+    sees every department side by side, ordered by ``sort`` (portal_admin.SORTS), then ``ops`` (escaped HTML,
+    chargeback/owners/portal_ops.py)."""
     who = escape(access.principal.email)
     badge = '<span class="badge">admin: every department</span>' if access.admin else ""
     details, mtd = details or {}, mtd or {}
     if histories:
         table = side_by_side([(h.department, h.name, details.get(h.department)) for h in histories], sort,
-                             months[-1]) if access.admin else ""
+                             months[-1]) + ops if access.admin else ""
         body = table + _chart_section(histories, months) + "".join(
             _department_section(h, details.get(h.department), mtd.get(h.department, "")) for h in histories)
     else:
