@@ -33,15 +33,19 @@ def dead_letters_panel(letters: Iterable[Letter], month: str) -> str:
     head = f'<section aria-labelledby="dl"><h2 id="dl">Dead letters in {escape(month)}</h2>'
     if not ours:
         return head + f'<p class="note">No dead letters recorded in {escape(month)}.</p></section>'
-    rows = "".join(f'<tr><td class="nowrap">{escape(x.recorded_at.strftime("%Y-%m-%d %H:%M") if x.recorded_at else "")}'
-                   f'</td><td class="nowrap">{escape(x.id)}</td><td>{escape(x.reason)}</td></tr>'
+    rows = "".join(f'<tr><td class="nowrap">{_when(x.recorded_at)}</td><td class="nowrap">'
+                   f'<abbr title="{escape(x.id)}">{escape(x.id[:12])}</abbr></td><td>{escape(x.reason)}</td></tr>'
                    for x in ours[:NEWEST_SHOWN])
-    shown = min(len(ours), NEWEST_SHOWN)
-    return (head + f'<p><strong>{len(ours)}</strong> dead letter{"s" if len(ours) != 1 else ""} recorded; '
-            f'the newest {shown}:</p><table><caption>Newest dead letters of {escape(month)} (UTC)</caption>'
+    which = f"; the newest {NEWEST_SHOWN}" if len(ours) > NEWEST_SHOWN else ""
+    return (head + f'<p><strong>{len(ours)}</strong> dead letter{"s" if len(ours) != 1 else ""} recorded{which}:'
+            f'</p><table><caption>Newest dead letters of {escape(month)} (UTC)</caption>'
             '<thead><tr><th scope="col">Recorded</th><th scope="col">Id</th><th scope="col">Reason</th>'
             f'</tr></thead><tbody>{rows}</tbody></table>'
             '<p class="note">Replay or inspect them with <code>chargeback deadletters</code>.</p></section>')
+
+
+def _when(at: datetime | None) -> str:
+    return escape(at.strftime("%Y-%m-%d %H:%M")) if at else ""
 
 
 def unallocated_panel(entries: Sequence[InvoiceEntry]) -> str:

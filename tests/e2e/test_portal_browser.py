@@ -12,6 +12,7 @@ import struct
 import subprocess
 import threading
 import urllib.request
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import BytesIO
@@ -144,10 +145,21 @@ def test_an_admin_sees_every_department_and_the_chart_of_all_of_them(served, tmp
     assert "Every department" in shown.stdout and shown.stdout.index("#d-marketing") < shown.stdout.index("#d-sales")
     by_total = chromium(tmp_path, "--dump-dom", page + "&sort=total").stdout
     assert by_total.index('href="#d-sales"') < by_total.index('href="#d-marketing"')   # 201.23 before 103.52
+    # issue 13: the operations panels; a dead letter counts in the month it was recorded (now)
+    assert "No dead letters recorded in 2026-10." in shown.stdout
+    # August used no pool, so its 300.00 went to unallocated; the newest month unallocated was priced
+    assert ('<th scope="row">2026-08</th><td>CB-2026-08-UNALLOCATED-1</td><td class="num">300.00 USD</td>'
+            in shown.stdout[shown.stdout.index("Unallocated usage"):])
+    assert ingest_lines(["{not json"]).stored == 0
+    now = f"{served['finance@example.com']}/api/portal?until={datetime.now(UTC):%Y-%m}"
+    current = chromium(tmp_path, "--dump-dom", now).stdout
+    assert "<strong>1</strong> dead letter recorded:" in current and "body is not JSON" in current
+    assert "Every department" in current and "Dead letters in" in current
+    assert "<strong>1</strong>" not in shown.stdout
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "portal-admin.png"
     shot.unlink(missing_ok=True)
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", page)
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", now)
     assert png_size(shot) == (1200, 1600)
 
 

@@ -22,7 +22,7 @@ def test_the_month_count_and_only_the_newest_five_reasons_newest_first():
 
 def test_a_reason_is_escaped_and_an_empty_month_says_so():
     html = dead_letters_panel([letter(1, day=2, reason="<script>x</script>")], "2026-11")
-    assert "&lt;script&gt;" in html and "<script>" not in html and "1</strong> dead letter recorded" in html
+    assert "&lt;script&gt;" in html and "<script>" not in html and "1</strong> dead letter recorded:" in html
     assert "No dead letters recorded in 2026-12." in dead_letters_panel([letter(1, day=2)], "2026-12")
     assert "No dead letters" in dead_letters_panel([Letter("x", "r", None)], "2026-11")
 
@@ -41,3 +41,8 @@ def test_unallocated_shows_the_newest_priced_month_latest_version():
 
 def test_no_unallocated_invoice_says_so():
     assert "Nothing unallocated" in unallocated_panel([entry("sales", "2026-10", "1.00")])
+
+
+def test_a_long_id_is_shortened_with_the_whole_id_in_its_title():
+    html = dead_letters_panel([Letter("a" * 64, "body is not JSON", datetime(2026, 11, 3, tzinfo=UTC))], "2026-11")
+    assert f'<abbr title="{"a" * 64}">{"a" * 12}</abbr>' in html
