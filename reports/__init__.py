@@ -18,7 +18,8 @@ from chargeback.owners.access import InvoiceAccess, download_name, parse_departm
 from chargeback.owners.bearer import principal_of  # an Entra bearer token (scripts), else App Service's header
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
 from chargeback.owners.portal_detail import detail
-from chargeback.storage.documents import INVOICES, XLSX
+from chargeback.errors import Forbidden, UnknownInvoice
+from chargeback.storage.documents import CSV, EXPORTS, INVOICES, XLSX
 from chargeback.wiring import services
 from http_answers import PRIVATE as _PRIVATE
 from http_answers import answer as _answer
@@ -70,6 +71,31 @@ def invoice_download(req: func.HttpRequest) -> func.HttpResponse:
     return _answer(build)
 
 
+# The month's finance summary and FOCUS export, where the month's run stores them (workflow/invoicing.py).
+EXPORT_FILES = {"finance-summary.xlsx": (INVOICES, XLSX), "focus.csv": (EXPORTS, CSV)}
+
+
+@bp.function_name("export_download")
+@bp.route(route="exports/{month}/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def export_download(req: func.HttpRequest) -> func.HttpResponse:
+    """The month's finance summary or FOCUS export as an attachment, for admins only (every department's figures)."""
+    def build():
+        access, _ = _caller(req)
+        if not access.admin:
+            raise Forbidden("only an admin may download the month's finance summary and FOCUS export")
+        month = parse_month(req.route_params.get("month", ""))
+        name = req.route_params.get("name", "")
+        if name not in EXPORT_FILES:
+            raise UnknownInvoice("no such export")
+        container, mimetype = EXPORT_FILES[name]
+        data = services().documents.get(container, f"{month}/{name}")
+        if data is None:
+            raise UnknownInvoice(f"no {name} for {month} yet")
+        return func.HttpResponse(data, status_code=200, mimetype=mimetype, headers={
+            **_PRIVATE, "Content-Disposition": f'attachment; filename="chargeback-{month}-{name}"'})
+    return _answer(build)
+
+
 @bp.function_name("owner_portal")
 @bp.route(route="portal", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
@@ -97,7 +123,10 @@ def _operations(histories, month: str) -> str:
     """The admin's panels (chargeback/owners/portal_ops.py): the month's dead letters, unallocated usage."""
     from chargeback.owners.portal_ops import Letter, dead_letters_panel, unallocated_panel
     letters = (Letter(x.id, x.reason, x.recorded_at) for x in services().dead_letters.list())
-    return dead_letters_panel(letters, month) + unallocated_panel([e for h in histories for e in h.invoices])
+    from chargeback.owners.portal_ops import exports_panel
+    entries = [e for h in histories for e in h.invoices]
+    return (dead_letters_panel(letters, month) + unallocated_panel(entries)
+            + exports_panel(max((e.month for e in entries), default=None)))
 
 
 def _month_to_date(access, month: str) -> dict[str, str]:

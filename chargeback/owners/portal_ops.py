@@ -60,3 +60,14 @@ def unallocated_panel(entries: Sequence[InvoiceEntry]) -> str:
             f'</tr></thead><tbody><tr><th scope="row">{escape(e.month)}</th><td>{escape(e.invoice_number)}</td>'
             f'<td class="num">{escape(format_money(e.total, e.currency))}</td></tr></tbody></table>'
             '<p class="note">Map its subscriptions to a department in the config to charge it.</p></section>')
+
+
+def exports_panel(month: str | None) -> str:
+    """Links to ``month``'s finance summary and FOCUS export (reports: ``/api/exports/{month}/{name}``)."""
+    head = '<section aria-labelledby="ex"><h2 id="ex">Finance exports</h2>'
+    if month is None:
+        return head + '<p class="note">No month has been invoiced yet.</p></section>'
+    m = escape(month)
+    return (head + f'<ul><li><a href="/api/exports/{m}/finance-summary.xlsx" download>Finance summary for {m} '
+            f'(xlsx)</a></li><li><a href="/api/exports/{m}/focus.csv" download>FOCUS export for {m} (csv)</a>'
+            '</li></ul></section>')

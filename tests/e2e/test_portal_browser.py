@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import threading
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -147,6 +148,17 @@ def test_an_admin_sees_every_department_and_the_chart_of_all_of_them(served, tmp
     assert by_total.index('href="#d-sales"') < by_total.index('href="#d-marketing"')   # 201.23 before 103.52
     # issue 13: the operations panels; a dead letter counts in the month it was recorded (now)
     assert "No dead letters recorded in 2026-10." in shown.stdout
+    exports = {text: href for text, href in Links(shown.stdout).found if "2026-10 (" in text and "invoice" not in text}
+    assert set(exports) == {"Finance summary for 2026-10 (xlsx)", "FOCUS export for 2026-10 (csv)"}
+    with urllib.request.urlopen(urljoin(page, exports["FOCUS export for 2026-10 (csv)"]), timeout=30) as response:
+        assert response.headers["Content-Disposition"] == 'attachment; filename="chargeback-2026-10-focus.csv"'
+        assert b"BilledCost" in response.read()
+    with urllib.request.urlopen(urljoin(page, exports["Finance summary for 2026-10 (xlsx)"]), timeout=30) as response:
+        assert openpyxl.load_workbook(BytesIO(response.read())).worksheets
+    owner = f"{served['alice@example.com']}{exports['FOCUS export for 2026-10 (csv)']}"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(owner, timeout=30)
+    assert refused.value.code == 403
     # August used no pool, so its 300.00 went to unallocated; the newest month unallocated was priced
     assert ('<th scope="row">2026-08</th><td>CB-2026-08-UNALLOCATED-1</td><td class="num">300.00 USD</td>'
             in shown.stdout[shown.stdout.index("Unallocated usage"):])

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from chargeback.documents.invoice_entry import InvoiceEntry
-from chargeback.owners.portal_ops import Letter, dead_letters_panel, unallocated_panel
+from chargeback.owners.portal_ops import Letter, dead_letters_panel, exports_panel, unallocated_panel
 
 
 def letter(n: int, day: int, month: int = 11, reason: str = "") -> Letter:
@@ -46,3 +46,9 @@ def test_no_unallocated_invoice_says_so():
 def test_a_long_id_is_shortened_with_the_whole_id_in_its_title():
     html = dead_letters_panel([Letter("a" * 64, "body is not JSON", datetime(2026, 11, 3, tzinfo=UTC))], "2026-11")
     assert f'<abbr title="{"a" * 64}">{"a" * 12}</abbr>' in html
+
+
+def test_exports_link_the_newest_invoiced_month_or_say_there_is_none():
+    html = exports_panel("2026-10")
+    assert 'href="/api/exports/2026-10/finance-summary.xlsx"' in html and 'href="/api/exports/2026-10/focus.csv"' in html
+    assert "No month has been invoiced yet." in exports_panel(None)
