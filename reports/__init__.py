@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from chargeback.errors import StorageUnavailable
+from chargeback.errors import Forbidden, StorageUnavailable, UnknownInvoice
 from chargeback.months import parse_month
 from chargeback.owners.access import InvoiceAccess, download_name, parse_department
 from chargeback.owners.bearer import principal_of  # an Entra bearer token (scripts), else App Service's header
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
 from chargeback.owners.portal_detail import detail
-from chargeback.errors import Forbidden, UnknownInvoice
 from chargeback.storage.documents import CSV, EXPORTS, INVOICES, XLSX
 from chargeback.wiring import services
 from http_answers import PRIVATE as _PRIVATE

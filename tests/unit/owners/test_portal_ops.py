@@ -50,5 +50,6 @@ def test_a_long_id_is_shortened_with_the_whole_id_in_its_title():
 
 def test_exports_link_the_newest_invoiced_month_or_say_there_is_none():
     html = exports_panel("2026-10")
-    assert 'href="/api/exports/2026-10/finance-summary.xlsx"' in html and 'href="/api/exports/2026-10/focus.csv"' in html
+    assert 'href="/api/exports/2026-10/finance-summary.xlsx"' in html
+    assert 'href="/api/exports/2026-10/focus.csv"' in html
     assert "No month has been invoiced yet." in exports_panel(None)
