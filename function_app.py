@@ -7,9 +7,11 @@ from chargeback.telemetry import configure_telemetry
 from ingest import bp as ingest_blueprint
 from orchestrations import month_to_date_bp, monthly_bp, starters_bp
 from reports import bp as reports_blueprint
+from reports.portal_rerun import bp as portal_rerun_blueprint
 
 configure_telemetry(settings().appinsights_connection)
 
 app = df.DFApp()  # HTTP routes set their own auth level
-for blueprint in (ingest_blueprint, monthly_bp, month_to_date_bp, starters_bp, activities_blueprint, reports_blueprint):
+for blueprint in (ingest_blueprint, monthly_bp, month_to_date_bp, starters_bp, activities_blueprint, reports_blueprint,
+                  portal_rerun_blueprint):
     app.register_functions(blueprint)

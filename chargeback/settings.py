@@ -45,6 +45,9 @@ class Settings:
     max_count_per_call: int = 1_000_000_000
     # CHARGEBACK_END_USER_HASH_KEY: set, an event's endUser is stored as HMAC-SHA256 under this key, never raw.
     end_user_hash_key: str = field(default="", repr=False)
+    # CHARGEBACK_CSRF_KEY: signs the portal's form tokens (chargeback/owners/csrf.py); unset, the portal's
+    # Rerun form is off (POSTs refused), except in loopback development mode (a key per process).
+    csrf_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
             max_count_per_call=min(2**63 - 1, max(1, int(env.get("CHARGEBACK_MAX_COUNT_PER_CALL")
                                                          or 1_000_000_000))),
             end_user_hash_key=env.get("CHARGEBACK_END_USER_HASH_KEY", ""),
+            csrf_key=env.get("CHARGEBACK_CSRF_KEY", "").strip(),
         )
 
     @property

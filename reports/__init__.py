@@ -7,6 +7,7 @@ trusted and every request here is 401 (chargeback.owners.identity), so ANONYMOUS
 """
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import azure.durable_functions as df
@@ -22,6 +23,7 @@ from chargeback.storage.documents import CSV, EXPORTS, INVOICES, XLSX
 from chargeback.wiring import services
 from http_answers import PRIVATE as _PRIVATE
 from http_answers import answer as _answer
+from http_answers import answer_async as _answer_async
 from http_answers import json_response as _json
 
 bp = df.Blueprint()
@@ -97,25 +99,46 @@ def export_download(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("owner_portal")
 @bp.route(route="portal", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def owner_portal(req: func.HttpRequest) -> func.HttpResponse:
-    """The portal page; ``?until=YYYY-MM`` ends its twelve months elsewhere than this month."""
-    def build():
-        access, config = _caller(req)
+@bp.durable_client_input(client_name="client")
+async def owner_portal(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The portal page; ``?until=YYYY-MM`` ends its twelve months elsewhere than this month. Async only for
+    an admin's run statuses (Durable's client); the storage reads run in a worker thread."""
+    async def build() -> func.HttpResponse:
+        access, config = await asyncio.to_thread(_caller, req)
         until = parse_month(req.params.get("until") or datetime.now(UTC).strftime("%Y-%m"))
         months = months_back(until)
-        histories = gather(services().invoice_index, access, config, months)
-        lookup = _StoredCharges()
-        found = {h.department: detail(lookup, services().invoice_index, h.invoices) for h in histories}
-        sections = _month_to_date(access, until)
-        for dept, html in _attribution(histories).items():
-            sections[dept] = sections.get(dept, "") + html
-        page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None},
-                             sections, sort=req.params.get("sort") or "name",
-                             ops=_operations(histories, until) if access.admin else "")
-        return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={
-            **_PRIVATE, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY"})
-    return _answer(build)
+        runs = await _runs(client, access, months, until) if access.admin else ""
+        return await asyncio.to_thread(_portal_page, req, access, config, until, months, runs)
+    return await _answer_async(build)
+
+
+def _portal_page(req: func.HttpRequest, access, config, until: str, months: list[str], runs: str) -> func.HttpResponse:
+    histories = gather(services().invoice_index, access, config, months)
+    lookup = _StoredCharges()
+    found = {h.department: detail(lookup, services().invoice_index, h.invoices) for h in histories}
+    sections = _month_to_date(access, until)
+    for dept, html in _attribution(histories).items():
+        sections[dept] = sections.get(dept, "") + html
+    page = render_portal(access, histories, months, {d: v for d, v in found.items() if v is not None},
+                         sections, sort=req.params.get("sort") or "name",
+                         ops=runs + _operations(histories, until) if access.admin else "")
+    # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with the Rerun form's
+    # POST (https://fetch.spec.whatwg.org/#append-a-request-origin-header), which the route must refuse.
+    return func.HttpResponse(page, status_code=200, mimetype="text/html", charset="utf-8", headers={
+        **_PRIVATE, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY"})
+
+
+async def _runs(client: df.DurableOrchestrationClient, access, months: list[str], until: str) -> str:
+    """The admin's run panel (chargeback/owners/portal_admin_runs.py): each shown month's run, newest first."""
+    from chargeback.owners.csrf import form_key, issue, why_off
+    from chargeback.owners.portal_admin_runs import runs_panel
+    from orchestrations.starters import month_run
+    found = await asyncio.gather(*(month_run(client, m) for m in reversed(months)))
+    settings, now = services().settings, datetime.now(UTC)
+    key = form_key(settings)
+    token = (lambda month: issue(key, access.principal.email, month, now)) if key else None
+    return runs_panel(found, token, until, why_off(settings))
 
 
 def _operations(histories, month: str) -> str:

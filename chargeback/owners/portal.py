@@ -59,12 +59,19 @@ tfoot th,tfoot td{font-weight:600;border-top:2px solid var(--line)}
 .detail{margin-bottom:1rem}
 details{margin-top:.75rem}
 summary{cursor:pointer;color:var(--accent)}
+form{margin:0}
+button{font:inherit;font-size:.9rem;padding:.15rem .9rem;border:1px solid var(--accent);border-radius:6px;
+background:var(--accent);color:#fff;cursor:pointer}
+button:disabled{background:#e5e9ee;color:var(--muted);border-color:var(--line);cursor:not-allowed}
+button:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
+.failed{color:#a40e26}
 """.strip()
 
 # The page's only style is STYLE: the policy names it by hash, so nothing injected could add another.
+# Forms may post only to this site (the admin's Rerun button, chargeback/owners/portal_admin_runs.py).
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'sha256-"
                            + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-                           + "'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+                           + "'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 @dataclass(frozen=True)
@@ -180,9 +187,10 @@ def render_portal(access: InvoiceAccess, histories: list[DepartmentHistory], mon
         body = ('<section aria-labelledby="none"><h2 id="none">No departments yet</h2><p>You are not an owner of '
                 'any department, so there are no invoices to show. Ask the platform team to add you to your '
                 "department's owners.</p></section>")
+    # Referrer same-origin, not no-referrer: under no-referrer the Rerun form's POST says "Origin: null".
     return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            '<meta name="referrer" content="no-referrer">'
+            '<meta name="referrer" content="same-origin">'
             f'<title>Azure OpenAI chargeback: invoices</title><style>{STYLE}</style></head><body>'
             f'<header><h1>Azure OpenAI chargeback</h1><p>Signed in as {who}{badge}</p></header>'
             f'<main>{body}</main></body></html>')
