@@ -183,6 +183,9 @@ def render_portal(access: InvoiceAccess, histories: list[DepartmentHistory], mon
                              months[-1]) + ops if access.admin else ""
         body = table + _chart_section(histories, months) + "".join(
             _department_section(h, details.get(h.department), mtd.get(h.department, "")) for h in histories)
+    elif access.admin:   # nothing invoiced in these months yet: the run panel is where that changes
+        body = ('<section aria-labelledby="none"><h2 id="none">No invoices yet</h2><p>No department has an '
+                f'invoice in {escape(months[0])} to {escape(months[-1])}.</p></section>' + ops)
     else:
         body = ('<section aria-labelledby="none"><h2 id="none">No departments yet</h2><p>You are not an owner of '
                 'any department, so there are no invoices to show. Ask the platform team to add you to your '
