@@ -12,15 +12,16 @@ import calendar
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
+from azure.data.tables import EdmType, EntityProperty, TableClient
 
 from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.storage.batch_wire import submit_upserts
 from chargeback.storage.refusals import MAX_TRANSACTION_BYTES, Entity, Refused, entity_bytes, submit_or_split
 from chargeback.storage.usage_legacy import not_rewritten
 from chargeback.usage.meters import FIELDS, NO_USAGE, TOKEN_METERS, MeterQuantities
@@ -29,6 +30,7 @@ from chargeback.usage.record import UsageRecord
 USAGE_TABLE = "UsageRecords"
 PARTITION_INDEX_TABLE = "UsagePartitions"
 MAX_TRANSACTION = 100  # Table Storage's limit of operations in one entity-group transaction
+Submit = Callable[..., None]   # (table, rows, **request options): one upsert transaction
 _KEY_SAFE = re.compile(r"^[A-Za-z0-9._:@=+-]{1,200}$")
 
 
@@ -165,9 +167,10 @@ class RowsRefused(Exception):
 class UsageStore:
     """Writes and reads usage records; every write is an idempotent upsert."""
 
-    def __init__(self, account: StorageAccount, shards: int = 16, workers: int = 8):
+    def __init__(self, account: StorageAccount, shards: int = 16, workers: int = 8, submit: Submit | None = None):
         self.account = account
         self.shards = shards
+        self.submit: Submit = submit or submit_upserts   # batch_wire.sdk_submit: the library's own (benchmarks)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usage-write")
         self._indexed: set[str] = set()  # partitions this process has indexed already: skip re-writing them
 
@@ -216,7 +219,8 @@ class UsageStore:
         chunks = transactions(entities)
         refused: Refused = []
         with storage_errors("writing usage records"):
-            for rows in self._pool.map(lambda chunk: submit_or_split(lambda c: _submit(table, c), chunk), chunks):
+            for rows in self._pool.map(lambda chunk: submit_or_split(
+                    lambda c: _submit(table, c, self.submit), chunk), chunks):
                 refused.extend(rows)
         return sum(len(c) for c in chunks) - len(refused), refused
 
@@ -228,7 +232,7 @@ class UsageStore:
         index = self.index
         with storage_errors("indexing usage partitions"):
             for chunk in transactions(rows):
-                _submit(index, chunk)
+                _submit(index, chunk, self.submit)
         self._indexed.update(new)
 
     def _stamp_partitions(self, partitions: set[str]) -> None:
@@ -241,7 +245,7 @@ class UsageStore:
         index = self.index
         with storage_errors("stamping usage partitions"):
             for chunk in transactions(rows):
-                _submit(index, chunk)
+                _submit(index, chunk, self.submit)
 
     def watermarks(self, month: str) -> dict[str, str]:
         """Every partition of the month with its index row's ETag: it changes whenever rows are written there."""
@@ -266,12 +270,18 @@ class UsageStore:
             yield from records
 
     def count(self, month: str | None = None) -> int:
+        """Stored records of the month (default: of every indexed month), each once, as reads see them: a
+        record with rows under both key schemes counts once (usage_legacy)."""
         with storage_errors("counting usage records"):
-            if month is None:
-                return sum(1 for _ in self.table.list_entities(select=["RowKey"]))
-            return sum(sum(1 for _ in self.table.query_entities("PartitionKey eq @p", parameters={"p": p},
-                                                                 select=["RowKey"]))
-                       for p in self.partitions(month))
+            months = [month] if month is not None else sorted(
+                {row["PartitionKey"] for row in self.index.list_entities(select=["PartitionKey"])})
+            return sum(self._count_partition(p) for m in months for p in self.partitions(m))
+
+    def _count_partition(self, partition: str) -> int:
+        if legacy_partition(partition):   # its rows rewritten under the current key are counted there
+            return sum(1 for _ in self.read_partition(partition, columns=["RowKey", "EventTime", "Subscription"]))
+        return sum(1 for _ in self.table.query_entities("PartitionKey eq @p", parameters={"p": partition},
+                                                         select=["RowKey"]))
 
 
 # azure-core's RetryPolicy retries a connection error only for the methods in its allow-list, which leaves out
@@ -280,6 +290,6 @@ class UsageStore:
 BATCH_RETRY_METHODS = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST"})
 
 
-def _submit(table: TableClient, chunk: list[Entity]) -> None:
-    table.submit_transaction([("upsert", entity, {"mode": UpdateMode.REPLACE}) for entity in chunk],
-                             retry_on_methods=BATCH_RETRY_METHODS)
+def _submit(table: TableClient, chunk: list[Entity], submit: Submit = submit_upserts) -> None:
+    """One upsert transaction (chargeback/storage/batch_wire: a lean body through the client's pipeline)."""
+    submit(table, chunk, retry_on_methods=BATCH_RETRY_METHODS)
