@@ -98,9 +98,9 @@ def test_the_answer_of_a_refused_transaction_reads_as_its_failing_status(storage
 
 
 def test_answers_that_are_not_a_batch_do_not_parse():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a multipart batch"):
         part_statuses("application/json", b"{}")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="without a changeset"):
         part_statuses("multipart/mixed; boundary=b", b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n")
 
 
