@@ -14,21 +14,27 @@ import io
 import json
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine
+from chargeback.billing import meter_rates
+from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolLine
 from chargeback.documents import focus_rows
 from chargeback.documents.focus_actual import apply_actuals
-from chargeback.documents.focus_rows import Row, instant
+from chargeback.documents.focus_attribution import EXTRA_TAGS, PREFIX, split_rows
+from chargeback.documents.focus_rows import Row, instant, number
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.safe_text import csv_text
 from chargeback.money import quantum, zero
 from chargeback.months import month_bounds
+from chargeback.usage.attribution_lines import LineAttribution
 
 SERVICE_NAME, SERVICE_CATEGORY, SERVICE_SUBCATEGORY = "Azure OpenAI", "AI and Machine Learning", "Generative AI"
 PUBLISHER = "Microsoft"
-TAG_PREFIX = "chargeback/"   # provider-defined tags: "prefixed with a predetermined, provider-specified" prefix
+# Provider-defined tags "MUST be prefixed with a provider-specified tag key prefix" (FOCUS 1.2 Tags); the calls'
+# own tags are user-defined and written unprefixed (documents/focus_attribution.py says why).
+TAG_PREFIX = PREFIX
 COLUMNS = (
     "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingCurrency", "BillingPeriodStart",
     "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeClass",
@@ -49,8 +55,9 @@ IDS = frozenset({"InvoiceId", "BillingAccountId", "SubAccountId", "SkuId", "SkuP
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
 
 
-def render_focus_csv(charges: MonthCharges, meta: InvoiceMeta) -> bytes:
-    """UTF-8 CSV with a header row; ``BilledCost`` sums exactly to ``charges.grand_total``."""
+def render_focus_csv(charges: MonthCharges, meta: InvoiceMeta, lines: LineAttribution | None = None) -> bytes:
+    """UTF-8 CSV with a header row; ``BilledCost`` sums exactly to ``charges.grand_total``. With ``lines``
+    (the month's attributed usage per line) a line's rows are split by end user and tags."""
     if meta.month != charges.month:
         raise ValueError(f"invoice metadata is for {meta.month}, the charges for {charges.month}")
     buffer = io.StringIO()
@@ -64,24 +71,24 @@ def render_focus_csv(charges: MonthCharges, meta: InvoiceMeta) -> bytes:
               "BillingAccountId": meta.billing_account_id, "BillingAccountName": meta.issuer}
     for department in charges.departments:
         mine = {**common, **_department(department, meta)}
-        for row in _department_rows(department, charges, first_day, next_first_day):
+        for row in _department_rows(department, charges, first_day, next_first_day, lines or LineAttribution()):
+            extra = row.pop(EXTRA_TAGS, None)
+            if extra:
+                row["Tags"] = _tags(department, extra)
             writer.writerow(_written({**mine, **row}))
     return buffer.getvalue().encode("utf-8")
 
 
 def _department_rows(department: DepartmentCharges, charges: MonthCharges, first_day: date,
-                     next_first_day: date) -> list[Row]:
+                     next_first_day: date, lines: LineAttribution) -> list[Row]:
     step = quantum(charges.currency)
     hours = {(p.deployment, p.period_start): p.hours for p in charges.pools}
     rows: list[Row] = []
     for line in department.lines:
-        if isinstance(line, PaygLine) and line.spilled_from:   # issue 15: a PTU's overflow, served at PAYG
-            rows += [{**row, "Tags": _tags(department, spilledFrom=line.spilled_from)}
-                     for row in focus_rows.payg_rows(line, step)]
-        elif isinstance(line, PaygLine):
-            rows += focus_rows.payg_rows(line, step)
+        if isinstance(line, PaygLine):
+            rows += _payg(line, step, lines)
         else:
-            rows += focus_rows.pool_rows(line, step, hours.get((line.pool, line.period_start), 0))
+            rows += _pool(line, step, lines, hours.get((line.pool, line.period_start), 0))
     rows = apply_actuals(rows, department, step, first_day, next_first_day)   # modes actual and true_up
     if department.markup:
         rows.append(_markup(department, charges, first_day, next_first_day))
@@ -98,9 +105,32 @@ def _department(department: DepartmentCharges, meta: InvoiceMeta) -> Row:
             "Tags": _tags(department)}
 
 
-def _tags(department: DepartmentCharges, **more: str) -> str:
+def _payg(line: PaygLine, step: Decimal, lines: LineAttribution) -> list[Row]:
+    usages = lines.for_line((line.subscription,), line.deployment, line.period_start, line.period_end,
+                            line.spilled_from)
+    def measure(meter: str, quantity: int | Decimal) -> Row:
+        rate = line.rates[meter]
+        return {"PricingQuantity": number(meter_rates.pricing_quantity(meter, quantity, line.unit)),
+                "ListCost": number(meter_rates.meter_cost(meter, quantity, rate, line.unit))}
+    rows = split_rows(focus_rows.payg_rows(line, step), line.meters, usages, step, measure)
+    if line.spilled_from:   # issue 15: a PTU's overflow, served at PAYG
+        for row in rows:
+            row[EXTRA_TAGS] = {**row.get(EXTRA_TAGS, {}), f"{TAG_PREFIX}spilledFrom": line.spilled_from}
+    return rows
+
+
+def _pool(line: PoolLine, step: Decimal, lines: LineAttribution, hours: int) -> list[Row]:
+    usages = lines.for_line(line.subscriptions, line.pool, line.period_start, line.period_end)
+    def measure(meter: str, quantity: int | Decimal) -> Row:
+        weighted = number(line.weights.get(meter, Decimal(0)) * quantity)
+        return {"PricingQuantity": weighted, "x_WeightedTokens": weighted, "ListCost": None}
+    return split_rows(focus_rows.pool_rows(line, step, hours), line.meters, usages, step, measure)
+
+
+def _tags(department: DepartmentCharges, more: dict[str, str] | None = None) -> str:
+    """The department's provider-defined tags, then ``more`` (a row's own, already keyed)."""
     tags = {f"{TAG_PREFIX}department": department.department, f"{TAG_PREFIX}costCenter": department.cost_center,
-            **{f"{TAG_PREFIX}{key}": value for key, value in more.items()}}
+            **(more or {})}
     return json.dumps(tags, ensure_ascii=False, sort_keys=True)
 
 

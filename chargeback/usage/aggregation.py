@@ -135,7 +135,7 @@ class MonthUsage:
         if ts.month != self.first_day.month or ts.year != self.first_day.year:
             self.outside_month += 1
             return False
-        if record.end_user or record.tags:
+        if record.end_user or record.tags or record.schema_version == 3:   # 3: gateway logs (record.source)
             self.attribution.add(record)
         if record.served_deployment:
             spilled = (record.subscription, record.served_deployment, record.model, ts.day, record.deployment)
@@ -209,6 +209,8 @@ class MonthUsage:
                               for key, counts in sorted(self._spilled.items())]
         if self.attribution:
             out["attribution"] = self.attribution.to_rows()
+        if self.attribution.lines:   # per invoice line, for the FOCUS export (usage/attribution_lines.py)
+            out["attribution_lines"] = self.attribution.lines.to_rows()
         return out
 
     @classmethod
@@ -237,7 +239,7 @@ class MonthUsage:
             for index, count in enumerate((int(requests), int(unmetered),
                                            *MeterQuantities.from_dict(meter_dict).values())):
                 spilled[index] += count
-        usage.attribution = AttributionRollup.from_rows(data.get("attribution", []))
+        usage.attribution = AttributionRollup.from_rows(data.get("attribution", []), data.get("attribution_lines"))
         return usage
 
     def to_json(self) -> str:

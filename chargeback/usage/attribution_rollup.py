@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chargeback.usage.attribution_lines import LineAttribution
 from chargeback.usage.record import UsageRecord
 
 USER, TAG = "user", "tag"
@@ -45,8 +46,11 @@ class AttributionRollup:
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, str], list[int]] = {}
         self._labels: dict[tuple[str, str], int] = defaultdict(int)   # (subscription, kind) -> labels kept
+        self.lines = LineAttribution()   # the same calls per invoice line and meter, for the FOCUS export
 
     def add(self, record: UsageRecord) -> None:
+        """Count an attributed call (and, per line only, a call metered from the gateway logs)."""
+        self.lines.add(record)
         tokens = record.total_tokens
         if record.end_user:
             self._count(record.subscription, USER, record.end_user, 1, tokens)
@@ -70,21 +74,24 @@ class AttributionRollup:
     def merge(self, other: AttributionRollup) -> None:
         for (subscription, kind, label), (requests, tokens) in sorted(other._counts.items()):
             self._count(subscription, kind, label, requests, tokens)
+        self.lines.merge(other.lines)
 
     def __bool__(self) -> bool:
         return bool(self._counts)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, AttributionRollup) and self._counts == other._counts
+        return isinstance(other, AttributionRollup) and (self._counts, self.lines) == (other._counts, other.lines)
 
     def to_rows(self) -> list[list[Any]]:
         return [[*key, requests, tokens] for key, (requests, tokens) in sorted(self._counts.items())]
 
     @classmethod
-    def from_rows(cls, rows: list[list[Any]]) -> AttributionRollup:
+    def from_rows(cls, rows: list[list[Any]], line_rows: list[list[Any]] | None = None) -> AttributionRollup:
+        """Inverse of ``to_rows`` (and of ``lines.to_rows``, kept apart so a month without them reads as before)."""
         rollup = cls()
         for subscription, kind, label, requests, tokens in rows:
             rollup._count(str(subscription), str(kind), str(label), int(requests), int(tokens))
+        rollup.lines = LineAttribution.from_rows(line_rows or [])
         return rollup
 
     def top_by_department(self, department_for: Callable[[str], str], n: int = 10) -> dict[str, list[AttributionRow]]:

@@ -25,6 +25,7 @@ from chargeback.months import month_bounds
 from chargeback.owners.change import explain
 from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
 from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.attribution_lines import LineAttribution
 from chargeback.usage.attribution_rollup import AttributionRow
 from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
@@ -200,7 +201,10 @@ def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date
     common = {"month": month, "run_id": run_id, "total": str(charges.grand_total), "currency": charges.currency}
     summary = ctx.documents.put(INVOICES, f"{month}/finance-summary.xlsx",
                                 render_finance_summary(charges, meta), XLSX, common)
-    focus = ctx.documents.put(EXPORTS, f"{month}/focus.csv", render_focus_csv(charges, meta), CSV, common)
+    # The run's usage per line by end user and tags (issue 15): the FOCUS rows of a line split by them.
+    usage = ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/usage.json")
+    lines = LineAttribution.from_rows(usage.get("attribution_lines", []))
+    focus = ctx.documents.put(EXPORTS, f"{month}/focus.csv", render_focus_csv(charges, meta, lines), CSV, common)
     return {"finance_summary": f"{INVOICES}/{summary}", "focus_export": f"{EXPORTS}/{focus}"}
 
 

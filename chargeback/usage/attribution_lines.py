@@ -1,0 +1,138 @@
+"""Attributed usage per invoice line: the meter quantities of each end user and tag set (and of the calls
+metered from API Management's gateway logs) per subscription, priced deployment and day.
+
+The invoice lines stay one per department x subscription x deployment x price period (their keys must not
+multiply by users); this is what lets the FOCUS export split a line's rows by who used it
+(documents/focus_attribution.py). Only attributed calls and gateway-log calls are kept here: a line's
+unattributed usage is the line minus these. Bounded: each subscription keeps at most ``MAX_LABELS``
+(user, tags) labels; calls of further labels are kept under the ``FOLDED`` label, never dropped.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date
+from decimal import Decimal
+from typing import Any
+
+from chargeback.usage.meters import FIELDS, MeterQuantities
+from chargeback.usage.record import UsageRecord
+
+MAX_LABELS = 200
+_AUDIO_SECONDS = 1 + FIELDS.index("audio_seconds")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Label:
+    """Who made a group of calls, as far as the calls said."""
+
+    end_user: str = ""               # the end user id (or its hmac: hash), "" when not sent
+    tags: tuple[str, ...] = ()       # valid "key=value" tags, sorted
+    gateway_logs: bool = False       # metered from GatewayLlmLogs (no cached tokens reported)
+    folded: bool = False             # users and tags beyond the bound, together
+
+    @property
+    def attributed(self) -> bool:
+        return bool(self.end_user or self.tags or self.folded)
+
+
+FOLDED = Label(folded=True)
+# (subscription, priced deployment, spilled from, day of month, label)
+_Key = tuple[str, str, str, int, Label]
+
+
+def _zeros() -> list[int | Decimal]:
+    counts: list[int | Decimal] = [0] * (1 + len(FIELDS))
+    counts[_AUDIO_SECONDS] = Decimal(0)
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class LabelUsage:
+    """One label's calls on one invoice line."""
+
+    label: Label
+    requests: int
+    meters: MeterQuantities
+
+
+class LineAttribution:
+    """(subscription, deployment, spilled from, day, label) -> [requests, *meter quantities in FIELDS order]."""
+
+    __hash__ = None   # type: ignore[assignment]  # mutable
+
+    def __init__(self) -> None:
+        self._cells: dict[_Key, list[int | Decimal]] = {}
+        self._labels: dict[str, set[Label]] = defaultdict(set)   # subscription -> attributed labels kept
+        self._by_deployment: dict[str, list[_Key]] | None = None   # for_line's index, built on first use
+
+    def add(self, record: UsageRecord) -> None:
+        """Count an attributed or gateway-log call (others are not kept here)."""
+        label = Label(record.end_user, record.tags, record.source == "gateway-logs")
+        if not label.attributed and not label.gateway_logs:
+            return
+        day = record.timestamp.astimezone(UTC).day if record.timestamp.utcoffset() else record.timestamp.day
+        spilled_from = record.deployment if record.served_deployment else ""
+        self._count((record.subscription, record.priced_deployment, spilled_from, day, label),
+                    (1, *record.meters.values()))
+
+    def _count(self, key: _Key, counts: tuple[int | Decimal, ...] | list[int | Decimal]) -> None:
+        subscription, label = key[0], key[4]
+        if label.attributed and not label.folded and label not in self._labels[subscription]:
+            if len(self._labels[subscription]) >= MAX_LABELS:
+                key = (*key[:4], Label(gateway_logs=label.gateway_logs, folded=True))
+            else:
+                self._labels[subscription].add(label)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = _zeros()
+            self._by_deployment = None
+        for index, count in enumerate(counts):
+            if count:
+                cell[index] += count
+
+    def merge(self, other: LineAttribution) -> None:
+        for key, counts in sorted(other._cells.items()):
+            self._count(key, counts)
+
+    def __bool__(self) -> bool:
+        return bool(self._cells)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LineAttribution) and self._cells == other._cells
+
+    def for_line(self, subscriptions: tuple[str, ...] | set[str], deployment: str, first_day: date, last_day: date,
+                 spilled_from: str | None = None) -> list[LabelUsage]:
+        """Each label's usage on the days ``first_day`` .. ``last_day`` (inclusive, one month) of ``deployment``
+        from ``subscriptions``; ``spilled_from`` None: any (a pool line), else exactly it. Sorted by label."""
+        if self._by_deployment is None:
+            self._by_deployment = defaultdict(list)
+            for key in self._cells:
+                self._by_deployment[key[1]].append(key)
+        summed: dict[Label, list[int | Decimal]] = {}
+        for key in self._by_deployment.get(deployment, ()):
+            subscription, _dep, spilled, day, label = key
+            if subscription not in subscriptions or not first_day.day <= day <= last_day.day:
+                continue
+            if spilled_from is not None and spilled != spilled_from:
+                continue
+            cell = summed.setdefault(label, _zeros())
+            for index, count in enumerate(self._cells[key]):
+                cell[index] += count
+        return [LabelUsage(label, int(c[0]), MeterQuantities.from_values(c[1:])) for label, c in sorted(summed.items())]
+
+    def to_rows(self) -> list[list[Any]]:
+        """JSON rows: subscription, deployment, spilled from, day, end user, tags, gateway logs, folded,
+        requests, meters (``MeterQuantities.to_dict``)."""
+        return [[s, d, f, day, label.end_user, list(label.tags), label.gateway_logs, label.folded, int(c[0]),
+                 MeterQuantities.from_values(c[1:]).to_dict()]
+                for (s, d, f, day, label), c in sorted(self._cells.items())]
+
+    @classmethod
+    def from_rows(cls, rows: list[list[Any]]) -> LineAttribution:
+        lines = cls()
+        for s, d, f, day, user, tags, gateway, folded, requests, meters in rows:
+            label = Label(str(user), tuple(str(t) for t in tags), bool(gateway), bool(folded))
+            lines._count((str(s), str(d), str(f), int(day), label),
+                         (int(requests), *MeterQuantities.from_dict(meters).values()))
+        return lines
