@@ -43,3 +43,21 @@ def write_summary(out: SheetWriter, department: DepartmentCharges, currency: str
                 out.text(row + 1 + offset, column, name)
                 out.number(row + 1 + offset, column + 1, amount, "cb-money")
     return row + max(len(by_deployment), len(by_model))
+
+
+def gateway_logs_note(calls: dict[str, int]) -> str:
+    """What the invoice says of calls metered from API Management's gateway logs (DESIGN.md "Metering streams
+    without buffering"): those logs report no cached tokens, so the documented default prices them."""
+    total = sum(calls.values())
+    where = ", ".join(f"{deployment} {n}" for deployment, n in sorted(calls.items()))
+    return (f"{total} streamed call(s) ({where}) were metered from API Management gateway logs, which report no "
+            "cached tokens: their input is priced at the deployment's input rate (cached input not discounted).")
+
+
+def write_gateway_logs_note(out: SheetWriter, calls: dict[str, int] | None, row: int) -> int:
+    """The note below the heading when some of the department's calls were metered from the gateway logs."""
+    if not calls or not sum(calls.values()):
+        return row
+    row += 2
+    out.text(row, 1, gateway_logs_note(calls), "cb-note", fit=False)
+    return row

@@ -14,7 +14,7 @@ from chargeback.documents.actual_sections import write_actual_sections
 from chargeback.documents.attribution_sheet import write_attribution_sheet
 from chargeback.documents.invoice_lines import AMOUNT_COLUMN, PAYG_COLUMNS, POOL_COLUMNS, LineTables
 from chargeback.documents.invoice_meta import InvoiceMeta
-from chargeback.documents.invoice_summary import write_summary
+from chargeback.documents.invoice_summary import write_gateway_logs_note, write_summary
 from chargeback.documents.usage_sheets import write_usage_sheets
 from chargeback.documents.workbook_style import (
     SheetWriter,
@@ -32,8 +32,10 @@ TOTAL_NAME = "InvoiceTotal"   # defined name of the total cell, for people and p
 
 
 def render_department_workbook(charges: MonthCharges, department_id: str, daily: list[DailyUsageRow],
-                               meta: InvoiceMeta, attribution: list[AttributionRow] | None = None) -> bytes:
-    """The .xlsx invoice of one department; same inputs, same bytes."""
+                               meta: InvoiceMeta, attribution: list[AttributionRow] | None = None,
+                               gateway_calls: dict[str, int] | None = None) -> bytes:
+    """The .xlsx invoice of one department; same inputs, same bytes. ``gateway_calls``: deployment -> calls
+    metered from the gateway logs, said on the first page (documents/invoice_summary.py)."""
     if meta.month != charges.month:
         raise ValueError(f"invoice metadata is for {meta.month}, the charges for {charges.month}")
     department = charges.department(department_id)
@@ -42,7 +44,7 @@ def render_department_workbook(charges: MonthCharges, department_id: str, daily:
     number = meta.invoice_number(department_id)
     workbook = new_workbook(charges.minor_unit)
     sheet = workbook.create_sheet("Invoice")
-    total_cell = _InvoiceSheet(SheetWriter(sheet), charges, department, meta, number).write()
+    total_cell = _InvoiceSheet(SheetWriter(sheet), charges, department, meta, number, gateway_calls).write()
     workbook.defined_names[TOTAL_NAME] = DefinedName(TOTAL_NAME, attr_text=f"Invoice!{total_cell}")
     write_usage_sheets(workbook, charges.month, department.name, daily, footer=number, charges=department,
                        minor_unit=charges.minor_unit)
@@ -52,8 +54,9 @@ def render_department_workbook(charges: MonthCharges, department_id: str, daily:
 
 class _InvoiceSheet:
     def __init__(self, out: SheetWriter, charges: MonthCharges, department: DepartmentCharges,
-                 meta: InvoiceMeta, number: str):
+                 meta: InvoiceMeta, number: str, gateway_calls: dict[str, int] | None = None):
         self.out, self.charges, self.department, self.meta, self.number = out, charges, department, meta, number
+        self.gateway_calls = gateway_calls
         self.currency = charges.currency
         self.row = 0
         self.first_header: int | None = None
@@ -61,6 +64,7 @@ class _InvoiceSheet:
     def write(self) -> str:
         """Fill the sheet; returns the coordinate of the total cell."""
         self._heading()
+        self.row = write_gateway_logs_note(self.out, self.gateway_calls, self.row)   # issue 15
         # Mode actual charges the actual lines, not the list-price ones (actual_sections.py)
         listed = self.department.true_up is not None or not self.department.actual_lines
         payg = [line for line in self.department.lines if isinstance(line, PaygLine) and listed]

@@ -10,6 +10,7 @@ unattributed usage is the line minus these. Bounded: each subscription keeps at 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
@@ -120,6 +121,14 @@ class LineAttribution:
             for index, count in enumerate(self._cells[key]):
                 cell[index] += count
         return [LabelUsage(label, int(c[0]), MeterQuantities.from_values(c[1:])) for label, c in sorted(summed.items())]
+
+    def gateway_calls(self, department_for: Callable[[str], str]) -> dict[str, dict[str, int]]:
+        """Department -> deployment -> calls metered from the gateway logs (what its invoice must say)."""
+        out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for (subscription, deployment, _spilled, _day, label), counts in sorted(self._cells.items()):
+            if label.gateway_logs:
+                out[department_for(subscription)][deployment] += int(counts[0])
+        return {dept: dict(calls) for dept, calls in out.items()}
 
     def to_rows(self) -> list[list[Any]]:
         """JSON rows: subscription, deployment, spilled from, day, end user, tags, gateway logs, folded,

@@ -92,11 +92,14 @@ def price_usage_step(ctx: InvoicingContext, month: str, run_id: str, usage: Mont
     # Each renderer and notifier reads only its own department's charges and daily usage, not the month's.
     daily = daily_usage_by_department(usage, config)
     attribution = usage.attribution.top_by_department(config.department_for)
+    gateway = usage.attribution.lines.gateway_calls(config.department_for)   # their invoices say so (issue 15)
     for dept in charges.departments:
         doc: dict[str, Any] = {"charges": department_charges(charges, dept.department).to_dict(),
                                "daily": [row.to_dict() for row in daily.get(dept.department, [])]}
         if attribution.get(dept.department):   # only with users or tags: other documents stay as they were
             doc["attribution"] = [row.to_dict() for row in attribution[dept.department]]
+        if gateway.get(dept.department):
+            doc["gateway_logs"] = gateway[dept.department]
         ctx.documents.put_json(RUNS, f"{prefix}/departments/{dept.department}.json", doc)
     return {"month": month, "run_id": run_id, "config_fingerprint": config_fingerprint,
             "currency": charges.currency, "grand_total": str(charges.grand_total),
@@ -129,8 +132,14 @@ def load_attribution(documents: Documents, month: str, run_id: str, department: 
     return [AttributionRow.from_dict(row) for row in doc.get("attribution", [])]
 
 
+def load_gateway_calls(documents: Documents, month: str, run_id: str, department: str) -> dict[str, int]:
+    """One department's calls metered from the gateway logs, per deployment ({} when none)."""
+    doc = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
+    return {str(k): int(v) for k, v in doc.get("gateway_logs", {}).items()}
+
+
 def content_hash(charges: MonthCharges, department: str, daily: list[DailyUsageRow],
-                 attribution: list[AttributionRow] | None = None) -> str:
+                 attribution: list[AttributionRow] | None = None, gateway_calls: dict[str, int] | None = None) -> str:
     """What the invoice says, independent of when or by which run it was produced."""
     dept = charges.department(department)
     if dept is None:
@@ -139,6 +148,8 @@ def content_hash(charges: MonthCharges, department: str, daily: list[DailyUsageR
            "daily": [row.to_dict() for row in daily]}
     if attribution:   # left out when empty: an invoice without users or tags hashes as before
         doc["attribution"] = [row.to_dict() for row in attribution]
+    if gateway_calls:   # likewise: the note on the first page
+        doc["gateway_logs"] = gateway_calls
     return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -154,7 +165,8 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
     if dept is None:
         raise LookupError(f"{department} has no charges in run {run_id}")
     attribution = load_attribution(ctx.documents, month, run_id, department)
-    digest = content_hash(charges, department, daily, attribution)
+    gateway_calls = load_gateway_calls(ctx.documents, month, run_id, department)
+    digest = content_hash(charges, department, daily, attribution, gateway_calls)
     latest = ctx.index.latest(month, department)
     if latest is not None and latest.content_hash == digest:
         return {**latest.as_dict(), "changed": False}
@@ -164,7 +176,7 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
                        revision_reason=_why_revised(ctx.documents, charges, latest, department))
     number = meta.invoice_number(department)
     blob = f"{month}/{department}/{number}.xlsx"
-    data = render_department_workbook(charges, department, daily, meta, attribution)
+    data = render_department_workbook(charges, department, daily, meta, attribution, gateway_calls)
     ctx.documents.put(INVOICES, blob, data, XLSX, {"department": department, "version": str(version),
                                                     "total": str(dept.total), "currency": charges.currency,
                                                     "invoice_number": number, "run_id": run_id})

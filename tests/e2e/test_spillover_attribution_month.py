@@ -91,8 +91,10 @@ def test_spilled_calls_at_payg_on_their_own_line_and_top_users_in_the_workbook(l
     # the spilled line's two meter rows (input, output), on the deployment that served them
     assert sorted((r["ResourceId"], r["x_Meter"], r["BilledCost"]) for r in tagged) == [
         ("gpt-4o-paygo", "input", "5.00"), ("gpt-4o-paygo", "output", "1.00")]
+    # the spilled call was bob's, tagged app=bot and team=x: its rows say so (issue 15; user tags unprefixed)
     assert all(json.loads(r["Tags"]) == {"chargeback/costCenter": "", "chargeback/department": "sales",
-                                         "chargeback/spilledFrom": "gpt-4o-ptu"} for r in tagged)
+                                         "chargeback/spilledFrom": "gpt-4o-ptu", "chargeback/endUser": "bob",
+                                         "app": "bot", "team": "x"} for r in tagged)
     marketing = openpyxl.load_workbook(BytesIO(loaded.documents.get(INVOICES, index["marketing"].blob)))
     assert [tuple(c.value for c in r[:4]) for r in marketing["Users and tags"].iter_rows(min_row=5)] == [
         ("End user", "ann", 1, 1_500), ("Tag", "app=web", 1, 1_500)]
