@@ -1,32 +1,63 @@
-"""Month-to-date rollups: each usage partition's aggregate as of a watermark, and the month priced so far.
+"""Month-to-date rollups: each usage partition's aggregate as of a watermark, their merged sum, and the
+month priced so far.
 
 Table ``UsageRollups`` holds one row per usage partition (PartitionKey the month, RowKey the partition) with
 the partition-index ETag it was read under (chargeback/storage/usage_table.UsageStore.watermarks) and the
-blob of its aggregate (``rollups/{month}/parts/{partition}.json``, MonthUsage.to_dict). A refresh reads a
-partition again only when its index ETag differs, so its cost follows the partitions written since. The
-month-end run can merge these aggregates instead of reading the month (``month_usage``).
+digest of its aggregate. A refresh reads a partition again only when its index ETag differs, so its cost
+follows the partitions written since. Aggregates are content-addressed and never rewritten:
+``rollups/{month}/parts/{partition}/{digest}.json`` (chargeback/usage/rollup_delta's compact shape).
+
+``rollups/{month}/merged.json`` is the sum of the parts it names by digest (always self-consistent: it is
+written whole, from a sum and the digests it was summed from). ``month_usage`` brings it up to date by
+subtracting each changed partition's previous aggregate and adding its current one, exactly (integer and
+exact-decimal sums; attribution merged per partition in partition order), so it equals a full merge of every
+part; when a previous aggregate is missing or does not add up, it merges every part again (``rebuild``).
+An aggregate subtracted out of the merged sum is deleted unless the partition's row still names it; a
+partition's content only grows (rows are upserted, never deleted), so its row never names it again.
 The priced month so far is one blob, ``rollups/{month}/month_to_date.json``.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from contextlib import suppress
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from chargeback.storage.account import StorageAccount, storage_errors
-from chargeback.storage.documents import DocumentStore
+from chargeback.storage.documents import JSON, DocumentStore
 from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.rollup_delta import (
+    FORMAT,
+    RollupMismatch,
+    add_groups,
+    attribution_of,
+    decode_groups,
+    encode_groups,
+    with_attribution,
+)
 
 ROLLUP_TABLE = "UsageRollups"
 ROLLUPS = "rollups"
+Rows = dict[str, tuple[str, str | None]]   # partition -> (watermark, digest of its aggregate; None: first format)
 
 
-def part_blob(month: str, partition: str) -> str:
-    return f"{month}/parts/{partition}.json"
+def part_blob(month: str, partition: str, digest: str | None = None) -> str:
+    """An aggregate's blob; without a digest, the first format's (one blob per partition, rewritten)."""
+    return f"{month}/parts/{partition}.json" if digest is None else f"{month}/parts/{partition}/{digest}.json"
+
+
+def merged_blob(month: str) -> str:
+    return f"{month}/merged.json"
+
+
+def encode_part(usage: MonthUsage) -> bytes:
+    return _dumps({"format": FORMAT, "usage": encode_groups(usage), "attribution": attribution_of(usage)})
 
 
 class RollupStore:
-    """Partition aggregates with their watermarks, and the month-to-date document."""
+    """Partition aggregates with their watermarks, their merged sum, and the month-to-date document."""
 
     def __init__(self, account: StorageAccount):
         self.account = account
@@ -34,26 +65,62 @@ class RollupStore:
 
     def watermarks(self, month: str) -> dict[str, str]:
         """partition -> the index ETag its stored aggregate was read under."""
-        with storage_errors(f"listing rollups of {month}"):
-            rows = self.account.table(ROLLUP_TABLE).query_entities(
-                "PartitionKey eq @m", parameters={"m": month}, select=["RowKey", "Watermark"])
-            return {row["RowKey"]: row["Watermark"] for row in rows}
+        return {partition: watermark for partition, (watermark, _digest) in self._rows(month).items()}
 
-    def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage) -> None:
-        """Blob first, row second: a row never names an aggregate that is not there yet."""
-        self.documents.put_json(ROLLUPS, part_blob(month, partition), usage.to_dict())
+    def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage) -> str:
+        """Blob first, row second: a row never names an aggregate that is not there yet. Returns the digest."""
+        body = encode_part(usage)
+        digest = hashlib.sha256(body).hexdigest()[:32]
+        self.documents.put(ROLLUPS, part_blob(month, partition, digest), body, JSON)
         with storage_errors(f"recording the rollup of {partition}"):
             self.account.table(ROLLUP_TABLE).upsert_entity(
-                {"PartitionKey": month, "RowKey": partition, "Watermark": watermark})
+                {"PartitionKey": month, "RowKey": partition, "Watermark": watermark, "Digest": digest})
+        return digest
 
     def part(self, month: str, partition: str) -> MonthUsage:
-        return MonthUsage.from_dict(self.documents.get_json(ROLLUPS, part_blob(month, partition)))
+        """The partition's aggregate as of its last refresh."""
+        _watermark, digest = self._rows(month)[partition]
+        return self._part(month, partition, digest)
 
     def month_usage(self, month: str) -> MonthUsage:
         """The month's usage as of the last refresh: every partition's aggregate merged."""
+        rows = self._rows(month)
+        merged = self._merged(month)
+        if merged is None or any(digest is None for _watermark, digest in rows.values()):
+            return self.rebuild(month, rows)
+        digests: dict[str, str] = merged["parts"]
+        attribution: dict[str, dict[str, Any]] = merged["attribution"]
+        usage = decode_groups(merged["usage"])
+        changed = sorted(p for p in set(rows) | set(digests) if rows.get(p, ("", None))[1] != digests.get(p))
+        if changed:
+            try:
+                for partition in changed:
+                    self._swap(usage, attribution, month, partition, digests.get(partition), rows.get(partition))
+            except (RollupMismatch, FileNotFoundError):
+                return self.rebuild(month, rows)
+            stale = [(p, digests[p]) for p in changed if p in digests]
+            digests = {p: digest for p, (_watermark, digest) in rows.items() if digest is not None}
+            self._put_merged(month, usage, digests, attribution)
+            for partition, digest in stale:
+                if digests.get(partition) != digest:
+                    self._delete(part_blob(month, partition, digest))
+        return with_attribution(usage, [attribution[p] for p in sorted(attribution)])
+
+    def rebuild(self, month: str, rows: Rows | None = None) -> MonthUsage:
+        """Merge every partition's aggregate again, in partition order, and keep the sum (first-format
+        aggregates are stored again content-addressed on the way)."""
+        rows = self._rows(month) if rows is None else rows
         usage = MonthUsage(month)
-        for partition in sorted(self.watermarks(month)):
-            usage.merge(self.part(month, partition))
+        digests: dict[str, str] = {}
+        attribution: dict[str, dict[str, Any]] = {}
+        for partition in sorted(rows):
+            watermark, digest = rows[partition]
+            part = self._part(month, partition, digest)
+            if digest is None:
+                digest = self.put_part(month, partition, watermark, part)
+            usage.merge(part)
+            digests[partition], attribution[partition] = digest, attribution_of(part)
+        self._put_merged(month, usage, digests, attribution)
         return usage
 
     def put_month_to_date(self, month: str, document: dict[str, Any]) -> None:
@@ -65,3 +132,51 @@ class RollupStore:
         except (FileNotFoundError, ResourceNotFoundError):
             return None
         return document
+
+    def _rows(self, month: str) -> Rows:
+        with storage_errors(f"listing rollups of {month}"):
+            rows = self.account.table(ROLLUP_TABLE).query_entities(
+                "PartitionKey eq @m", parameters={"m": month}, select=["RowKey", "Watermark", "Digest"])
+            return {row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows}
+
+    def _swap(self, usage: MonthUsage, attribution: dict[str, dict[str, Any]], month: str, partition: str,
+              previous: str | None, current: tuple[str, str | None] | None) -> None:
+        """Take the partition's previous aggregate out of the sum and put its current one in."""
+        if previous is not None:
+            add_groups(usage, decode_groups(self._document(month, partition, previous)["usage"]), -1)
+            attribution.pop(partition, None)
+        if current is not None and current[1] is not None:
+            document = self._document(month, partition, current[1])
+            add_groups(usage, decode_groups(document["usage"]))
+            attribution[partition] = document["attribution"]
+
+    def _part(self, month: str, partition: str, digest: str | None) -> MonthUsage:
+        if digest is None:
+            return MonthUsage.from_dict(self.documents.get_json(ROLLUPS, part_blob(month, partition)))
+        document = self._document(month, partition, digest)
+        return with_attribution(decode_groups(document["usage"]), [document["attribution"]])
+
+    def _document(self, month: str, partition: str, digest: str) -> dict[str, Any]:
+        document: dict[str, Any] = self.documents.get_json(ROLLUPS, part_blob(month, partition, digest))
+        if document.get("format") != FORMAT:
+            raise RollupMismatch(f"rollup {partition}/{digest} is not in format {FORMAT}")
+        return document
+
+    def _merged(self, month: str) -> dict[str, Any] | None:
+        data = self.documents.get(ROLLUPS, merged_blob(month))
+        document: dict[str, Any] | None = json.loads(data) if data is not None else None
+        return document if document is not None and document.get("format") == FORMAT else None
+
+    def _put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
+                    attribution: dict[str, dict[str, Any]]) -> None:
+        document = {"format": FORMAT, "parts": dict(sorted(digests.items())), "usage": encode_groups(usage),
+                    "attribution": dict(sorted(attribution.items()))}
+        self.documents.put(ROLLUPS, merged_blob(month), _dumps(document), JSON)
+
+    def _delete(self, name: str) -> None:
+        with storage_errors(f"deleting {ROLLUPS}/{name}"), suppress(ResourceNotFoundError):
+            self.account.container(ROLLUPS).delete_blob(name)
+
+
+def _dumps(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
