@@ -84,11 +84,15 @@ class DevTools:
 
     def wait_for(self, method: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
-        while True:
-            event = self.events.get(timeout=max(0.1, deadline - time.monotonic()))
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                break
             self.seen.append(event)
             if event["method"] == method:
                 return event
+        raise AssertionError(f"no {method} within {timeout} s; the page said: {self.console()}")
 
     seen: list[dict]
 
