@@ -48,6 +48,9 @@ class Settings:
     # CHARGEBACK_CSRF_KEY: signs the portal's form tokens (chargeback/owners/csrf.py); unset, the portal's
     # Rerun form is off (POSTs refused), except in loopback development mode (a key per process).
     csrf_key: str = field(default="", repr=False)
+    # CHARGEBACK_GATEWAY_HALVES_GRACE_DAYS: gateway-log halves are kept this long after a run first listed
+    # their month (lone halves: after a run listed them), then removed (chargeback/storage/gateway_halves.py).
+    gateway_halves_grace_days: int = 35
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +85,7 @@ class Settings:
                                                          or 1_000_000_000))),
             end_user_hash_key=env.get("CHARGEBACK_END_USER_HASH_KEY", ""),
             csrf_key=env.get("CHARGEBACK_CSRF_KEY", "").strip(),
+            gateway_halves_grace_days=max(0, int(env.get("CHARGEBACK_GATEWAY_HALVES_GRACE_DAYS") or 35)),
         )
 
     @property

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from chargeback.errors import InvalidEvent
+from chargeback.settings import settings
 from chargeback.usage.events import DeadLetter, RawEvent, dead_letter
 from chargeback.usage.gateway_logs import Half, MonthHalves, is_monitor_envelope, parse_envelope
 from chargeback.usage.record import UsageRecord
@@ -63,9 +65,23 @@ def split_envelopes(events: list[RawEvent]) -> tuple[list[RawEvent], list[Half],
 
 
 class GatewayHalvesSource(Protocol):
-    """The month's halves, as the invoicing run reports them."""
+    """The month's halves, as the invoicing run reports them, and their retention (storage/gateway_halves.py)."""
 
     def month(self, month: str) -> MonthHalves: ...
+
+    def list_for_run(self, month: str, now: datetime) -> MonthHalves: ...
+
+    def purge(self, now: datetime, grace: timedelta) -> Any: ...
+
+
+def run_gateway_warnings(halves: GatewayHalvesSource, month: str, now: datetime | None = None,
+                         grace_days: int | None = None) -> list[str]:
+    """An invoicing run's warnings about the month's gateway logs; listing them starts the retention grace of
+    the month and its lone halves, and what earlier months' grace allows is removed (policies/README.md)."""
+    now = now or datetime.now(UTC)
+    found = halves.list_for_run(month, now)
+    halves.purge(now, timedelta(days=settings().gateway_halves_grace_days if grace_days is None else grace_days))
+    return gateway_warnings(found)
 
 
 def gateway_warnings(halves: MonthHalves) -> list[str]:

@@ -29,7 +29,7 @@ from chargeback.usage.attribution_lines import LineAttribution
 from chargeback.usage.attribution_rollup import AttributionRow
 from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
-from chargeback.workflow.gateway_ingest import GatewayHalvesSource, gateway_warnings
+from chargeback.workflow.gateway_ingest import GatewayHalvesSource, run_gateway_warnings
 from chargeback.workflow.ports import ActualsSource, ConfigSource, Documents, InvoiceLedger, UsageSource
 
 
@@ -85,7 +85,7 @@ def price_usage_step(ctx: InvoicingContext, month: str, run_id: str, usage: Mont
     if config.actuals is not None:   # DESIGN.md "Actual bill": the mode, and drift warnings from the actuals
         charges = apply_actual_bill(charges, usage, ctx.actuals.get(month) if ctx.actuals else None, config)
     if ctx.gateway_halves is not None:   # DESIGN.md "Metering streams without buffering": never dropped
-        charges = replace(charges, warnings=(*charges.warnings, *gateway_warnings(ctx.gateway_halves.month(month))))
+        charges = replace(charges, warnings=(*charges.warnings, *run_gateway_warnings(ctx.gateway_halves, month)))
     prefix = run_prefix(month, run_id)
     ctx.documents.put_json(RUNS, f"{prefix}/usage.json", usage.to_dict())
     ctx.documents.put_json(RUNS, f"{prefix}/charges.json", charges.to_dict())
