@@ -1,6 +1,7 @@
 """Issue 15: the month of tests/e2e/test_gateway_logs_month.py (both metering modes) says, on each concerned
 department's invoice and on its FOCUS rows, which calls were metered from the gateway logs (no cached tokens
-reported, so their input is priced at the input rate). Totals unchanged; figures worked out by hand."""
+reported, so their input is priced at the input rate); and the spill-over month's FOCUS pool rows are split
+by end user. Totals unchanged; figures worked out by hand."""
 from __future__ import annotations
 
 import csv
@@ -64,3 +65,23 @@ def test_the_invoices_and_focus_rows_say_which_calls_came_from_the_gateway_logs(
         ("marketing", "output", "100000", "1.00", None), ("marketing", "output", "50000", "0.50", "gateway-logs"),
         ("sales", "input", "300000", "0.75", "gateway-logs"), ("sales", "output", "100000", "1.00", "gateway-logs")]
     assert sum(Decimal(r["BilledCost"]) for r in focus) == Decimal("306.50")
+
+
+def test_focus_rows_of_a_pool_share_split_by_end_user(app_services):
+    from .test_spillover_attribution_month import CONFIG as SPILL_CONFIG
+    from .test_spillover_attribution_month import OCTOBER
+
+    app_services.config.save(parse_config(SPILL_CONFIG))
+    ingest_lines(OCTOBER)
+    with LocalHost(retry_delay_scale=0.001) as host:
+        assert host.run_month("2026-10", timeout=120)["runtimeStatus"] == "Completed"
+    focus = list(csv.DictReader(io.StringIO(app_services.documents.get(EXPORTS, "2026-10/focus.csv").decode())))
+    pool = [(r["x_Meter"], r["BilledCost"], json.loads(r["Tags"]).get("chargeback/endUser"),
+             json.loads(r["Tags"]).get("app")) for r in focus
+            if r["x_ChargeKind"] == "pool-share" and r["SubAccountId"] == "sales"]
+    # sales' pool share 171.43 (tests/e2e/test_spillover_attribution_month.py): weighted input 3,000 (bob 2,000,
+    # cy 1,000), output 4 x 250 = 1,000 (bob): input 128.5725, output 42.8575 -> 128.57 and 42.86 (the cent to
+    # .0075 over .0025). Input 128.57 by quantity: bob 85.7133..., cy 42.8566... -> 85.71 and 42.86.
+    assert pool == [("input", "85.71", "bob", "web"), ("input", "42.86", "cy", "web"),
+                    ("output", "42.86", "bob", "web")]
+    assert sum(Decimal(b) for _m, b, _u, _a in pool) == Decimal("171.43")
