@@ -58,7 +58,7 @@ def host(month_loaded, monkeypatch):
     from chargeback.wiring import reset_services, services
     reset_services()
     services().config.save(parse_config(WITH_VIEWER))
-    local = LocalHost(background=False)
+    local = LocalHost(background=False, retry_delay_scale=0.001)
     yield local
     local.close()
 
@@ -220,3 +220,21 @@ def test_the_http_rerun_still_starts_the_same_way(host):
                                                                    "requested_by": ADMIN}
     refused = post(host, "2026-10", form_of(portal(host), "2026-10")["token"])
     assert refused.status_code == 409
+
+
+def test_a_failed_run_shows_in_the_portal_with_its_reason(host, monkeypatch):
+    """Pricing that keeps failing (its storage gone, say) fails the run after its retries; the admin reads why."""
+    from chargeback.workflow import invoicing
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("the prices table did not answer")
+    monkeypatch.setattr(invoicing, "price_usage_step", unavailable)
+    monkeypatch.setattr(invoicing, "price_step", unavailable)
+    assert post(host, "2026-10", form_of(portal(host), "2026-10")["token"]).status_code == 303
+    host.durable.run_until_idle("invoice-2026-10", timeout=120)
+    assert host.durable.get_status("invoice-2026-10")["runtimeStatus"] == "Failed"
+    html = portal(host)
+    cell = status_cell(html, "2026-10")
+    assert cell.startswith("failed at ") and cell.endswith(f"(started by {ADMIN})")
+    assert "the prices table did not answer" in cell, cell
+    assert not form_of(html, "2026-10")["disabled"]   # a failed month may be run again
