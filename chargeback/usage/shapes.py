@@ -63,7 +63,7 @@ def normalise_usage(usage: object, path: str = "", input_characters: int | None 
         names = _INPUT_OUTPUT
     else:
         raise InvalidEvent("usage has neither prompt_tokens nor input_tokens")
-    return NormalisedUsage(_token_meters(usage, names, _is_image_generation(usage, path), characters))
+    return NormalisedUsage(_token_meters(usage, names, path, characters))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +79,21 @@ _INPUT_OUTPUT = _Names("input_tokens", "output_tokens", ("input_tokens_details",
                        ("output_tokens_details", "output_token_details"))
 
 
-def _token_meters(usage: Json, names: _Names, image_generation: bool, characters: int) -> MeterQuantities:
-    total_in = token_count(usage, names.total_in, f"usage.{names.total_in}", required=True)
-    total_out = _count(usage, names.total_out, "usage")
-    _count(usage, "total_tokens", "usage")
+def _token_meters(usage: Json, names: _Names, path: str, characters: int) -> MeterQuantities:
+    # Counts are read inline (one per field, every event): a count that is not a plain int goes to
+    # token_count, which names what is wrong with it.
+    get = usage.get
+    total_in = get(names.total_in)
+    if total_in.__class__ is not int or total_in < 0:
+        total_in = token_count(usage, names.total_in, f"usage.{names.total_in}", required=True)
+    total_out = get(names.total_out)
+    if total_out is None:
+        total_out = 0
+    elif total_out.__class__ is not int or total_out < 0:
+        total_out = token_count(usage, names.total_out, f"usage.{names.total_out}")
+    total = get("total_tokens")
+    if total is not None and (total.__class__ is not int or total < 0):
+        token_count(usage, "total_tokens", "usage.total_tokens")
     in_name, details_in = _details(usage, names.details_in)
     out_name, details_out = _details(usage, names.details_out)
     inputs = _input_parts(details_in, in_name, total_in, names.total_in) if details_in else (total_in, 0, 0, 0,
@@ -91,7 +102,7 @@ def _token_meters(usage: Json, names: _Names, image_generation: bool, characters
         text_out, audio_out, image_out, reasoning = _output_parts(details_out, out_name, total_out, names.total_out)
     else:
         text_out, audio_out, image_out, reasoning = total_out, 0, 0, 0
-    if image_generation and "image_tokens" not in details_out:
+    if "image_tokens" not in details_out and _is_image_generation(usage, path):
         # gpt-image: every output token is an image token, but reasoning (text, inside output) stays text
         text_out, image_out = reasoning, text_out - reasoning
     input_, cached, cache_write, audio, cached_audio, image, cached_image = inputs
@@ -157,16 +168,6 @@ def _output_parts(details: Json, name: str, total: int, total_name: str) -> tupl
     return text_out, audio, image, reasoning
 
 
-def _count(container: Json, field: str, path: str) -> int:
-    """``token_count`` with its fast path inline (most counts are small ints or absent)."""
-    value = container.get(field)
-    if value is None:
-        return 0
-    if value.__class__ is int and value >= 0:
-        return int(value)
-    return token_count(container, field, f"{path}.{field}")
-
-
 def _exceeds(parts: str, value: int, total_name: str, total: int) -> None:
     raise InvalidEvent(f"{parts} ({value}) exceed {total_name} {total}")
 
@@ -199,6 +200,9 @@ def _seconds(usage: Json) -> Decimal:
 
 def _details(usage: Json, names: tuple[str, ...]) -> tuple[str, Json]:
     """The one details object present under any of ``names`` ({} when none); two at once are ambiguous."""
+    details = usage.get(names[0])
+    if details.__class__ is dict and (len(names) == 1 or usage.get(names[1]) is None):
+        return names[0], details   # the common case, decided in one look
     name = names[0]
     if usage.get(name) is None and len(names) > 1:
         name = names[1]
