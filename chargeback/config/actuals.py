@@ -11,7 +11,7 @@ from typing import Any
 
 import chargeback.config.fields as read
 from chargeback.config.fields import MISSING, Problems
-from chargeback.usage.meters import METERS
+from chargeback.meter_names import METERS
 
 MODES = ("list", "true_up", "actual")
 ACTUALS_KEYS = ("mode", "resources", "meters", "drift_warn_percent")

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from chargeback.config.actuals import ActualsConfig
 from chargeback.config.budget import Budget
+from chargeback.meter_names import METERS
 from chargeback.money import minor_unit
-from chargeback.usage.meters import METERS
 
 UNALLOCATED = "unallocated"   # who pays for subscriptions no department claims
 UNITS = {"1K": 1_000, "1M": 1_000_000}

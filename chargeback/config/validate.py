@@ -26,7 +26,7 @@ from chargeback.config.model import (
 )
 from chargeback.errors import InvalidConfig
 from chargeback.keys import is_fingerprint
-from chargeback.usage.meters import METERS
+from chargeback.meter_names import METERS
 
 _Item = TypeVar("_Item", Department, Price, Pool)
 

@@ -9,18 +9,18 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-# Token meters, inside the prompt (input) total, then inside the completion (output) total.
-INPUT_METERS = ("input", "cached_input", "cache_write_input", "audio_input", "cached_audio_input",
-                "image_input", "cached_image_input")
-OUTPUT_METERS = ("output", "audio_output", "image_output")
-TOKEN_METERS = INPUT_METERS + OUTPUT_METERS
-METERS = (*TOKEN_METERS, "audio_seconds", "characters")
-CACHED_METERS = ("cached_input", "cached_audio_input", "cached_image_input")
+# The names live in a leaf (config reads them too); imported here for the quantities and their callers.
+from chargeback.meter_names import CACHED_METERS, INPUT_METERS, METERS, OUTPUT_METERS, TOKEN_METERS
+
+__all__ = ["CACHED_METERS", "FIELDS", "INPUT_METERS", "METERS", "NO_USAGE", "OUTPUT_METERS", "TOKEN_METERS",
+           "MeterQuantities"]
+
 # Every field, in declaration order: the meters, then ``reasoning`` (reported, not billed).
 FIELDS = (*METERS, "reasoning")
+_NO_SECONDS = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class MeterQuantities:
     """Quantity per meter; tokens and characters are ``int``, ``audio_seconds`` an exact ``Decimal``.
 
@@ -40,6 +40,25 @@ class MeterQuantities:
     audio_seconds: Decimal = Decimal(0)
     characters: int = 0
     reasoning: int = 0
+
+    def __init__(self, input: int = 0, cached_input: int = 0, cache_write_input: int = 0, audio_input: int = 0,
+                 cached_audio_input: int = 0, image_input: int = 0, cached_image_input: int = 0, output: int = 0,
+                 audio_output: int = 0, image_output: int = 0, audio_seconds: Decimal = _NO_SECONDS,
+                 characters: int = 0, reasoning: int = 0) -> None:
+        # What dataclass would generate, through the slots' own setters (one of these per event parsed).
+        _set_input(self, input)
+        _set_cached_input(self, cached_input)
+        _set_cache_write_input(self, cache_write_input)
+        _set_audio_input(self, audio_input)
+        _set_cached_audio_input(self, cached_audio_input)
+        _set_image_input(self, image_input)
+        _set_cached_image_input(self, cached_image_input)
+        _set_output(self, output)
+        _set_audio_output(self, audio_output)
+        _set_image_output(self, image_output)
+        _set_audio_seconds(self, audio_seconds)
+        _set_characters(self, characters)
+        _set_reasoning(self, reasoning)
 
     def __add__(self, other: MeterQuantities) -> MeterQuantities:
         return MeterQuantities(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -113,4 +132,7 @@ class MeterQuantities:
         return cls(input=prompt - cached, cached_input=cached, output=completion, reasoning=reasoning)
 
 
+(_set_input, _set_cached_input, _set_cache_write_input, _set_audio_input, _set_cached_audio_input, _set_image_input,
+ _set_cached_image_input, _set_output, _set_audio_output, _set_image_output, _set_audio_seconds, _set_characters,
+ _set_reasoning) = (getattr(MeterQuantities, name).__set__ for name in FIELDS)
 NO_USAGE = MeterQuantities()
