@@ -8,6 +8,7 @@ trusted and every request here is 401 (chargeback.owners.identity), so ANONYMOUS
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 
 import azure.durable_functions as df
@@ -134,11 +135,20 @@ async def _runs(client: df.DurableOrchestrationClient, access, months: list[str]
     from chargeback.owners.csrf import form_key, issue, why_off
     from chargeback.owners.portal_admin_runs import runs_panel
     from orchestrations.starters import month_run
-    found = await asyncio.gather(*(month_run(client, m) for m in reversed(months)))
+    newest_first = list(reversed(months))
+    answers = await asyncio.gather(*(month_run(client, m) for m in newest_first), return_exceptions=True)
+    found = [_unavailable(m, a) if isinstance(a, Exception) else a for m, a in zip(newest_first, answers, strict=True)]
     settings, now = services().settings, datetime.now(UTC)
     key = form_key(settings)
     token = (lambda month: issue(key, access.principal.email, month, now)) if key else None
     return runs_panel(found, token, until, why_off(settings))
+
+
+def _unavailable(month: str, error: Exception):
+    """A status the Durable extension did not give: the page still renders, and says so for that month."""
+    from chargeback.owners.portal_admin_runs import MonthRun
+    logging.getLogger(__name__).warning("no run status for %s: %s", month, type(error).__name__)
+    return MonthRun(month, "status unavailable")
 
 
 def _operations(histories, month: str) -> str:

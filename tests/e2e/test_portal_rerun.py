@@ -238,3 +238,17 @@ def test_a_failed_run_shows_in_the_portal_with_its_reason(host, monkeypatch):
     assert cell.startswith("failed at ") and cell.endswith(f"(started by {ADMIN})")
     assert "the prices table did not answer" in cell, cell
     assert not form_of(html, "2026-10")["disabled"]   # a failed month may be run again
+
+
+def test_a_status_durable_does_not_give_leaves_the_page_up(host, monkeypatch):
+    from orchestrations import starters
+    real = starters.month_run
+
+    async def flaky(client, month):
+        if month == "2026-09":
+            raise ConnectionError("the durable extension did not answer")
+        return await real(client, month)
+    monkeypatch.setattr(starters, "month_run", flaky)
+    html = portal(host)
+    assert status_cell(html, "2026-09") == "status unavailable"
+    assert status_cell(html, "2026-10") == "not started"
