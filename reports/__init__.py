@@ -133,18 +133,18 @@ def _portal_page(req: func.HttpRequest, access, config, until: str, months: list
 async def _runs(client: df.DurableOrchestrationClient, access, months: list[str], until: str) -> str:
     """The admin's run panel (chargeback/owners/portal_admin_runs.py): each shown month's run, newest first."""
     from chargeback.owners.csrf import form_key, issue, why_off
-    from chargeback.owners.portal_admin_runs import runs_panel
+    from chargeback.owners.portal_admin_runs import MonthRun, runs_panel
     from orchestrations.starters import month_run
     newest_first = list(reversed(months))
     answers = await asyncio.gather(*(month_run(client, m) for m in newest_first), return_exceptions=True)
-    found = [_unavailable(m, a) if isinstance(a, Exception) else a for m, a in zip(newest_first, answers, strict=True)]
+    found = [a if isinstance(a, MonthRun) else _unavailable(m, a) for m, a in zip(newest_first, answers, strict=True)]
     settings, now = services().settings, datetime.now(UTC)
     key = form_key(settings)
     token = (lambda month: issue(key, access.principal.email, month, now)) if key else None
     return runs_panel(found, token, until, why_off(settings))
 
 
-def _unavailable(month: str, error: Exception):
+def _unavailable(month: str, error: BaseException):
     """A status the Durable extension did not give: the page still renders, and says so for that month."""
     from chargeback.owners.portal_admin_runs import MonthRun
     logging.getLogger(__name__).warning("no run status for %s: %s", month, type(error).__name__)
