@@ -10,7 +10,7 @@ from typing import Any
 
 from chargeback.months import month_bounds
 from chargeback.usage.attribution_rollup import AttributionRollup
-from chargeback.usage.meters import FIELDS, NO_USAGE, MeterQuantities
+from chargeback.usage.meters import FIELDS, NO_USAGE, MeterQuantities, TokenViews
 from chargeback.usage.record import UsageRecord
 
 COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered", "meters")
@@ -41,11 +41,10 @@ class UsageKey:
 
 
 @dataclass(slots=True)
-class UsageTotals:
+class UsageTotals(TokenViews):
     """Request counts and meter quantities of one group.
 
-    The first release's four token counts are read-only views of ``meters`` (cached inside prompt,
-    reasoning inside completion; every modality counted, as the response's totals count them).
+    The first release's token counts are read-only views of ``meters`` (``TokenViews``).
     """
 
     requests: int = 0
@@ -56,26 +55,6 @@ class UsageTotals:
         self.requests += other.requests
         self.unmetered += other.unmetered
         self.meters = self.meters + other.meters
-
-    @property
-    def prompt_tokens(self) -> int:
-        return self.meters.prompt_tokens
-
-    @property
-    def cached_tokens(self) -> int:
-        return self.meters.cached_tokens
-
-    @property
-    def completion_tokens(self) -> int:
-        return self.meters.completion_tokens
-
-    @property
-    def reasoning_tokens(self) -> int:
-        return self.meters.reasoning
-
-    @property
-    def uncached_prompt_tokens(self) -> int:
-        return self.prompt_tokens - self.cached_tokens
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 from chargeback.meter_names import CACHED_METERS, INPUT_METERS, METERS, OUTPUT_METERS, TOKEN_METERS
 
 __all__ = ["CACHED_METERS", "FIELDS", "INPUT_METERS", "METERS", "NO_USAGE", "OUTPUT_METERS", "TOKEN_METERS",
-           "MeterQuantities"]
+           "MeterQuantities", "TokenViews"]
 
 # Every field, in declaration order: the meters, then ``reasoning`` (reported, not billed).
 FIELDS = (*METERS, "reasoning")
@@ -136,3 +136,38 @@ class MeterQuantities:
  _set_cached_image_input, _set_output, _set_audio_output, _set_image_output, _set_audio_seconds, _set_characters,
  _set_reasoning) = (getattr(MeterQuantities, name).__set__ for name in FIELDS)
 NO_USAGE = MeterQuantities()
+
+
+class TokenViews:
+    """The first release's token counts as read-only views of ``meters``, for a class that carries them
+    (a record, a group's totals): cached inside prompt, reasoning inside completion, every modality counted."""
+
+    __slots__ = ()
+    meters: MeterQuantities
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All input tokens (text, cached, audio, image)."""
+        return self.meters.prompt_tokens
+
+    @property
+    def cached_tokens(self) -> int:
+        """All cached input tokens (text, audio, image), inside ``prompt_tokens``."""
+        return self.meters.cached_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        """All output tokens (text incl. reasoning, audio, image)."""
+        return self.meters.completion_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self.meters.reasoning
+
+    @property
+    def uncached_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens

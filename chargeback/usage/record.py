@@ -5,11 +5,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from chargeback.usage.meters import NO_USAGE, MeterQuantities
+from chargeback.usage.meters import NO_USAGE, MeterQuantities, TokenViews
 
 
 @dataclass(frozen=True, slots=True, init=False)
-class UsageRecord:
+class UsageRecord(TokenViews):
     """One call's usage, normalised from any event schema and any API shape: a quantity per meter.
 
     The four token counts of the first release (``prompt_tokens`` ... ``reasoning_tokens``) are derived
@@ -89,34 +89,6 @@ class UsageRecord:
     def priced_deployment(self) -> str:
         """The deployment whose rates (or pool) the call is charged at: the one that served it."""
         return self.served_deployment or self.deployment
-
-    @property
-    def prompt_tokens(self) -> int:
-        """All input tokens (text, cached, audio, image)."""
-        return self.meters.prompt_tokens
-
-    @property
-    def cached_tokens(self) -> int:
-        """All cached input tokens (text, audio, image), inside ``prompt_tokens``."""
-        return self.meters.cached_tokens
-
-    @property
-    def completion_tokens(self) -> int:
-        """All output tokens (text incl. reasoning, audio, image)."""
-        return self.meters.completion_tokens
-
-    @property
-    def reasoning_tokens(self) -> int:
-        return self.meters.reasoning
-
-    @property
-    def uncached_prompt_tokens(self) -> int:
-        return self.prompt_tokens - self.cached_tokens
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
 
 
 def _setter(name: str) -> Callable[[UsageRecord, object], None]:
