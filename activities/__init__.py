@@ -1,6 +1,9 @@
 """Activity functions: each a thin wrapper over one step in chargeback.workflow (invoicing, notifying)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import azure.durable_functions as df
 
 import chargeback.workflow.notifying as notifications
@@ -24,14 +27,19 @@ from .names import (
 bp = df.Blueprint()
 
 
-@bp.function_name(LIST_PARTITIONS)
-@bp.activity_trigger(input_name="request")
+def _activity(name: str) -> Callable[[Callable[..., Any]], Any]:
+    """Register a function as the activity ``name``, its input given as ``request`` (every activity here)."""
+    def register(function: Callable[..., Any]) -> Any:
+        return bp.function_name(name)(bp.activity_trigger(input_name="request")(function))
+    return register
+
+
+@_activity(LIST_PARTITIONS)
 def list_usage_partitions(request: dict) -> list:
     return invoicing.list_partitions(services().invoicing, request["month"])
 
 
-@bp.function_name(AGGREGATE_PARTITION)
-@bp.activity_trigger(input_name="request")
+@_activity(AGGREGATE_PARTITION)
 def aggregate_usage_partition(request: dict) -> list:
     """A batch of partitions (orchestrations.monthly.spread), one part each; with ``refresh`` (partitions
     with the index ETag listed before the read), their month-to-date rollups are refreshed instead."""
@@ -42,8 +50,7 @@ def aggregate_usage_partition(request: dict) -> list:
             for p in request["partitions"]]
 
 
-@bp.function_name(PRICE_MONTH)
-@bp.activity_trigger(input_name="request")
+@_activity(PRICE_MONTH)
 def price_month(request: dict) -> dict:
     """Price merged parts, or (``from_rollups``) the month-to-date rollups: the month as of their refresh."""
     if request.get("from_rollups"):
@@ -52,59 +59,51 @@ def price_month(request: dict) -> dict:
     return invoicing.price_step(services().invoicing, request["month"], request["run_id"], request["parts"])
 
 
-@bp.function_name(RENDER_INVOICE)
-@bp.activity_trigger(input_name="request")
+@_activity(RENDER_INVOICE)
 def render_department_invoice(request: dict) -> list:
     """A batch of departments, one invoice each."""
     return [invoicing.render_department_step(services().invoicing, request["month"], request["run_id"],
                                              d, request["issue_date"]) for d in request["departments"]]
 
 
-@bp.function_name(RENDER_MONTH_DOCUMENTS)
-@bp.activity_trigger(input_name="request")
+@_activity(RENDER_MONTH_DOCUMENTS)
 def render_month_documents(request: dict) -> dict:
     return invoicing.render_month_step(services().invoicing, request["month"], request["run_id"],
                                        request["issue_date"], request.get("invoice_numbers"))
 
 
-@bp.function_name(RECORD_RUN)
-@bp.activity_trigger(input_name="request")
+@_activity(RECORD_RUN)
 def record_invoicing_run(request: dict) -> dict:
     return invoicing.record_run_step(services().invoicing, request["month"], request["run_id"],
                                      request["invoices"], request["priced"], request["documents"],
                                      request["finished_at"])
 
 
-@bp.function_name(NOTIFY_DEPARTMENT)
-@bp.activity_trigger(input_name="request")
+@_activity(NOTIFY_DEPARTMENT)
 def notify_department(request: dict) -> list:
     """A batch of invoices, one notice each."""
     return [notifications.notify_department_step(services().notifying, request["month"], request["run_id"], i)
             for i in request["invoices"]]
 
 
-@bp.function_name(MTD_CHANGED_PARTITIONS)
-@bp.activity_trigger(input_name="request")
+@_activity(MTD_CHANGED_PARTITIONS)
 def mtd_changed_partitions(request: dict) -> list:
     return month_to_date.changed_partitions(services().month_to_date, request["month"])
 
 
-@bp.function_name(MTD_REFRESH_PARTITION)
-@bp.activity_trigger(input_name="request")
+@_activity(MTD_REFRESH_PARTITION)
 def mtd_refresh_partition(request: dict) -> dict:
     return month_to_date.refresh_partition_step(services().month_to_date, request["month"], request["partition"],
                                                 request["watermark"])
 
 
-@bp.function_name(MTD_PRICE)
-@bp.activity_trigger(input_name="request")
+@_activity(MTD_PRICE)
 def mtd_price_to_date(request: dict) -> dict:
     document = month_to_date.price_to_date_step(services().month_to_date, request["month"], request["as_of"])
     return {"total": document["total"], "currency": document["currency"]}
 
 
-@bp.function_name(MTD_ALERTS)
-@bp.activity_trigger(input_name="request")
+@_activity(MTD_ALERTS)
 def mtd_budget_alerts(request: dict) -> list:
     document = services().month_to_date.rollups.month_to_date(request["month"])
     return budget_alerts.alert_step(services().notifying, request["month"], document) if document else []

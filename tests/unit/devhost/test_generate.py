@@ -26,19 +26,7 @@ from tests.unit.devhost.generated import (
     load_config,
     parse_v1_time,
     parse_v2_time,
-    v1_month,
-    v2_month,
 )
-
-
-@pytest.fixture(scope="module")
-def v2():
-    return v2_month()
-
-
-@pytest.fixture(scope="module")
-def v1():
-    return v1_month()
 
 
 def test_line_count_and_bad_events_are_what_expected_says(v2, v1):

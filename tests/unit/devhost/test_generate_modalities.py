@@ -7,26 +7,12 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from tests.unit.devhost.generated import (
     MODALITY_DEPLOYMENTS,
     classify_v2,
     good_events,
     load_config,
-    v1_month,
-    v2_month,
 )
-
-
-@pytest.fixture(scope="module")
-def v2():
-    return v2_month()
-
-
-@pytest.fixture(scope="module")
-def v1():
-    return v1_month()
 
 
 def test_modalities_come_in_realistic_proportions(v2):

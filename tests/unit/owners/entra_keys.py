@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fixtures.loopback_json import JsonServer
 
 TENANT = "0b3c9e1a-7a52-4d1f-9a8e-2f6c1d5e4b3a"
 CLIENT_ID = "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"
@@ -23,33 +23,19 @@ class KeySet:
     def __init__(self):
         self.keys = {"key-1": new_key()}
         self.fetches = 0
-        keyset = self
+        self.server = JsonServer(self._published)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                keyset.fetches += 1
-                body = json.dumps({"keys": [
-                    {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())), "kid": kid, "use": "sig",
-                     "alg": "RS256"} for kid, k in keyset.keys.items()]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _published(self, path, headers) -> dict:
+        self.fetches += 1
+        return {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())), "kid": kid,
+                          "use": "sig", "alg": "RS256"} for kid, k in self.keys.items()]}
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{TENANT}/discovery/v2.0/keys"
+        return self.server.url(f"/{TENANT}/discovery/v2.0/keys")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 def token(key, kid: str = "key-1", version: str = "2.0", **claims) -> str:

@@ -167,10 +167,13 @@ def v2_expressions() -> dict[str, str]:
 
 
 
-def build_runner(work: Path) -> Callable[..., list[dict]]:
-    """Compile the policy's expressions into ``work`` and return a function that runs scenarios through them."""
+def build_runner(work: Path, expressions: dict[str, str] | None = None,
+                 main: str = HARNESS_MAIN) -> Callable[..., list[dict]]:
+    """Compile a policy's expressions (the v2 policy's by default) with ``main`` into ``work`` and return a
+    function that runs scenarios through them."""
     shutil.copy(NEWTONSOFT[0], work / "Newtonsoft.Json.dll")
-    source = HARNESS_PRELUDE + "".join(as_method(n, e) for n, e in v2_expressions().items()) + HARNESS_MAIN
+    chosen = v2_expressions() if expressions is None else expressions
+    source = HARNESS_PRELUDE + "".join(as_method(n, e) for n, e in chosen.items()) + main
     (work / "policy.cs").write_text(source)
     build = subprocess.run([MCS, "-nologo", "-r:Newtonsoft.Json.dll", "-r:System.Core.dll", "-out:policy.exe",
                             "policy.cs"], cwd=work, capture_output=True, text=True, timeout=120, check=False)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +14,6 @@ from tests.unit.policies.harness import (
     CHAT_PATH,
     DELTA,
     HARNESS_MAIN,
-    HARNESS_PRELUDE,
     LAST,
     MCS,
     MONO,
@@ -27,7 +23,7 @@ from tests.unit.policies.harness import (
     STREAM_HEADERS,
     USAGE_WITH_DETAILS,
     V2,
-    as_method,
+    build_runner,
     scenario,
     sse,
 )
@@ -65,23 +61,7 @@ def stream_expressions() -> dict[str, str]:
 def run(tmp_path_factory):
     require_tool(bool(MCS and MONO and NEWTONSOFT),
                  "mono's C# compiler and Json.NET (mono-mcs libnewtonsoft-json5.0-cil)")
-    work: Path = tmp_path_factory.mktemp("stream-policy")
-    shutil.copy(NEWTONSOFT[0], work / "Newtonsoft.Json.dll")
-    source = HARNESS_PRELUDE + "".join(as_method(n, e) for n, e in stream_expressions().items()) + STREAM_MAIN
-    (work / "policy.cs").write_text(source)
-    build = subprocess.run([MCS, "-nologo", "-r:Newtonsoft.Json.dll", "-r:System.Core.dll", "-out:policy.exe",
-                            "policy.cs"], cwd=work, capture_output=True, text=True, timeout=120, check=False)
-    assert build.returncode == 0, build.stdout + build.stderr
-
-    def execute(*scenarios: dict) -> list[dict]:
-        done = subprocess.run([MONO, "policy.exe"], cwd=work, input=json.dumps(scenarios),
-                              capture_output=True, text=True, timeout=120, check=False)
-        assert done.returncode == 0, done.stderr
-        results = json.loads(done.stdout)
-        for result in results:
-            assert "error" not in result, result["error"]
-        return results
-    return execute
+    return build_runner(tmp_path_factory.mktemp("stream-policy"), stream_expressions(), STREAM_MAIN)
 
 
 STREAM_REQUEST = json.dumps({"messages": [{"role": "user", "content": "hi"}], "stream": True})
