@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -40,10 +41,9 @@ V1_FIELDS = frozenset({
 
 # Exact numbers (a duration of 42.5 s stays 42.5); one decoder, not one per event as json.loads(**kw) builds.
 # The standard library's decoder is the contract; msgspec's (twice as fast) reads what both read alike, and
-# whatever it refuses (NaN, lone surrogates, nesting past its depth) goes to the contract, which decides.
+# whatever it refuses (a BOM, NaN, lone surrogates, nesting past its depth) goes to the contract, which decides.
 _decode = json.JSONDecoder(parse_float=Decimal).decode
 _fast_decode = msgspec.json.Decoder(float_hook=Decimal).decode
-_BOM = b"\xef\xbb\xbf"
 # Request ids become Table Storage row keys: keep them to characters keys allow.
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:@-]{1,200}$")
 # A subscription id becomes a property (64 KiB at most) and, hashed when unsafe, part of a key.
@@ -145,13 +145,14 @@ def parse_event(raw: RawEvent) -> UsageRecord:
 def _document(body: bytes) -> object:
     """The body's JSON value, read as UTF-8 with an optional BOM (what the ``utf-8-sig`` codec does)."""
     try:
-        text = (body[3:] if body[:3] == _BOM else body).decode("utf-8")
+        # msgspec reads the bytes themselves: its strings go through Python's strict UTF-8 decoder.
+        return _fast_decode(body)
+    except (ValueError, RecursionError):   # UnicodeDecodeError is a ValueError
+        pass
+    try:
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidEvent("body is not UTF-8 text") from None
-    try:
-        return _fast_decode(text)
-    except (ValueError, RecursionError):
-        pass
     try:
         return _decode(text)
     except (ValueError, RecursionError):
@@ -208,7 +209,7 @@ def _parse_v2(doc: dict[str, Any]) -> UsageRecord:
     status = get("statusCode", 200)
     if status.__class__ is not int or not 0 <= status <= 999:   # JSON's ints are exact ints (bool is apart)
         raise InvalidEvent(f"statusCode must be an HTTP status (0-999), got {_show(status)}")
-    deployment, model, name, product, operation, api_version, region, path = _texts(doc, _V2_TEXTS)
+    deployment, model, name, product, operation, api_version, region, path = _texts(doc)
     characters = get("inputCharacters")
     usage = normalise_usage(get("usage"), path,
                             None if characters is None else _optional_count(doc, "inputCharacters"))
@@ -226,17 +227,22 @@ def _parse_v2(doc: dict[str, Any]) -> UsageRecord:
 # The optional text fields of a v2 event, in the order _parse_v2 unpacks them.
 _V2_TEXTS = ("deploymentId", "model", "subscriptionName", "productName", "operationId", "apiVersion", "region",
              "path")
+_V2_TEXT_VALUES = itemgetter(*_V2_TEXTS)   # the policy sends every field (null when it has none)
 
 
-def _texts(doc: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
-    """``_optional_text`` of each field (eight per event, so the common case runs in C: map, not a loop)."""
-    values: list[Any] = list(map(doc.get, fields))
+def _texts(doc: dict[str, Any]) -> list[str]:
+    """``_optional_text`` of each of ``_V2_TEXTS`` (eight per event, so the common case runs in C, not a loop)."""
+    values: tuple[Any, ...]
+    try:
+        values = _V2_TEXT_VALUES(doc)
+    except KeyError:   # a producer that leaves fields out
+        values = tuple(map(doc.get, _V2_TEXTS))
     if None in values:
-        values = ["" if value is None else value for value in values]
+        values = tuple("" if value is None else value for value in values)
     try:
         texts = list(map(str.strip, values))
     except TypeError:   # a field that is not text: the first one is named
-        return [_optional_text(doc, field) for field in fields]
+        return [_optional_text(doc, field) for field in _V2_TEXTS]
     if max(map(len, texts)) > _MAX_TEXT:
         return [text[:_MAX_TEXT] for text in texts]
     return texts

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from chargeback.errors import InvalidEvent
 from chargeback.usage.meters import MeterQuantities
@@ -29,8 +29,7 @@ from chargeback.usage.meters import MeterQuantities
 Json = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class NormalisedUsage:
+class NormalisedUsage(NamedTuple):   # a tuple: built once per event, cheaper than a frozen dataclass
     meters: MeterQuantities
     metered: bool = True      # False: no usage at all (a stream whose last chunk never came)
 

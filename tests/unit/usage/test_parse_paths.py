@@ -78,20 +78,21 @@ def test_records_and_reasons_are_the_same_with_the_fast_decoder_off(corpus, monk
     assert kinds == {"record", "dead"} and sum(o.startswith("record") for o in fast) > 3000
 
 
+def _reading(read, doc) -> list[str] | str:
+    try:
+        return read(doc)
+    except InvalidEvent as exc:
+        return f"refused: {exc}"
+
+
 def test_text_fields_by_map_are_the_field_by_field_reading(corpus):
     docs = [d for d in map(_loads, corpus) if isinstance(d, dict)]
-    compared = 0
-    for doc in docs:
-        try:
-            plain = [events._optional_text(doc, f) for f in events._V2_TEXTS]
-        except InvalidEvent as exc:
-            with pytest.raises(InvalidEvent) as fast:
-                events._texts(doc, events._V2_TEXTS)
-            assert str(fast.value) == str(exc)
-            continue
-        assert events._texts(doc, events._V2_TEXTS) == plain
-        compared += 1
-    assert compared > 3000
+    def plain(doc):
+        return [events._optional_text(doc, f) for f in events._V2_TEXTS]
+    readings = [(_reading(events._texts, doc), _reading(plain, doc)) for doc in docs]
+    assert [fast for fast, _ in readings] == [slow for _, slow in readings]
+    assert sum(isinstance(fast, list) for fast, _ in readings) > 3000
+    assert sum(isinstance(fast, str) for fast, _ in readings) > 20   # the hostile ones are refused alike
 
 
 @pytest.mark.parametrize("text", [
