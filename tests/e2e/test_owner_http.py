@@ -1,74 +1,28 @@
 """The owners' routes over real HTTP, as `chargeback serve` serves them: who may see and download what."""
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-import uuid
 from io import BytesIO
 
 import openpyxl
 import pytest
 
 from chargeback.config.loading import parse_config
-from chargeback.owners.identity import encode_principal
 from chargeback.storage.documents import XLSX
-from devhost.http_host import make_server, serve_in_thread
-from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 
-from .conftest import CONFIG, OCTOBER
-
-ADMIN, ALICE, BOB, CAROL = "finance@example.com", "alice@example.com", "bob@example.com", "carol@example.com"
-
-
-class Answer:
-    def __init__(self, status: int, headers, body: bytes):
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self):
-        return json.loads(self.body)
-
-
-def call(base: str, path: str, who: str | None = None, roles=(), method="GET", headers=None) -> Answer:
-    sent = dict(headers or {})
-    if who:
-        sent["X-MS-CLIENT-PRINCIPAL"] = encode_principal(who, roles)
-    request = urllib.request.Request(base + path, method=method, headers=sent, data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return Answer(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.headers, error.read())
-
-
-def serve(host: LocalHost):
-    server = make_server(host.http, "127.0.0.1", 0)
-    serve_in_thread(server)
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+from .conftest import CONFIG
+from .http_site import ADMIN, ALICE, BOB, CAROL, Answer, call, month_in_storage, serve, served
 
 
 @pytest.fixture(scope="module")
 def site(azurite):
     """`chargeback serve` in local development mode over one month run once for the module (tests only read,
     and the admin's rerun changes nothing); yields its base URL and the host."""
-    from chargeback.wiring import reset_services, services
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CHARGEBACK_STORAGE", azurite.connection_string)
-        env.setenv("CHARGEBACK_TABLE_PREFIX", "t" + uuid.uuid4().hex[:10])
-        env.setenv("CHARGEBACK_LOCAL_AUTH", "loopback")
-        env.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-        reset_services()
-        services().config.save(parse_config(CONFIG))
-        assert ingest_lines(OCTOBER).stored == len(OCTOBER)
+    with month_in_storage(azurite, parse_config(CONFIG)):
         host = LocalHost(retry_delay_scale=0.001)
         assert host.run_month("2026-10", timeout=120)["runtimeStatus"] == "Completed"
-        server, base = serve(host)
-        yield base, host
-        server.shutdown()
-        server.server_close()
-        host.close()
-        reset_services()
+        with served(host) as base:
+            yield base, host
 
 
 def departments(answer: Answer) -> list[str]:

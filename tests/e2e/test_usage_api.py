@@ -1,39 +1,24 @@
 """GET /api/usage/{month} over real HTTP, after a refresh: owners see their departments, admins all."""
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 import pytest
 
 from chargeback.config.loading import parse_config
-from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 from devhost.mtd_commands import refresh_once
 
-from .conftest import CONFIG, EXPECTED_TOTALS, OCTOBER
-from .test_owner_http import ADMIN, ALICE, CAROL, call, serve
+from .conftest import CONFIG, EXPECTED_TOTALS
+from .http_site import ADMIN, ALICE, CAROL, call, month_in_storage, served
 
 
 @pytest.fixture(scope="module")
 def site(azurite):
-    from chargeback.wiring import reset_services, services
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CHARGEBACK_STORAGE", azurite.connection_string)
-        env.setenv("CHARGEBACK_TABLE_PREFIX", "t" + uuid.uuid4().hex[:10])
-        env.setenv("CHARGEBACK_LOCAL_AUTH", "loopback")
-        env.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-        reset_services()
-        services().config.save(parse_config(CONFIG))
-        assert ingest_lines(OCTOBER).stored == len(OCTOBER)
+    with month_in_storage(azurite, parse_config(CONFIG)):
         assert refresh_once("2026-10", timeout=120)["runtimeStatus"] == "Completed"
-        host = LocalHost(retry_delay_scale=0.001)
-        server, base = serve(host)
-        yield base
-        server.shutdown()
-        server.server_close()
-        host.close()
-        reset_services()
+        with served(LocalHost(retry_delay_scale=0.001)) as base:
+            yield base
 
 
 def test_an_owner_sees_their_department_with_its_breakdown(site):

@@ -2,21 +2,16 @@
 notice recipient and a member of an owner group open their department's invoice and nobody else's."""
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-import uuid
 from io import BytesIO
 
 import openpyxl
 import pytest
 
 from chargeback.config.loading import parse_config
-from chargeback.owners.identity import encode_principal
-from devhost.ingest_runner import ingest_lines
 from devhost.local_host import LocalHost
 
-from .conftest import CONFIG, OCTOBER
-from .test_owner_http import serve
+from .conftest import CONFIG
+from .http_site import call, month_in_storage, served
 
 MKT_GROUP = "3f2a8c1d-5b6e-4f70-9a81-b2c3d4e5f601"
 SALES_GROUP = "9e8d7c6b-5a49-4837-a625-14f3e2d1c0b9"
@@ -28,35 +23,19 @@ VIEWERS = CONFIG.replace(
 
 
 def get(base: str, path: str, who: str, groups: tuple[str, ...] = ()) -> tuple[int, bytes]:
-    request = urllib.request.Request(base + path, headers={"X-MS-CLIENT-PRINCIPAL": encode_principal(who, (), groups)})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    answer = call(base, path, who, groups=groups)
+    return answer.status, answer.body
 
 
 @pytest.fixture(scope="module")
 def site(azurite):
-    from chargeback.wiring import reset_services, services
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CHARGEBACK_STORAGE", azurite.connection_string)
-        env.setenv("CHARGEBACK_TABLE_PREFIX", "t" + uuid.uuid4().hex[:10])
-        env.setenv("CHARGEBACK_LOCAL_AUTH", "loopback")
-        env.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-        reset_services()
-        config = parse_config(VIEWERS)
-        assert config.department("sales").viewers == (MKT_GROUP,)   # the replacement above took
-        services().config.save(config)
-        assert ingest_lines(OCTOBER).stored == len(OCTOBER)
+    config = parse_config(VIEWERS)
+    assert config.department("sales").viewers == (MKT_GROUP,)   # the replacement above took
+    with month_in_storage(azurite, config):
         host = LocalHost(retry_delay_scale=0.001)
         assert host.run_month("2026-10", timeout=120)["runtimeStatus"] == "Completed"
-        server, base = serve(host)
-        yield base
-        server.shutdown()
-        server.server_close()
-        host.close()
-        reset_services()
+        with served(host) as base:
+            yield base
 
 
 def department_of(body: bytes) -> str:

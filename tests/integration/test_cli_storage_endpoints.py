@@ -13,9 +13,7 @@ import ipaddress
 import json
 import os
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import jwt
@@ -29,6 +27,7 @@ from devhost import local_stack
 from devhost.azurite import ACCOUNT, Azurite, wait_until_listening
 from devhost.cli import main
 from tests.conftest import ROOT
+from tests.fixtures.loopback_json import JsonServer
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 IDENTITY_HEADER = "test-identity-header"
@@ -59,38 +58,24 @@ class TokenEndpoint:
     def __init__(self, audience: str = "https://storage.azure.com"):
         self.audience = audience
         self.requests: list[dict] = []
-        endpoint = self
+        self.server = JsonServer(self._token)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                query = parse_qs(urlparse(self.path).query)
-                endpoint.requests.append({"resource": query.get("resource", [""])[0],
-                                          "header": self.headers.get("X-IDENTITY-HEADER")})
-                now = int(time.time())
-                token = jwt.encode({"aud": endpoint.audience, "iss": f"https://sts.windows.net/{TENANT}/",
-                                    "iat": now, "nbf": now, "exp": now + 3600, "oid": "test-identity"},
-                                   "azurite-basic-checks-no-signature-" + "x" * 16, algorithm="HS256")
-                body = json.dumps({"access_token": token, "expires_on": str(now + 3600),
-                                   "resource": query.get("resource", [""])[0], "token_type": "Bearer"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _token(self, path, headers) -> dict:
+        query = parse_qs(urlparse(path).query)
+        self.requests.append({"resource": query.get("resource", [""])[0], "header": headers.get("X-IDENTITY-HEADER")})
+        now = int(time.time())
+        token = jwt.encode({"aud": self.audience, "iss": f"https://sts.windows.net/{TENANT}/",
+                            "iat": now, "nbf": now, "exp": now + 3600, "oid": "test-identity"},
+                           "azurite-basic-checks-no-signature-" + "x" * 16, algorithm="HS256")
+        return {"access_token": token, "expires_on": str(now + 3600), "resource": query.get("resource", [""])[0],
+                "token_type": "Bearer"}
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/msi/token"
+        return self.server.url("/msi/token")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture(scope="module")
