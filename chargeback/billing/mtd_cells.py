@@ -8,20 +8,25 @@ what the month will cost. A pool share with no weighted usage lands on meter ``c
 """
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal, localcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.billing.meter_rates import meter_cost
 from chargeback.config.model import ChargebackConfig
 from chargeback.money import quantum, round_money, zero
 from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.meter_rows import meter_rows
 
 CAPACITY = "capacity"   # the meter of a pool share no weighted usage explains
 Cell = tuple[str, str, date]   # deployment, meter, day
+_Key = tuple[str, date]        # meter, day: a line's part
+K = TypeVar("K")
 
 
 @dataclass
@@ -88,19 +93,21 @@ _Group = tuple[str, str, date, str, int | Decimal]   # subscription, deployment,
 
 def _groups_by_department(usage: MonthUsage, config: ChargebackConfig) -> dict[str, list[_Group]]:
     out: dict[str, list[_Group]] = defaultdict(list)
-    for key, totals in usage.groups():
-        for meter, quantity in totals.meters.used().items():
-            out[config.department_for(key.subscription)].append(
-                (key.subscription, key.deployment, key.day, meter, quantity))
+    departments: dict[str, list[_Group]] = {}   # subscription -> its department's list
+    for row in meter_rows(usage):
+        mine = departments.get(row[0])
+        if mine is None:
+            mine = departments[row[0]] = out[config.department_for(row[0])]
+        mine.append(row)
     return out
 
 
 def _split_payg(todate: DepartmentToDate, line: PaygLine, groups: list[_Group], step: Decimal) -> None:
-    weights: dict[str, Decimal] = defaultdict(Decimal)
+    weights: dict[_Key, Decimal] = defaultdict(Decimal)
     for sub, deployment, day, meter, quantity in groups:
         if (sub == line.subscription and deployment == line.deployment and line.period_start <= day
                 <= line.period_end and meter in line.rates):
-            weights[f"{meter}|{day.isoformat()}"] += meter_cost(meter, quantity, line.rates[meter], line.unit)
+            weights[(meter, day)] += meter_cost(meter, quantity, line.rates[meter], line.unit)
     _add(todate, line.deployment, line.amount, weights, step, line.period_start)
 
 
@@ -110,29 +117,31 @@ def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[_Group], 
     accrued = round_money(line.amount * elapsed / days, todate.currency)
     todate.pool_accrued += accrued
     todate.pool_to_accrue += line.amount - accrued
-    weights: dict[str, Decimal] = defaultdict(Decimal)
+    weights: dict[_Key, Decimal] = defaultdict(Decimal)
     for _sub, deployment, day, meter, quantity in groups:
         if deployment == line.pool and line.period_start <= day <= line.period_end:
-            weights[f"{meter}|{day.isoformat()}"] += line.weights.get(meter, Decimal(0)) * quantity
+            weights[(meter, day)] += line.weights.get(meter, Decimal(0)) * quantity
     _add(todate, line.pool, accrued, weights, step, min(as_of, line.period_end))
 
 
-def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, weights: dict[str, Decimal],
+def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, weights: dict[_Key, Decimal],
          step: Decimal, fallback_day: date) -> None:
     if not amount:
         return
     if not any(weights.values()):
-        weights = {f"{CAPACITY}|{fallback_day.isoformat()}": Decimal(1)}
-    for key, part in _split(amount, weights, step).items():
-        meter, day = key.split("|")
-        cell = (deployment, meter, date.fromisoformat(day))
-        todate.cost[cell] = todate.cost.get(cell, zero(todate.currency)) + part
+        weights = {(CAPACITY, fallback_day): Decimal(1)}
+    nothing = zero(todate.currency)
+    for (meter, day), part in _split(amount, weights, step, _tie).items():
+        cell = (deployment, meter, day)
+        todate.cost[cell] = todate.cost.get(cell, nothing) + part
 
 
-def _split(total: Decimal, weights: dict[str, Decimal], step: Decimal) -> dict[str, Decimal]:
+def _split(total: Decimal, weights: dict[K, Decimal], step: Decimal,
+           tie: Callable[[K], Any] = lambda key: key) -> dict[K, Decimal]:
     """Largest remainder as chargeback.billing.pools.largest_remainder (the parts sum to ``total`` exactly,
-    ties to the smallest key), in 60-digit Decimal rather than Fraction: a month has thousands of cells,
-    and only the order of the remainders, not their exact value, decides anything here."""
+    ties to the smallest ``tie(key)``; a line's parts tie by their ``meter|YYYY-MM-DD`` text, as they always
+    have), in 60-digit Decimal rather than Fraction: a month has thousands of cells, and only the order of the
+    remainders, not their exact value, decides anything here."""
     with localcontext() as ctx:
         ctx.prec = 60
         units = int(total / step)
@@ -140,9 +149,13 @@ def _split(total: Decimal, weights: dict[str, Decimal], step: Decimal) -> dict[s
         exact = {k: units * w / whole for k, w in weights.items()}
         parts = {k: int(share.to_integral_value(rounding=ROUND_FLOOR)) for k, share in exact.items()}
         left_over = units - sum(parts.values())
-        for key in sorted(exact, key=lambda k: (-(exact[k] - parts[k]), k))[:left_over]:
+        for key in heapq.nsmallest(left_over, exact, key=lambda k: (-(exact[k] - parts[k]), tie(k))):
             parts[key] += 1
     return {k: n * step for k, n in parts.items()}
+
+
+def _tie(key: _Key) -> str:
+    return f"{key[0]}|{key[1].isoformat()}"
 
 
 CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")

@@ -5,9 +5,9 @@ Table ``UsageRollups`` holds one row per usage partition (PartitionKey the month
 the partition-index ETag it was read under (chargeback/storage/usage_table.UsageStore.watermarks) and the
 digest of its aggregate. A refresh reads a partition again only when its index ETag differs, so its cost
 follows the partitions written since. Aggregates are content-addressed and never rewritten:
-``rollups/{month}/parts/{partition}/{digest}.json`` (chargeback/usage/rollup_delta's compact shape).
+``rollups/{month}/parts/{partition}/{digest}.json.z`` (chargeback/usage/rollup_delta's compact shape, zlib).
 
-``rollups/{month}/merged.json`` is the sum of the parts it names by digest (always self-consistent: it is
+``rollups/{month}/merged.json.z`` is the sum of the parts it names by digest (always self-consistent: it is
 written whole, from a sum and the digests it was summed from). ``month_usage`` brings it up to date by
 subtracting each changed partition's previous aggregate and adding its current one, exactly (integer and
 exact-decimal sums; attribution merged per partition in partition order), so it equals a full merge of every
@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from contextlib import suppress
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from chargeback.storage.account import StorageAccount, storage_errors
-from chargeback.storage.documents import JSON, DocumentStore
+from chargeback.storage.documents import DocumentStore
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.rollup_delta import (
     FORMAT,
@@ -40,16 +41,17 @@ from chargeback.usage.rollup_delta import (
 
 ROLLUP_TABLE = "UsageRollups"
 ROLLUPS = "rollups"
+ZLIB = "application/zlib"   # JSON, zlib-compressed (RFC 1950)
 Rows = dict[str, tuple[str, str | None]]   # partition -> (watermark, digest of its aggregate; None: first format)
 
 
 def part_blob(month: str, partition: str, digest: str | None = None) -> str:
     """An aggregate's blob; without a digest, the first format's (one blob per partition, rewritten)."""
-    return f"{month}/parts/{partition}.json" if digest is None else f"{month}/parts/{partition}/{digest}.json"
+    return f"{month}/parts/{partition}.json" if digest is None else f"{month}/parts/{partition}/{digest}.json.z"
 
 
 def merged_blob(month: str) -> str:
-    return f"{month}/merged.json"
+    return f"{month}/merged.json.z"
 
 
 def encode_part(usage: MonthUsage) -> bytes:
@@ -71,7 +73,7 @@ class RollupStore:
         """Blob first, row second: a row never names an aggregate that is not there yet. Returns the digest."""
         body = encode_part(usage)
         digest = hashlib.sha256(body).hexdigest()[:32]
-        self.documents.put(ROLLUPS, part_blob(month, partition, digest), body, JSON)
+        self.documents.put(ROLLUPS, part_blob(month, partition, digest), _pack(body), ZLIB)
         with storage_errors(f"recording the rollup of {partition}"):
             self.account.table(ROLLUP_TABLE).upsert_entity(
                 {"PartitionKey": month, "RowKey": partition, "Watermark": watermark, "Digest": digest})
@@ -157,25 +159,34 @@ class RollupStore:
         return with_attribution(decode_groups(document["usage"]), [document["attribution"]])
 
     def _document(self, month: str, partition: str, digest: str) -> dict[str, Any]:
-        document: dict[str, Any] = self.documents.get_json(ROLLUPS, part_blob(month, partition, digest))
+        data = self.documents.get(ROLLUPS, part_blob(month, partition, digest))
+        if data is None:
+            raise FileNotFoundError(f"{ROLLUPS}/{part_blob(month, partition, digest)} does not exist")
+        document: dict[str, Any] = json.loads(zlib.decompress(data))
         if document.get("format") != FORMAT:
             raise RollupMismatch(f"rollup {partition}/{digest} is not in format {FORMAT}")
         return document
 
     def _merged(self, month: str) -> dict[str, Any] | None:
         data = self.documents.get(ROLLUPS, merged_blob(month))
-        document: dict[str, Any] | None = json.loads(data) if data is not None else None
+        document: dict[str, Any] | None = json.loads(zlib.decompress(data)) if data is not None else None
         return document if document is not None and document.get("format") == FORMAT else None
 
     def _put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
                     attribution: dict[str, dict[str, Any]]) -> None:
         document = {"format": FORMAT, "parts": dict(sorted(digests.items())), "usage": encode_groups(usage),
                     "attribution": dict(sorted(attribution.items()))}
-        self.documents.put(ROLLUPS, merged_blob(month), _dumps(document), JSON)
+        self.documents.put(ROLLUPS, merged_blob(month), _pack(_dumps(document)), ZLIB)
 
     def _delete(self, name: str) -> None:
         with storage_errors(f"deleting {ROLLUPS}/{name}"), suppress(ResourceNotFoundError):
             self.account.container(ROLLUPS).delete_blob(name)
+
+
+def _pack(body: bytes) -> bytes:
+    """Compressed: the rows repeat subscriptions, deployments and zero counts (a month's sum shrinks ~7x,
+    for a few milliseconds' work), and these blobs are read and written on every refresh."""
+    return zlib.compress(body, 3)
 
 
 def _dumps(document: dict[str, Any]) -> bytes:

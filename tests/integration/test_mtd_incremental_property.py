@@ -119,7 +119,7 @@ def test_any_arrivals_and_refreshes_equal_a_full_read(fresh, plan):
         elif action == "lose_merged":
             ctx.rollups._delete(merged_blob(MONTH))
         elif action == "old_merged" and snapshots:
-            ctx.rollups.documents.put(ROLLUPS, merged_blob(MONTH), snapshots[0], "application/json")
+            ctx.rollups.documents.put(ROLLUPS, merged_blob(MONTH), snapshots[0], "application/zlib")
         elif action == "refresh":
             refresh(ctx)
             assert changed_partitions(ctx, MONTH) == []
