@@ -148,12 +148,13 @@ def as_method(name: str, expression: str) -> str:
 INBOUND_VARIABLES = ["chargeback-include-usage", "chargeback-request-model", "chargeback-input-characters"]
 
 
-def v2_expressions() -> dict[str, str]:
-    root = ET.parse(V2).getroot()  # noqa: S314 (our own policy files)
+def v2_expressions(policy: Path = V2, variables: list[str] = INBOUND_VARIABLES) -> dict[str, str]:
+    """The expressions of the v2 policy (or of a variant of it with these inbound ``variables``)."""
+    root = ET.parse(policy).getroot()  # noqa: S314 (our own policy files)
     inbound, outbound = root.find("inbound"), root.find("outbound")
     log = outbound.find("choose/when/log-to-eventhub")
     # a variable the harness does not know would be missing from every run: fail here instead
-    assert [v.get("name") for v in inbound.iter("set-variable")] == INBOUND_VARIABLES
+    assert [v.get("name") for v in inbound.iter("set-variable")] == variables
     return {
         "IncludeUsage": inbound.find("set-variable[@name='chargeback-include-usage']").get("value"),
         "RequestModel": inbound.find("set-variable[@name='chargeback-request-model']").get("value"),

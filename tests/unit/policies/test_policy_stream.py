@@ -26,6 +26,7 @@ from tests.unit.policies.harness import (
     build_runner,
     scenario,
     sse,
+    v2_expressions,
 )
 
 STREAM = POLICIES / "usage-v2-stream.xml"
@@ -40,21 +41,11 @@ STREAM_MAIN = HARNESS_MAIN.replace(
 
 
 def stream_expressions() -> dict[str, str]:
+    """The v2 policy's expressions as the stream variant has them, and the variant's own two."""
     root = ET.parse(STREAM).getroot()  # noqa: S314 (our own policy file)
-    inbound, outbound = root.find("inbound"), root.find("outbound")
-    assert [v.get("name") for v in inbound.iter("set-variable")] == VARIABLES
-    return {
-        "StreamVariable": inbound.find("set-variable[@name='chargeback-stream']").get("value"),
-        "IncludeUsage": inbound.find("set-variable[@name='chargeback-include-usage']").get("value"),
-        "RequestModel": inbound.find("set-variable[@name='chargeback-request-model']").get("value"),
-        "InputCharacters": inbound.find("set-variable[@name='chargeback-input-characters']").get("value"),
-        "RewriteCondition": inbound.find("choose/when").get("condition"),
-        "RewriteBody": inbound.find("choose/when/set-body").text,
-        "BackendCondition": root.find("backend/choose/when").get("condition"),
-        "LogCondition": outbound.find("choose/when").get("condition"),
-        "PartitionKey": outbound.find("choose/when/log-to-eventhub").get("partition-key"),
-        "LogEvent": outbound.find("choose/when/log-to-eventhub").text,
-    }
+    return {"StreamVariable": root.find("inbound/set-variable[@name='chargeback-stream']").get("value"),
+            **v2_expressions(STREAM, VARIABLES),
+            "BackendCondition": root.find("backend/choose/when").get("condition")}
 
 
 @pytest.fixture(scope="module")
