@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from chargeback.usage.meters import FIELDS, MeterQuantities
 from chargeback.usage.record import UsageRecord
@@ -23,9 +23,8 @@ MAX_LABELS = 200
 _AUDIO_SECONDS = 1 + FIELDS.index("audio_seconds")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Label:
-    """Who made a group of calls, as far as the calls said."""
+class Label(NamedTuple):
+    """Who made a group of calls, as far as the calls said (a tuple: cheap to build once per call)."""
 
     end_user: str = ""               # the end user id (or its hmac: hash), "" when not sent
     tags: tuple[str, ...] = ()       # valid "key=value" tags, sorted
@@ -69,28 +68,37 @@ class LineAttribution:
 
     def add(self, record: UsageRecord) -> None:
         """Count an attributed or gateway-log call (others are not kept here)."""
-        label = Label(record.end_user, record.tags, record.source == "gateway-logs")
-        if not label.attributed and not label.gateway_logs:
+        gateway_logs = record.schema_version == 3   # record.source == "gateway-logs", without the call
+        if not (record.end_user or record.tags or gateway_logs):
             return
-        day = record.timestamp.astimezone(UTC).day if record.timestamp.utcoffset() else record.timestamp.day
-        spilled_from = record.deployment if record.served_deployment else ""
-        self._count((record.subscription, record.priced_deployment, spilled_from, day, label),
-                    (1, *record.meters.values()))
+        ts = record.timestamp
+        day = ts.astimezone(UTC).day if ts.utcoffset() else ts.day
+        served = record.served_deployment   # priced as the deployment that served it (record.priced_deployment)
+        key = (record.subscription, served or record.deployment, record.deployment if served else "", day,
+               Label(record.end_user, record.tags, gateway_logs))
+        self._count(key, (1, *record.meters.values()))
 
     def _count(self, key: _Key, counts: tuple[int | Decimal, ...] | list[int | Decimal]) -> None:
-        subscription, label = key[0], key[4]
-        if label.attributed and not label.folded and label not in self._labels[subscription]:
-            if len(self._labels[subscription]) >= MAX_LABELS:
-                key = (*key[:4], Label(gateway_logs=label.gateway_logs, folded=True))
-            else:
-                self._labels[subscription].add(label)
-        cell = self._cells.get(key)
+        cell = self._cells.get(key)   # found: its label was admitted when the cell was made
         if cell is None:
-            cell = self._cells[key] = _zeros()
-            self._by_deployment = None
+            key = self._admitted(key)
+            cell = self._cells.get(key)
+            if cell is None:
+                cell = self._cells[key] = _zeros()
+                self._by_deployment = None
         for index, count in enumerate(counts):
             if count:
                 cell[index] += count
+
+    def _admitted(self, key: _Key) -> _Key:
+        """``key``, or its folded label's once the subscription already has ``MAX_LABELS`` labels."""
+        subscription, label = key[0], key[4]
+        labels = self._labels[subscription]
+        if label.attributed and not label.folded and label not in labels:
+            if len(labels) >= MAX_LABELS:
+                return (*key[:4], Label(gateway_logs=label.gateway_logs, folded=True))
+            labels.add(label)
+        return key
 
     def merge(self, other: LineAttribution) -> None:
         for key, counts in sorted(other._cells.items()):
