@@ -12,8 +12,10 @@ written whole, from a sum and the digests it was summed from). ``month_usage`` b
 subtracting each changed partition's previous aggregate and adding its current one, exactly (integer and
 exact-decimal sums; attribution merged per partition in partition order), so it equals a full merge of every
 part; when a previous aggregate is missing or does not add up, it merges every part again (``rebuild``).
-An aggregate subtracted out of the merged sum is deleted unless the partition's row still names it; a
-partition's content only grows (rows are upserted, never deleted), so its row never names it again.
+An aggregate subtracted out of the merged sum is deleted unless the partition's row still names it. A row
+names it again only if the partition's content reverts to exactly that aggregate (rows are upserted, never
+deleted: a replaced row changed back); should a refresh race that deletion, the rebuild finds the aggregate
+missing, clears the partition's watermark so the next refresh reads it again, and fails this once.
 The priced month so far is one blob, ``rollups/{month}/month_to_date.json``.
 """
 from __future__ import annotations
@@ -117,7 +119,11 @@ class RollupStore:
         attribution: dict[str, dict[str, Any]] = {}
         for partition in sorted(rows):
             watermark, digest = rows[partition]
-            part = self._part(month, partition, digest)
+            try:
+                part = self._part(month, partition, digest)
+            except FileNotFoundError:
+                self._forget(month, partition)
+                raise
             if digest is None:
                 digest = self.put_part(month, partition, watermark, part)
             usage.merge(part)
@@ -177,6 +183,13 @@ class RollupStore:
         document = {"format": FORMAT, "parts": dict(sorted(digests.items())), "usage": encode_groups(usage),
                     "attribution": dict(sorted(attribution.items()))}
         self.documents.put(ROLLUPS, merged_blob(month), _pack(_dumps(document)), ZLIB)
+
+    def _forget(self, month: str, partition: str) -> None:
+        """Clear the partition's watermark: the next refresh reads it again and stores its aggregate anew
+        (an aggregate deleted while a writer named it again, which needs a partition's content to revert)."""
+        with storage_errors(f"forgetting the rollup of {partition}"):
+            self.account.table(ROLLUP_TABLE).upsert_entity(
+                {"PartitionKey": month, "RowKey": partition, "Watermark": ""})
 
     def _delete(self, name: str) -> None:
         with storage_errors(f"deleting {ROLLUPS}/{name}"), suppress(ResourceNotFoundError):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from chargeback.config.loading import parse_config
 from chargeback.settings import Settings
-from chargeback.storage.rollup_store import ROLLUPS, RollupStore, merged_blob
+from chargeback.storage.rollup_store import ROLLUPS, RollupStore, merged_blob, part_blob
 from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.reading import aggregate_stored_month
 from chargeback.usage.record import UsageRecord
@@ -128,3 +128,19 @@ def test_any_arrivals_and_refreshes_equal_a_full_read(fresh, plan):
             merged = ctx.rollups.documents.get(ROLLUPS, merged_blob(MONTH))
             if merged is not None:
                 snapshots.append(merged)
+
+
+def test_a_missing_current_aggregate_is_read_again_by_the_next_refresh(fresh):
+    services = fresh()
+    ctx = MonthToDateContext(usage=services.usage, rollups=RollupStore(services.account), config=services.config)
+    services.usage.write([record(1, 2, 9, 0, 1_000), record(2, 30, 9, 1, 2_000)])
+    refresh(ctx)
+    (partition, digest), _other = sorted(
+        (p, row[1]) for p, row in ctx.rollups._rows(MONTH).items())
+    ctx.rollups._delete(part_blob(MONTH, partition, digest))
+    ctx.rollups._delete(merged_blob(MONTH))
+    with pytest.raises(FileNotFoundError):
+        ctx.rollups.month_usage(MONTH)
+    assert [c["partition"] for c in changed_partitions(ctx, MONTH)] == [partition]
+    refresh(ctx)
+    assert ctx.rollups.month_usage(MONTH) == aggregate_stored_month(services.usage, MONTH)
