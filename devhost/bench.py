@@ -1,13 +1,16 @@
 """`chargeback bench`: each figure is a ratio against a baseline measured in the same run, on one Azurite.
 
 This machine is shared and noisy, so absolute rates are reported only beside their baselines.
-Each path writes to fresh tables; the best of ``repeats`` interleaved runs is kept.
+Each path writes to fresh tables; the best of ``repeats`` interleaved runs is kept for the older figures.
+The issue-17 ratios are measured ``runs`` times (default 3), each from two paths in the same run: the top
+level holds each ratio's median, ``min_median_max`` every figure's [min, median, max] over the runs.
 """
 from __future__ import annotations
 
 import json
 import time
 from contextlib import contextmanager
+from statistics import median
 from typing import IO
 
 from azure.data.tables import TableClient
@@ -18,6 +21,7 @@ from chargeback.usage.events import RawEvent, parse_batch
 from chargeback.wiring import configured
 from devhost.azurite import Azurite
 from devhost.bench_aggregation import bench_memory, bench_scan_vs_aggregate
+from devhost.bench_month_end import bench_month_end
 from devhost.bench_mtd import bench_mtd_refresh
 from devhost.bench_scale import bench_departments, bench_transactions
 from devhost.bench_workbooks import bench_workbooks
@@ -84,17 +88,38 @@ def bench_naive(connection_string: str, prefix: str, lines: list[str], client_pe
         return _rate(len(lines), time.perf_counter() - start)
 
 
-def _scale_figures(runs: list[dict[str, float]]) -> dict[str, float]:
-    """Best of the runs for each rate; each ratio from the rates of one run (the best such ratio)."""
-    best = {key: max(r[key] for r in runs) for key in runs[0]}
-    return {**{key: round(value) for key, value in best.items()},
-            "ingest_vs_full_tx_ratio": round(max(r["ingest_events_per_s"] / r["full_tx_rows_per_s"]
-                                                 for r in runs), 3),
-            "ingest_vs_naive_5ms_ratio": round(max(r["ingest_5ms_events_per_s"] / r["naive_5ms_events_per_s"]
-                                                   for r in runs), 2)}
+def spread(values: list[float], digits: int = 3) -> list[float]:
+    """[min, median, max] of one figure over the runs."""
+    ordered = sorted(values)
+    return [round(ordered[0], digits), round(median(ordered), digits), round(ordered[-1], digits)]
 
 
-def run_benchmarks(events: int = 20_000, repeats: int = 2, progress: IO | None = None) -> dict:
+# Figures measured in every run; each ratio comes from two paths measured in that same run.
+RATIOS = ("ingest_vs_full_tx_ratio", "ingest_vs_naive_5ms_ratio", "run_month_200_vs_20_departments_ratio",
+          "month_end_vs_full_ratio", "run_month_refreshed_vs_full_ratio", "ingest_vs_sdk_ingest_ratio",
+          "sdk_vs_lean_client_cpu_ratio")
+
+
+def summarize_runs(runs: list[dict[str, float]]) -> dict:
+    """Each figure's median at the top level; ``runs``: [min, median, max] of every figure over the runs."""
+    spreads = {key: spread([r[key] for r in runs]) for key in runs[0]}
+    return {**{key: spreads[key][1] for key in RATIOS if key in spreads}, "runs": len(runs),
+            "min_median_max": spreads}
+
+
+def one_run(emulator: Azurite, lines: list[str], run: int, department_events: int, say) -> dict[str, float]:
+    cs = emulator.connection_string
+    say(f"run {run + 1}: ingest vs full transactions (lean body and SDK); ingest vs naive behind a 5 ms proxy")
+    figures = bench_transactions(cs, emulator.ports.table, lines, run)
+    say(f"run {run + 1}: run-month on {department_events:,} rows from 20 and from 200 departments")
+    figures.update(bench_departments(cs, department_events, run))
+    say(f"run {run + 1}: month-end from the rollups vs a full aggregation")
+    [month_end] = bench_month_end(cs, len(lines), repeats=1, prefix=f"mebench{run}")
+    return {**figures, **month_end}
+
+
+def run_benchmarks(events: int = 20_000, repeats: int = 2, progress: IO | None = None, runs: int = 3,
+                   department_events: int | None = None, million: bool = False) -> dict:
     def say(text: str) -> None:
         if progress:
             print(text, file=progress, flush=True)
@@ -119,12 +144,7 @@ def run_benchmarks(events: int = 20_000, repeats: int = 2, progress: IO | None =
             ingest_rates.append(bench_ingest(cs, f"ing{run}", lines))
             naive_rates.append(bench_naive(cs, f"naive{run}", naive_lines, client_per_event=True))
             upsert_rates.append(bench_naive(cs, f"upsert{run}", naive_lines, client_per_event=False))
-        scale = []
-        for run in range(repeats):
-            say(f"run {run + 1}/{repeats}: ingest vs full transactions; ingest vs naive behind a 5 ms proxy")
-            scale.append(bench_transactions(cs, emulator.ports.table, lines, run))
-        say(f"run-month on {events:,} rows from 20 and from 200 departments (local Durable host)")
-        departments = bench_departments(cs, events)
+        scale = [one_run(emulator, lines, run, department_events or events, say) for run in range(runs)]
         say("aggregating the ingested month: read + aggregate vs the bare projected scan")
         with _services_on(cs, "ing0") as s:
             aggregation = bench_scan_vs_aggregate(s.usage)
@@ -143,12 +163,18 @@ def run_benchmarks(events: int = 20_000, repeats: int = 2, progress: IO | None =
         "naive_events_per_s": round(naive),
         "ingest_vs_raw_ratio": round(ingest / raw, 3),
         "per_event_upsert_events_per_s": round(upsert),
-        **_scale_figures(scale), **departments,
-        # Item 3 of issue 17 (month-end from the month-to-date rollups) is not built: no figure.
-        "month_end_vs_full_ratio": None,
-        # Measured by `python -m devhost.bench_million 100000 1000000` (minutes, not part of this bench).
-        "ingest_peak_rss_1m_vs_100k_ratio": None,
+        **summarize_runs(scale),
+        "ingest_peak_rss_1m_vs_100k_ratio": million_ratio(say) if million else None,
         "ingest_vs_per_event_upsert_ratio": round(ingest / upsert, 2),
         **aggregation, **month_to_date, **memory, **{f"workbooks_{k}" if k in ("events", "departments") else k: v
                                     for k, v in workbooks.items()},
     }
+
+
+def million_ratio(say) -> float:
+    """`python -m devhost.bench_million 100000 1000000` (tens of minutes): ingest peak RSS, 1M over 100k."""
+    from devhost.bench_million import main
+    say("ingesting and invoicing 100,000 and 1,000,000 generated events, each step in its own process")
+    result = main([100_000, 1_000_000])
+    say(json.dumps(result))
+    return float(result["ingest_peak_rss_1m_vs_100k_ratio"])   # type: ignore[arg-type]

@@ -81,17 +81,27 @@ def one_size(events: int, work: Path, resume_check: bool = False) -> dict[str, o
     return result
 
 
+def stored(env: dict[str, str]) -> int:
+    """Usage records stored in the tables of ``env`` (each record once)."""
+    from chargeback.settings import Settings
+    from chargeback.storage.account import StorageAccount
+    from chargeback.storage.usage_table import UsageStore
+    return UsageStore(StorageAccount(Settings.from_env(env))).count(MONTH)
+
+
 def resumed(events: int, work: Path, env: dict[str, str], ingest: list[str], config_file: Path,
             clean_wall: float) -> dict[str, object]:
     """Ingest into fresh tables, killed half-way; rerun; invoice; the same invoice table as the clean run."""
     subprocess.run([*CLI, "config", "import", str(config_file)], env=env, check=True, stdout=subprocess.DEVNULL,
                    cwd=ROOT)
     killed_ingest(ingest, env, clean_wall / 2, work / f"ingest-killed-{events}.log")
+    stored_when_killed = stored(env)
     rerun = timed(ingest, env, work / f"ingest-rerun-{events}.log")
     month = timed([*CLI, "run-month", MONTH, "--timeout", "3600"], env, work / f"run-month-resumed-{events}.log")
     clean, again = (invoice_table(work / name) for name in (f"run-month-{events}.log",
                                                              f"run-month-resumed-{events}.log"))
-    return {"killed_after_s": round(clean_wall / 2, 1), "rerun_ingest": rerun, "run_month": month,
+    return {"killed_after_s": round(clean_wall / 2, 1), "stored_when_killed": stored_when_killed,
+            "stored_after_rerun": stored(env), "rerun_ingest": rerun, "run_month": month,
             "invoice_table_identical": clean == again, "grand_total": again[-1]}
 
 

@@ -64,6 +64,9 @@ def _local_commands(sub) -> None:
     bench = _command(sub, "bench", commands.bench,
                      "benchmarks, as ratios against baselines measured in the same run")
     bench.add_argument("--events", type=int, default=20_000, help="events per measured path (default 20000)")
+    bench.add_argument("--runs", type=int, default=3, help="runs of the scale ratios: min/median/max (default 3)")
+    bench.add_argument("--million", action="store_true",
+                       help="also ingest and invoice 100k and 1M events for ingest_peak_rss_1m_vs_100k_ratio (slow)")
 
 
 def _storage_commands(sub) -> None:

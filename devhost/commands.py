@@ -165,7 +165,8 @@ def resolve_ids(given: list[str], stored: list[str]) -> set[str]:
 
 def bench(args) -> int:
     from devhost.bench import run_benchmarks
-    results = run_benchmarks(args.events, progress=None if args.json else sys.stderr)
+    results = run_benchmarks(args.events, progress=None if args.json else sys.stderr, runs=args.runs,
+                             million=args.million)
     if args.json:
         print_json(results)
     else:
