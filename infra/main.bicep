@@ -155,6 +155,12 @@ param smtpPasswordSecretUri string = ''
 @description('Sender address of notices (CHARGEBACK_SMTP_FROM).')
 param smtpFrom string = ''
 
+@description('Key Vault secret URI of the key that signs the portal\'s Rerun form tokens (CHARGEBACK_CSRF_KEY, at least 32 characters); empty = the portal\'s Rerun form is off (admins rerun over POST /api/invoices/{month}/run). The app\'s identity needs Key Vault Secrets User on that vault.')
+param csrfKeySecretUri string = ''
+
+@description('Key Vault secret URI of the key end users are hashed with (CHARGEBACK_END_USER_HASH_KEY): set, an event\'s endUser is stored as HMAC-SHA256 under it, never raw; empty = end users stored as sent. The app\'s identity needs Key Vault Secrets User on that vault.')
+param endUserHashKeySecretUri string = ''
+
 @description('Largest number of Flex Consumption instances.')
 @minValue(1)
 @maxValue(1000)
@@ -246,6 +252,12 @@ var smtpSettings = empty(smtpHost) ? {} : union(
   empty(smtpPasswordSecretUri) ? {} : { CHARGEBACK_SMTP_PASSWORD: '@Microsoft.KeyVault(SecretUri=${smtpPasswordSecretUri})' }
 )
 
+// Keys the app signs or hashes with: Key Vault references, never values.
+var keySettings = union(
+  empty(csrfKeySecretUri) ? {} : { CHARGEBACK_CSRF_KEY: '@Microsoft.KeyVault(SecretUri=${csrfKeySecretUri})' },
+  empty(endUserHashKeySecretUri) ? {} : { CHARGEBACK_END_USER_HASH_KEY: '@Microsoft.KeyVault(SecretUri=${endUserHashKeySecretUri})' }
+)
+
 // The platform (not the app) reads this one: App Service authentication's client secret.
 var authSecretSettingName = 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
 var authSettings = empty(authClientSecretUri) ? {} : {
@@ -273,7 +285,7 @@ module functionApp 'modules/functionapp.bicep' = {
     authClientId: authClientId
     authAllowedAudiences: authAllowedAudiences
     authClientSecretSettingName: empty(authClientSecretUri) ? '' : authSecretSettingName
-    extraAppSettings: union(smtpSettings, authSettings)
+    extraAppSettings: union(smtpSettings, authSettings, keySettings)
     maximumInstanceCount: maximumInstanceCount
   }
 }

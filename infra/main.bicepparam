@@ -28,3 +28,7 @@ param networkIsolation = bool(readEnvironmentVariable('CHARGEBACK_NETWORK_ISOLAT
 // Optional e-mail notices; the password is a Key Vault secret URI, never a value.
 param smtpHost = readEnvironmentVariable('CHARGEBACK_SMTP_HOST', '')
 param smtpFrom = readEnvironmentVariable('CHARGEBACK_SMTP_FROM', '')
+
+// Optional keys, as Key Vault secret URIs: the portal's Rerun form tokens, hashed end users.
+param csrfKeySecretUri = readEnvironmentVariable('CHARGEBACK_CSRF_KEY_SECRET_URI', '')
+param endUserHashKeySecretUri = readEnvironmentVariable('CHARGEBACK_END_USER_HASH_KEY_SECRET_URI', '')

@@ -251,6 +251,12 @@ def test_templates_never_read_or_pass_keys():
             assert marker not in source, f"{path.name} uses {marker}"
     for secret in ("smtpSettings", "authSettings"):  # secrets are Key Vault references, never values
         assert "@Microsoft.KeyVault(SecretUri=" in text(one(MAIN, "var", secret).body)
+    keys = text(one(MAIN, "var", "keySettings").body)
+    for setting, uri in (("CHARGEBACK_CSRF_KEY", "csrfKeySecretUri"),
+                         ("CHARGEBACK_END_USER_HASH_KEY", "endUserHashKeySecretUri")):
+        assert f"{setting}: '@Microsoft.KeyVault(SecretUri=${{{uri}}})'" in keys, setting
+        assert one(MAIN, "param", uri).has_default   # optional: empty leaves the feature off
+    assert "keySettings" in text(one(MAIN, "module", "functionApp").prop("params", "extraAppSettings"))
 
 
 def test_http_routes_are_behind_entra_id_app_service_authentication():
