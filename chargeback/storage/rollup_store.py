@@ -16,7 +16,7 @@ An aggregate subtracted out of the merged sum is deleted unless the partition's 
 names it again only if the partition's content reverts to exactly that aggregate (rows are upserted, never
 deleted: a replaced row changed back); should a refresh race that deletion, the rebuild finds the aggregate
 missing, clears the partition's watermark so the next refresh reads it again, and fails this once.
-The priced month so far is one blob, ``rollups/{month}/month_to_date.json``.
+The priced month so far is one blob, ``rollups/{month}/month_to_date.json.z``.
 """
 from __future__ import annotations
 
@@ -132,9 +132,14 @@ class RollupStore:
         return usage
 
     def put_month_to_date(self, month: str, document: dict[str, Any]) -> None:
-        self.documents.put_json(ROLLUPS, f"{month}/month_to_date.json", document)
+        self.documents.put(ROLLUPS, f"{month}/month_to_date.json.z", _pack(_dumps(document)), ZLIB)
 
     def month_to_date(self, month: str) -> dict[str, Any] | None:
+        """The month so far as the last refresh priced it (a first-format ``.json`` one if that is all)."""
+        data = self.documents.get(ROLLUPS, f"{month}/month_to_date.json.z")
+        if data is not None:
+            packed: dict[str, Any] = json.loads(zlib.decompress(data))
+            return packed
         try:
             document: dict[str, Any] = self.documents.get_json(ROLLUPS, f"{month}/month_to_date.json")
         except (FileNotFoundError, ResourceNotFoundError):
