@@ -172,7 +172,10 @@ def _parse_v1(doc: dict[str, Any], raw: RawEvent) -> UsageRecord:
     deployment = _optional_text(doc, "deploymentId")
     # The id hashes the scrubbed body, so a replayed dead letter gets the id it would have had.
     scrubbed = dict(doc, appSubscriptionKey=subscription)
-    body = json.dumps(scrubbed, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    # Numbers with a fraction or exponent decode as Decimal (exact), which json cannot write back: they hash
+    # as their text. The id also hashes the event's partition and sequence number, so a number and a string
+    # of the same text never meet under one id.
+    body = json.dumps(scrubbed, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
     record_id = "v1-" + _digest(raw.partition, raw.sequence_number, body)[:40]
     return UsageRecord(record_id=record_id, timestamp=timestamp, subscription=subscription,
                        deployment=deployment, meters=MeterQuantities.from_text_tokens(prompt, 0, completion),
