@@ -20,7 +20,7 @@ from chargeback.owners.access import InvoiceAccess, download_name, parse_departm
 from chargeback.owners.bearer import principal_of  # an Entra bearer token (scripts), else App Service's header
 from chargeback.owners.portal import CONTENT_SECURITY_POLICY, download_href, gather, months_back, render_portal
 from chargeback.owners.portal_detail import detail
-from chargeback.storage.documents import CSV, EXPORTS, INVOICES, XLSX
+from chargeback.storage.documents import CSV, EXPORTS, INVOICES, JSON, XLSX
 from chargeback.wiring import services
 from http_answers import PRIVATE as _PRIVATE
 from http_answers import answer as _answer
@@ -74,7 +74,8 @@ def invoice_download(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # The month's finance summary and FOCUS export, where the month's run stores them (workflow/invoicing.py).
-EXPORT_FILES = {"finance-summary.xlsx": (INVOICES, XLSX), "focus.csv": (EXPORTS, CSV)}
+EXPORT_FILES = {"finance-summary.xlsx": (INVOICES, XLSX), "focus.csv": (EXPORTS, CSV),
+                "focus-metadata.json": (EXPORTS, JSON)}
 
 
 @bp.function_name("export_download")

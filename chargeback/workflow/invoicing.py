@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chargeback.billing.actual_bill import apply_actual_bill
@@ -17,13 +17,14 @@ from chargeback.billing.charges import DepartmentCharges, MonthCharges
 from chargeback.billing.pricing import price_month
 from chargeback.documents.finance_summary import render_finance_summary
 from chargeback.documents.focus import render_focus_csv
+from chargeback.documents.focus_metadata import METADATA_NAME, render_focus_metadata
 from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.documents.invoice_meta import InvoiceMeta
 from chargeback.documents.invoice_workbook import render_department_workbook
 from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
 from chargeback.owners.change import explain
-from chargeback.storage.documents import CSV, EXPORTS, INVOICES, RUNS, XLSX
+from chargeback.storage.documents import CSV, EXPORTS, INVOICES, JSON, RUNS, XLSX
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.attribution_lines import LineAttribution
 from chargeback.usage.attribution_rollup import AttributionRow
@@ -216,7 +217,12 @@ def render_month_step(ctx: InvoicingContext, month: str, run_id: str, issue_date
     # The run's usage per line by end user and tags (issue 15): the FOCUS rows of a line split by them.
     usage = ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/usage.json")
     lines = LineAttribution.from_rows(usage.get("attribution_lines", []))
-    focus = ctx.documents.put(EXPORTS, f"{month}/focus.csv", render_focus_csv(charges, meta, lines), CSV, common)
+    data = render_focus_csv(charges, meta, lines)
+    focus = ctx.documents.put(EXPORTS, f"{month}/focus.csv", data, CSV, common)
+    # FOCUS 1.2 metadata (schema, ProviderTagPrefixes) beside it, same folder (documents/focus_metadata.py).
+    created = datetime.combine(meta.issue_date, datetime.min.time(), UTC)
+    ctx.documents.put(EXPORTS, f"{month}/{METADATA_NAME}",
+                      render_focus_metadata(ctx.issuer, created, f"{EXPORTS}/{focus}", len(data)), JSON, common)
     return {"finance_summary": f"{INVOICES}/{summary}", "focus_export": f"{EXPORTS}/{focus}"}
 
 
