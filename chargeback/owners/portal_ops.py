@@ -70,4 +70,5 @@ def exports_panel(month: str | None) -> str:
     m = escape(month)
     return (head + f'<ul><li><a href="/api/exports/{m}/finance-summary.xlsx" download>Finance summary for {m} '
             f'(xlsx)</a></li><li><a href="/api/exports/{m}/focus.csv" download>FOCUS export for {m} (csv)</a>'
+            f'</li><li><a href="/api/exports/{m}/focus-metadata.json" download>FOCUS metadata for {m} (json)</a>'
             '</li></ul></section>')

@@ -52,4 +52,5 @@ def test_exports_link_the_newest_invoiced_month_or_say_there_is_none():
     html = exports_panel("2026-10")
     assert 'href="/api/exports/2026-10/finance-summary.xlsx"' in html
     assert 'href="/api/exports/2026-10/focus.csv"' in html
+    assert 'href="/api/exports/2026-10/focus-metadata.json"' in html
     assert "No month has been invoiced yet." in exports_panel(None)
