@@ -20,7 +20,6 @@ class Settings:
     table_endpoint: str = ""          # CHARGEBACK_TABLE_ENDPOINT: managed identity in Azure
     blob_endpoint: str = ""           # CHARGEBACK_BLOB_ENDPOINT
     table_prefix: str = ""            # CHARGEBACK_TABLE_PREFIX: namespaces tables (tests, several installs)
-    usage_shards: int = 16            # CHARGEBACK_USAGE_SHARDS: partitions (time slices) per month
     storage_retries: int = 3          # CHARGEBACK_STORAGE_RETRIES: SDK retries before the batch fails
     public_url: str = "http://127.0.0.1:7071"  # CHARGEBACK_PUBLIC_URL: links in notices
     invoice_issuer: str = "Azure OpenAI platform team"  # CHARGEBACK_INVOICE_ISSUER: who issues the invoices
@@ -61,7 +60,6 @@ class Settings:
             table_endpoint=env.get("CHARGEBACK_TABLE_ENDPOINT", ""),
             blob_endpoint=env.get("CHARGEBACK_BLOB_ENDPOINT", ""),
             table_prefix=env.get("CHARGEBACK_TABLE_PREFIX", ""),
-            usage_shards=int(env.get("CHARGEBACK_USAGE_SHARDS", "16")),
             storage_retries=int(env.get("CHARGEBACK_STORAGE_RETRIES", "3")),
             public_url=env.get("CHARGEBACK_PUBLIC_URL", "http://127.0.0.1:7071").rstrip("/"),
             invoice_issuer=env.get("CHARGEBACK_INVOICE_ISSUER", "Azure OpenAI platform team"),

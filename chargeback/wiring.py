@@ -45,7 +45,7 @@ class Services:
 
     @cached_property
     def usage(self) -> UsageStore:
-        return UsageStore(self.account, shards=self.settings.usage_shards)
+        return UsageStore(self.account)
 
     @cached_property
     def dead_letters(self) -> DeadLetterStore:

@@ -15,8 +15,7 @@ from typing import IO
 
 from azure.data.tables import TableClient
 
-from chargeback.settings import Settings
-from chargeback.storage.usage_table import USAGE_TABLE, record_to_entity
+from chargeback.storage.usage_table import SLICES_PER_MONTH, USAGE_TABLE, record_to_entity
 from chargeback.usage.events import RawEvent, parse_batch
 from chargeback.wiring import configured
 from devhost.azurite import Azurite
@@ -130,7 +129,7 @@ def run_benchmarks(events: int = 20_000, repeats: int = 2, progress: IO | None =
     parse_rate = bench_parse(bodies)
     # The host hands the trigger one partition's batch at a time; no code can group across batches,
     # so the ceiling writes exactly those batches.
-    shards = Settings().usage_shards
+    shards = SLICES_PER_MONTH
     entity_batches = [[record_to_entity(r, shards) for r in parse_batch(
         [RawEvent(e.get_body(), b.partition, e.sequence_number) for e in b.events])[0]]
         for b in batches(lines, batch_size=500)]

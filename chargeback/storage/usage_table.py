@@ -41,6 +41,12 @@ def subscription_key(subscription: str) -> str:
     return "h-" + hashlib.sha256(subscription.encode("utf-8")).hexdigest()[:32]
 
 
+# Slices per month: fixed, not a setting. A record's partition is a pure function of it and this number, so
+# that a redelivered event rewrites its own row; with another number it would land in another partition and
+# be stored (and billed) twice. Tests and benchmarks may pass another to a store of their own.
+SLICES_PER_MONTH = 16
+
+
 def partition_key(record: UsageRecord, shards: int) -> str:
     """Month and a slice of the month by event time: a pure function of the record (a redelivered record
     lands on its own row again), and calls that arrive together share one partition whatever their
@@ -167,7 +173,8 @@ class RowsRefused(Exception):
 class UsageStore:
     """Writes and reads usage records; every write is an idempotent upsert."""
 
-    def __init__(self, account: StorageAccount, shards: int = 16, workers: int = 8, submit: Submit | None = None):
+    def __init__(self, account: StorageAccount, shards: int = SLICES_PER_MONTH, workers: int = 8,
+                 submit: Submit | None = None):
         self.account = account
         self.shards = shards
         self.submit: Submit = submit or submit_upserts   # batch_wire.sdk_submit: the library's own (benchmarks)

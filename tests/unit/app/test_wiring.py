@@ -62,7 +62,7 @@ def test_importing_the_product_reads_no_setting():
     modules = ["chargeback.wiring", "chargeback.workflow.invoicing", "chargeback.workflow.notifying",
                "chargeback.workflow.ingesting", "chargeback.usage.events", "chargeback.owners.portal",
                "chargeback.notices.channels", "ingest", "orchestrations", "activities", "reports", "devhost.cli"]
-    env = {**os.environ, "CHARGEBACK_USAGE_SHARDS": "not-a-number", "CHARGEBACK_SMTP_PORT": "x"}
+    env = {**os.environ, "CHARGEBACK_MAX_COUNT_PER_CALL": "not-a-number", "CHARGEBACK_SMTP_PORT": "x"}
     code = f"import importlib\nfor m in {modules!r}:\n    importlib.import_module(m)\n" \
            "from chargeback.settings import settings\ntry:\n    settings()\nexcept ValueError:\n    print('unreadable')"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
