@@ -149,12 +149,15 @@ def test_an_admin_sees_every_department_and_the_chart_of_all_of_them(served, tmp
     # issue 13: the operations panels; a dead letter counts in the month it was recorded (now)
     assert "No dead letters recorded in 2026-10." in shown.stdout
     exports = {text: href for text, href in Links(shown.stdout).found if "2026-10 (" in text and "invoice" not in text}
-    assert set(exports) == {"Finance summary for 2026-10 (xlsx)", "FOCUS export for 2026-10 (csv)"}
+    assert set(exports) == {"Finance summary for 2026-10 (xlsx)", "FOCUS export for 2026-10 (csv)",
+                            "FOCUS metadata for 2026-10 (json)"}
     with urllib.request.urlopen(urljoin(page, exports["FOCUS export for 2026-10 (csv)"]), timeout=30) as response:
         assert response.headers["Content-Disposition"] == 'attachment; filename="chargeback-2026-10-focus.csv"'
         assert b"BilledCost" in response.read()
     with urllib.request.urlopen(urljoin(page, exports["Finance summary for 2026-10 (xlsx)"]), timeout=30) as response:
         assert openpyxl.load_workbook(BytesIO(response.read())).worksheets
+    with urllib.request.urlopen(urljoin(page, exports["FOCUS metadata for 2026-10 (json)"]), timeout=30) as response:
+        assert json.loads(response.read())["FocusVersion"] == "1.2"
     owner = f"{served['alice@example.com']}{exports['FOCUS export for 2026-10 (csv)']}"
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(owner, timeout=30)
