@@ -15,9 +15,10 @@ from chargeback.settings import Settings
 from chargeback.storage import batch_wire
 from chargeback.storage.account import StorageAccount
 from chargeback.storage.batch_wire import changeset_body, part_statuses, sdk_submit, submit_upserts
-from chargeback.storage.usage_table import UsageStore, record_to_entity
+from chargeback.storage.usage_table import UsageStore
 from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.record import UsageRecord
+from tests.fixtures.legacy_usage import store_as_first_release
 
 AT = datetime(2026, 10, 5, 9, 0, 0, tzinfo=UTC)
 
@@ -114,13 +115,7 @@ def test_count_counts_a_record_stored_under_both_key_schemes_once(storage):
     usage = UsageStore(account(storage), shards=16)
     legacy = [UsageRecord(f"req-{i:03d}", AT + timedelta(seconds=i), f"sub-{i % 2}", "gpt-4o",
                           meters=MeterQuantities(input=10)) for i in range(40)]
-    old_rows = []
-    for record in legacy:   # as the first release wrote them: {month}~{subscription}~{shard}
-        entity = record_to_entity(record, 16)
-        entity["PartitionKey"] = f"2026-10~{record.subscription}~00"
-        old_rows.append(entity)
-    usage._index_partitions({e["PartitionKey"] for e in old_rows})
-    usage.write_entities(old_rows)
+    store_as_first_release(usage, legacy)
     assert usage.count("2026-10") == 40
     usage.write(legacy[:15])   # redelivered after the key changed: 15 records now have two rows each
     assert sum(1 for _ in usage.table.list_entities(select=["RowKey"])) == 55   # rows

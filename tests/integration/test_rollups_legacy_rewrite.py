@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chargeback.storage.rollup_store import RollupStore
-from chargeback.storage.usage_table import record_to_entity
 from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.reading import aggregate_stored_month
 from chargeback.usage.record import UsageRecord
 from chargeback.workflow.month_to_date import MonthToDateContext, changed_partitions, refresh_partition_step
+from tests.fixtures.legacy_usage import store_as_first_release
 
 AT = datetime(2026, 10, 5, 9, 0, 0, tzinfo=UTC)
 
@@ -35,13 +35,7 @@ def test_a_legacy_row_redelivered_after_the_upgrade_leaves_the_rollups_counting_
     usage = app_services.usage
     ctx = MonthToDateContext(usage=usage, rollups=RollupStore(app_services.account), config=app_services.config)
     legacy = records(40)
-    old_rows = []
-    for record in legacy:   # as the first release wrote them: {month}~{subscription}~{shard}
-        entity = record_to_entity(record, 16)
-        entity["PartitionKey"] = f"2026-10~{record.subscription}~00"
-        old_rows.append(entity)
-    usage._index_partitions({e["PartitionKey"] for e in old_rows})
-    assert usage.write_entities(old_rows) == 40
+    assert store_as_first_release(usage, legacy) == 40
     assert refresh(ctx, "2026-10") == 40
     assert requests_and_input(ctx.rollups.month_usage("2026-10")) == (40, 40 * 1000 + sum(range(40)))
 

@@ -12,6 +12,7 @@ from chargeback.storage.usage_table import UsageStore, partition_key, record_to_
 from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.reading import aggregate_stored_month
 from devhost.loopback_proxy import LoopbackProxy
+from tests.fixtures.legacy_usage import store_as_first_release
 
 AT = datetime(2026, 10, 5, 9, 0, 0, tzinfo=UTC)
 
@@ -46,13 +47,7 @@ def test_a_batch_of_many_subscriptions_fills_full_transactions_and_redelivery_re
 def test_rows_of_the_first_key_scheme_still_read_and_a_record_in_both_schemes_counts_once(storage):
     usage = store_for(storage.connection_string, storage.prefix)
     legacy = records(40, subscriptions=2)
-    old_rows = []
-    for record in legacy:   # as the first release wrote them: {month}~{subscription}~{shard of 4 per month}
-        entity = record_to_entity(record, 16)
-        entity["PartitionKey"] = f"2026-10~{record.subscription}~00"
-        old_rows.append(entity)
-    usage._index_partitions({e["PartitionKey"] for e in old_rows})
-    assert usage.write_entities(old_rows) == 40
+    assert store_as_first_release(usage, legacy) == 40
     # After the upgrade, 15 of them are redelivered (same record ids) plus 5 new records.
     assert usage.write(legacy[:15] + records(5, first=40)) == 20
     assert usage.partitions("2026-10") == ["2026-10~02", "2026-10~sub-0~00", "2026-10~sub-1~00"]
