@@ -90,3 +90,17 @@ def test_azure_monitor_is_configured_once_and_only_with_a_connection_string(monk
     fake = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
     assert telemetry.configure_telemetry(fake) and telemetry.configure_telemetry(fake)
     assert len(calls) == 1 and calls[0]["connection_string"] == fake
+
+
+def test_requests_are_counted_per_subscription_and_metered_across_batches(captured):
+    emitter, _, reader = captured
+    emitter.record_batch([record(), record(record_id="r2"), record(record_id="r3", subscription="sub-b"),
+                          record(record_id="r4", metered=False, prompt_tokens=0, cached_tokens=0,
+                                 completion_tokens=0)], [])
+    emitter.record_batch([record(record_id="r5", subscription="sub-b")], [])
+    counts = {(p.attributes["subscription"], p.attributes["metered"]): p.value
+              for p in metric_points(reader, "chargeback.requests")}
+    assert counts == {("sub-a", True): 2, ("sub-a", False): 1, ("sub-b", True): 2}
+    inputs = {p.attributes["subscription"]: p.value for p in metric_points(reader, "chargeback.tokens")
+              if p.attributes["token_type"] == "input"}
+    assert inputs == {"sub-a": 2 * (1566 - 1408), "sub-b": 2 * (1566 - 1408)}
