@@ -20,9 +20,16 @@ CONFIG_TABLE = "ChargebackConfig"
 VERSIONS, POINTER = "version", "pointer"
 
 
+PARSED_VERSIONS_KEPT = 8
+
+
 class ConfigStore:
     def __init__(self, account: StorageAccount):
         self.account = account
+        # Versions parsed in this process, by fingerprint. A version is its content's fingerprint and is never
+        # rewritten with other content, so a parsed one stays right; a run's steps (one per department) would
+        # otherwise read and parse the whole config again each time.
+        self._parsed: dict[str, ChargebackConfig] = {}
 
     @property
     def table(self) -> TableClient:
@@ -55,12 +62,18 @@ class ConfigStore:
 
     def get(self, fingerprint: str) -> ChargebackConfig | None:
         """A config version by fingerprint (as recorded by an invoicing run)."""
+        if (parsed := self._parsed.get(fingerprint)) is not None:
+            return parsed
         with storage_errors("reading a configuration version"):
             try:
                 entity = self.table.get_entity(VERSIONS, fingerprint)
             except ResourceNotFoundError:
                 return None
-        return config_from_dict(from_properties(entity))
+        config = config_from_dict(from_properties(entity))
+        if len(self._parsed) >= PARSED_VERSIONS_KEPT:
+            self._parsed.pop(next(iter(self._parsed)))
+        self._parsed[fingerprint] = config
+        return config
 
     def versions(self) -> list[dict[str, Any]]:
         """Every imported version: fingerprint, imported at, source; newest first."""
