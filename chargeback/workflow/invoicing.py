@@ -120,23 +120,36 @@ def load_charges(ctx: InvoicingContext, month: str, run_id: str) -> MonthCharges
     return MonthCharges.from_dict(ctx.documents.get_json(RUNS, f"{run_prefix(month, run_id)}/charges.json"))
 
 
+def department_document(documents: Documents, month: str, run_id: str, department: str) -> dict[str, Any]:
+    """One department's document of a run, as ``price_usage_step`` stored it (read it once per step)."""
+    doc: dict[str, Any] = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
+    return doc
+
+
+def department_from(doc: dict[str, Any]) -> tuple[MonthCharges, list[DailyUsageRow]]:
+    """A department document's charges and daily usage."""
+    return MonthCharges.from_dict(doc["charges"]), [DailyUsageRow.from_dict(row) for row in doc["daily"]]
+
+
+def attribution_from(doc: dict[str, Any]) -> list[AttributionRow]:
+    """A department document's top end users and tags ([] when its calls named none)."""
+    return [AttributionRow.from_dict(row) for row in doc.get("attribution", [])]
+
+
+def gateway_calls_from(doc: dict[str, Any]) -> dict[str, int]:
+    """A department document's calls metered from the gateway logs, per deployment ({} when none)."""
+    return {str(k): int(v) for k, v in doc.get("gateway_logs", {}).items()}
+
+
 def load_department(documents: Documents, month: str, run_id: str,
                     department: str) -> tuple[MonthCharges, list[DailyUsageRow]]:
     """One department's charges and daily usage of a run."""
-    doc = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
-    return MonthCharges.from_dict(doc["charges"]), [DailyUsageRow.from_dict(row) for row in doc["daily"]]
+    return department_from(department_document(documents, month, run_id, department))
 
 
 def load_attribution(documents: Documents, month: str, run_id: str, department: str) -> list[AttributionRow]:
     """One department's top end users and tags of a run ([] when its calls named none)."""
-    doc = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
-    return [AttributionRow.from_dict(row) for row in doc.get("attribution", [])]
-
-
-def load_gateway_calls(documents: Documents, month: str, run_id: str, department: str) -> dict[str, int]:
-    """One department's calls metered from the gateway logs, per deployment ({} when none)."""
-    doc = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
-    return {str(k): int(v) for k, v in doc.get("gateway_logs", {}).items()}
+    return attribution_from(department_document(documents, month, run_id, department))
 
 
 def content_hash(charges: MonthCharges, department: str, daily: list[DailyUsageRow],
@@ -161,12 +174,12 @@ def _only(charges: MonthCharges, dept: DepartmentCharges) -> MonthCharges:
 def render_department_step(ctx: InvoicingContext, month: str, run_id: str, department: str,
                            issue_date: str) -> dict[str, Any]:
     """Render and store one department's workbook, unless the latest one already says the same."""
-    charges, daily = load_department(ctx.documents, month, run_id, department)
+    doc = department_document(ctx.documents, month, run_id, department)
+    charges, daily = department_from(doc)
     dept = charges.department(department)
     if dept is None:
         raise LookupError(f"{department} has no charges in run {run_id}")
-    attribution = load_attribution(ctx.documents, month, run_id, department)
-    gateway_calls = load_gateway_calls(ctx.documents, month, run_id, department)
+    attribution, gateway_calls = attribution_from(doc), gateway_calls_from(doc)
     digest = content_hash(charges, department, daily, attribution, gateway_calls)
     latest = ctx.index.latest(month, department)
     if latest is not None and latest.content_hash == digest:
