@@ -41,9 +41,7 @@ def subscription_key(subscription: str) -> str:
     return "h-" + hashlib.sha256(subscription.encode("utf-8")).hexdigest()[:32]
 
 
-# Slices per month: fixed, not a setting. A record's partition is a pure function of it and this number, so
-# that a redelivered event rewrites its own row; with another number it would land in another partition and
-# be stored (and billed) twice. Tests and benchmarks may pass another to a store of their own.
+# Fixed, not a setting: with another count a redelivered event would land in another partition, stored twice.
 SLICES_PER_MONTH = 16
 
 
