@@ -5,20 +5,16 @@ currency's minor unit): a pay-as-you-go line by each (meter, day)'s exact list c
 (meter, day)'s weighted tokens. A pool's cost accrues by day: month to date shows the department's share
 of the pool period's days elapsed (``line.amount x elapsed / days``, rounded once), and its whole share as
 what the month will cost. A pool share with no weighted usage lands on meter ``capacity``.
-
-A line's parts are a pure function of the line's figures and its groups, so each call keeps them by exactly
-those inputs (``_SplitMemo``) and the next call (the next hourly refresh, in the same worker) reuses the
-parts of every line whose inputs are unchanged: an hour's new usage touches a fraction of the lines.
 """
 from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal, localcontext
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.billing.meter_rates import meter_cost
@@ -31,29 +27,6 @@ CAPACITY = "capacity"   # the meter of a pool share no weighted usage explains
 Cell = tuple[str, str, date]   # deployment, meter, day
 _Key = tuple[str, date]        # meter, day: a line's part
 K = TypeVar("K")
-_Parts = tuple[tuple[_Key, Decimal], ...]
-
-
-class _SplitMemo:
-    """The last call's line parts by their every input (a hit is exact: equal inputs, equal parts); only
-    the last call's are kept, so memory stays one month's lines. A race between two calls only costs a miss."""
-
-    previous: ClassVar[dict[Hashable, _Parts]] = {}
-
-    def __init__(self) -> None:
-        self.last = _SplitMemo.previous
-        self.kept: dict[Hashable, _Parts] = {}
-
-    def split(self, key: Hashable, amount: Decimal, weights: Callable[[], dict[_Key, Decimal]],
-              step: Decimal) -> _Parts:
-        parts = self.last.get(key)
-        if parts is None:
-            parts = tuple(_split(amount, weights(), step, _tie).items())
-        self.kept[key] = parts
-        return parts
-
-    def done(self) -> None:
-        _SplitMemo.previous = self.kept
 
 
 @dataclass
@@ -95,7 +68,6 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
     step = quantum(charges.currency)
     groups = _groups_by_department(usage, config)
     out: dict[str, DepartmentToDate] = {}
-    memo = _SplitMemo()
     for dept in charges.departments:
         todate = DepartmentToDate(dept.department, charges.currency, markup_percent=charges.markup_percent)
         mine = groups.get(dept.department, [])
@@ -109,11 +81,10 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
             by_subscription[(sub, deployment)].append(group)
         for line in dept.lines:
             if isinstance(line, PaygLine):
-                _split_payg(todate, line, by_subscription.get((line.subscription, line.deployment), []), step, memo)
+                _split_payg(todate, line, by_subscription.get((line.subscription, line.deployment), []), step)
             else:
-                _split_pool(todate, line, by_deployment.get(line.pool, []), step, as_of, memo)
+                _split_pool(todate, line, by_deployment.get(line.pool, []), step, as_of)
         out[dept.department] = todate
-    memo.done()
     return out
 
 
@@ -131,50 +102,36 @@ def _groups_by_department(usage: MonthUsage, config: ChargebackConfig) -> dict[s
     return out
 
 
-def _split_payg(todate: DepartmentToDate, line: PaygLine, groups: list[_Group], step: Decimal,
-                memo: _SplitMemo) -> None:
-    def weights() -> dict[_Key, Decimal]:
-        out: dict[_Key, Decimal] = defaultdict(Decimal)
-        for sub, deployment, day, meter, quantity in groups:
-            if (sub == line.subscription and deployment == line.deployment and line.period_start <= day
-                    <= line.period_end and meter in line.rates):
-                out[(meter, day)] += meter_cost(meter, quantity, line.rates[meter], line.unit)
-        return out
-    key = ("payg", line.subscription, line.deployment, line.period_start, line.period_end, line.unit,
-           tuple(line.rates.items()), line.amount, step, tuple(groups))
-    _add(todate, line.deployment, line.amount, key, weights, step, line.period_start, memo)
+def _split_payg(todate: DepartmentToDate, line: PaygLine, groups: list[_Group], step: Decimal) -> None:
+    weights: dict[_Key, Decimal] = defaultdict(Decimal)
+    for sub, deployment, day, meter, quantity in groups:
+        if (sub == line.subscription and deployment == line.deployment and line.period_start <= day
+                <= line.period_end and meter in line.rates):
+            weights[(meter, day)] += meter_cost(meter, quantity, line.rates[meter], line.unit)
+    _add(todate, line.deployment, line.amount, weights, step, line.period_start)
 
 
-def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[_Group], step: Decimal, as_of: date,
-                memo: _SplitMemo) -> None:
+def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[_Group], step: Decimal, as_of: date) -> None:
     days = (line.period_end - line.period_start).days + 1
     elapsed = max(0, min(days, (as_of - line.period_start).days + 1))
     accrued = round_money(line.amount * elapsed / days, todate.currency)
     todate.pool_accrued += accrued
     todate.pool_to_accrue += line.amount - accrued
-
-    def weights() -> dict[_Key, Decimal]:
-        out: dict[_Key, Decimal] = defaultdict(Decimal)
-        for _sub, deployment, day, meter, quantity in groups:
-            if deployment == line.pool and line.period_start <= day <= line.period_end:
-                out[(meter, day)] += line.weights.get(meter, Decimal(0)) * quantity
-        return out
-    fallback_day = min(as_of, line.period_end)
-    key = ("pool", line.pool, line.period_start, line.period_end, tuple(line.weights.items()), accrued, step,
-           fallback_day, tuple(groups))
-    _add(todate, line.pool, accrued, key, weights, step, fallback_day, memo)
+    weights: dict[_Key, Decimal] = defaultdict(Decimal)
+    for _sub, deployment, day, meter, quantity in groups:
+        if deployment == line.pool and line.period_start <= day <= line.period_end:
+            weights[(meter, day)] += line.weights.get(meter, Decimal(0)) * quantity
+    _add(todate, line.pool, accrued, weights, step, min(as_of, line.period_end))
 
 
-def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, key: Hashable,
-         weights: Callable[[], dict[_Key, Decimal]], step: Decimal, fallback_day: date, memo: _SplitMemo) -> None:
+def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, weights: dict[_Key, Decimal],
+         step: Decimal, fallback_day: date) -> None:
     if not amount:
         return
-
-    def nonzero() -> dict[_Key, Decimal]:
-        found = weights()
-        return found if any(found.values()) else {(CAPACITY, fallback_day): Decimal(1)}
+    if not any(weights.values()):
+        weights = {(CAPACITY, fallback_day): Decimal(1)}
     nothing = zero(todate.currency)
-    for (meter, day), part in memo.split(key, amount, nonzero, step):
+    for (meter, day), part in _split(amount, weights, step, _tie).items():
         cell = (deployment, meter, day)
         todate.cost[cell] = todate.cost.get(cell, nothing) + part
 
