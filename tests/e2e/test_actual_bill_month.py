@@ -35,16 +35,21 @@ EXPORT = [("gpt 4o 0806 Inp glbl Tokens", "2.40", "1200"),          # 1.60 marke
 EXPECTED_ACTUAL = {"marketing": "86.16", "sales": "167.64"}
 
 
+def save_azure_export(services, config) -> None:
+    """Import EXPORT as Azure's FOCUS 1.2 cost export of October."""
+    rows = [focus_row(meter, cost, quantity, unit="1 Hour" if "Provisioned" in meter else "1K Tokens")
+            for meter, cost, quantity in EXPORT]
+    services.actuals.save(read_month_actuals(io.BytesIO(export_text(FOCUS_1_2, rows).encode()), "focus.csv",
+                                             "2026-10", config))
+
+
 def test_true_up_month_at_list_until_actuals_then_revised(local_host, month_loaded):
     config = parse_config(CONFIG + ACTUALS)
     month_loaded.config.save(config)
     first = local_host.run_month("2026-10", timeout=120)["output"]
     assert {i["department"]: i["total"] for i in first["invoices"]} == EXPECTED_TOTALS
 
-    rows = [focus_row(meter, cost, quantity, unit="1 Hour" if "Provisioned" in meter else "1K Tokens")
-            for meter, cost, quantity in EXPORT]
-    month_loaded.actuals.save(read_month_actuals(io.BytesIO(export_text(FOCUS_1_2, rows).encode()), "focus.csv",
-                                                 "2026-10", config))
+    save_azure_export(month_loaded, config)
     status = local_host.run_month("2026-10", timeout=120)
     assert status["runtimeStatus"] == "Completed", status.get("output")
     revised = status["output"]
@@ -57,10 +62,7 @@ def test_true_up_month_at_list_until_actuals_then_revised(local_host, month_load
 def test_actual_mode_month_through_the_host_reads_back_as_azure_billed(local_host, month_loaded):
     config = parse_config(CONFIG + ACTUALS.replace("mode: true_up", "mode: actual"))
     month_loaded.config.save(config)
-    rows = [focus_row(meter, cost, quantity, unit="1 Hour" if "Provisioned" in meter else "1K Tokens")
-            for meter, cost, quantity in EXPORT]
-    month_loaded.actuals.save(read_month_actuals(io.BytesIO(export_text(FOCUS_1_2, rows).encode()), "focus.csv",
-                                                 "2026-10", config))
+    save_azure_export(month_loaded, config)
     status = local_host.run_month("2026-10", timeout=120)
     assert status["runtimeStatus"] == "Completed", status.get("output")
     assert {i["department"]: i["total"] for i in status["output"]["invoices"]} == EXPECTED_ACTUAL
