@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode
 import azure.durable_functions as df
 import azure.functions as func
 
-from chargeback.errors import InvalidMonth
+from chargeback.errors import Forbidden, InvalidMonth
 from chargeback.months import parse_month
 from chargeback.owners.csrf import form_key, refuse_cross_site, verify, why_off
 from chargeback.wiring import services
@@ -48,7 +48,7 @@ async def portal_rerun(req: func.HttpRequest, client: df.DurableOrchestrationCli
 def _form(req: func.HttpRequest) -> dict[str, str]:
     body = req.get_body() or b""
     if len(body) > MAX_FORM:
-        return {}
+        raise Forbidden(f"the form is larger than {MAX_FORM} bytes: it is not the portal's Rerun form")
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 

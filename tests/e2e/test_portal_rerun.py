@@ -252,3 +252,13 @@ def test_a_status_durable_does_not_give_leaves_the_page_up(host, monkeypatch):
     html = portal(host)
     assert status_cell(html, "2026-09") == "status unavailable"
     assert status_cell(html, "2026-10") == "not started"
+
+
+def test_an_oversized_form_is_refused_as_such_and_nothing_starts(host):
+    token = form_of(portal(host), "2026-10")["token"]
+    body = urlencode({"token": token, "until": "2026-10", "pad": "x" * 5000}).encode()
+    answer = host.http.handle("POST", f"{BASE}/api/portal/months/2026-10/rerun",
+                              {**SAME_ORIGIN, **principal(ADMIN)}, body)
+    assert answer.status_code == 403 and "larger than 4096 bytes" in error(answer)
+    assert "queued" not in status_cell(portal(host), "2026-10")
+    assert post(host, "2026-10", token).status_code == 303   # the same token in a normal form still works
