@@ -19,7 +19,8 @@ the gateway stored). The calls' own ``key=value`` tags come from the departments
 only user-defined scheme, so their keys and values are written unaltered, without the prefix (their keys
 cannot contain ``/``, so never look provider-defined). ``chargeback/attribution: "others"`` marks the row of
 the calls beyond the top labels; ``chargeback/meteredBy: "gateway-logs"`` the calls priced without cached
-tokens. Rows of calls that named no user or tag carry none of these. The prefix is ``focus.TAG_PREFIX``.
+tokens. Rows of calls that named no user or tag carry none of these. The prefix is ``PREFIX`` below
+(``focus.TAG_PREFIX`` is the same).
 """
 from __future__ import annotations
 
