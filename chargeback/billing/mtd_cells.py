@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
@@ -21,12 +20,13 @@ from chargeback.billing.meter_rates import meter_cost
 from chargeback.config.model import ChargebackConfig
 from chargeback.money import quantum, round_money, zero
 from chargeback.usage.aggregation import MonthUsage
-from chargeback.usage.meter_rows import meter_rows
+from chargeback.usage.meters import METERS
 
 CAPACITY = "capacity"   # the meter of a pool share no weighted usage explains
 Cell = tuple[str, str, date]   # deployment, meter, day
 _Key = tuple[str, date]        # meter, day: a line's part
 K = TypeVar("K")
+_NOTHING = Decimal(0)
 
 
 @dataclass
@@ -66,61 +66,86 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
                   as_of: date) -> dict[str, DepartmentToDate]:
     """Every department's cells as of ``as_of`` (the day of the refresh, counted as elapsed)."""
     step = quantum(charges.currency)
-    groups = _groups_by_department(usage, config)
+    index = _Index(usage, config, frozenset(p.deployment for p in charges.pools))
     out: dict[str, DepartmentToDate] = {}
     for dept in charges.departments:
         todate = DepartmentToDate(dept.department, charges.currency, markup_percent=charges.markup_percent)
-        mine = groups.get(dept.department, [])
-        by_deployment: dict[str, list[_Group]] = defaultdict(list)   # each line scans only its own groups
-        by_subscription: dict[tuple[str, str], list[_Group]] = defaultdict(list)
-        for group in mine:
-            sub, deployment, day, meter, quantity = group
-            cell = (deployment, meter, day)
-            todate.quantity[cell] = todate.quantity.get(cell, 0) + quantity
-            by_deployment[deployment].append(group)
-            by_subscription[(sub, deployment)].append(group)
+        todate.quantity = index.quantity.get(dept.department, {})
         for line in dept.lines:
             if isinstance(line, PaygLine):
-                _split_payg(todate, line, by_subscription.get((line.subscription, line.deployment), []), step)
+                _split_payg(todate, line, index.payg.get((line.subscription, line.deployment), []), step)
             else:
-                _split_pool(todate, line, by_deployment.get(line.pool, []), step, as_of)
+                _split_pool(todate, line, index.pool.get((dept.department, line.pool), []), step, as_of)
         out[dept.department] = todate
     return out
 
 
-_Group = tuple[str, str, date, str, int | Decimal]   # subscription, deployment, day, meter, quantity
+_Row = tuple[date, str, int | Decimal]   # day, meter, quantity: one non-zero meter of one group
+_INDEXED = tuple(enumerate(METERS, 2))   # a group's counts: requests, unmetered, then FIELDS (METERS first)
 
 
-def _groups_by_department(usage: MonthUsage, config: ChargebackConfig) -> dict[str, list[_Group]]:
-    out: dict[str, list[_Group]] = defaultdict(list)
-    departments: dict[str, list[_Group]] = {}   # subscription -> its department's list
-    for row in meter_rows(usage):
-        mine = departments.get(row[0])
-        if mine is None:
-            mine = departments[row[0]] = out[config.department_for(row[0])]
-        mine.append(row)
-    return out
+class _Index:
+    """The month's non-zero meters, read once: quantity per department and cell, and the rows each line splits
+    by, in ``MonthUsage.groups()`` order (each group's meters in ``METERS`` order), as a line's scan of them
+    always was (a pay-as-you-go line's weights are summed in that order)."""
+
+    def __init__(self, usage: MonthUsage, config: ChargebackConfig, pools: frozenset[str]):
+        self.quantity: dict[str, dict[Cell, int | Decimal]] = {}   # department -> cell -> quantity
+        self.payg: dict[tuple[str, str], list[_Row]] = {}          # (subscription, deployment) -> rows
+        self.pool: dict[tuple[str, str], list[_Row]] = {}          # (department, pool deployment) -> rows
+        claims: dict[str, str] = {}
+        days = {day: usage.first_day + timedelta(days=day - 1) for day in range(1, 32)}
+        for subscription, deployment, _model, day_of_month, _spilled, counts in usage.group_rows():
+            dept = claims.get(subscription)
+            if dept is None:
+                dept = claims[subscription] = config.department_for(subscription)
+            quantity = self.quantity.get(dept)
+            if quantity is None:
+                quantity = self.quantity[dept] = {}
+            rows = _list(self.payg, (subscription, deployment))
+            pool_rows = _list(self.pool, (dept, deployment)) if deployment in pools else None
+            day = days[day_of_month]
+            for at, meter in _INDEXED:
+                amount = counts[at]
+                if amount:
+                    if meter == "audio_seconds":
+                        amount = Decimal(amount)
+                    cell = (deployment, meter, day)
+                    quantity[cell] = quantity.get(cell, 0) + amount
+                    rows.append((day, meter, amount))
+                    if pool_rows is not None:
+                        pool_rows.append((day, meter, amount))
 
 
-def _split_payg(todate: DepartmentToDate, line: PaygLine, groups: list[_Group], step: Decimal) -> None:
-    weights: dict[_Key, Decimal] = defaultdict(Decimal)
-    for sub, deployment, day, meter, quantity in groups:
-        if (sub == line.subscription and deployment == line.deployment and line.period_start <= day
-                <= line.period_end and meter in line.rates):
-            weights[(meter, day)] += meter_cost(meter, quantity, line.rates[meter], line.unit)
+def _list(lists: dict[tuple[str, str], list[_Row]], key: tuple[str, str]) -> list[_Row]:
+    found = lists.get(key)
+    if found is None:
+        found = lists[key] = []
+    return found
+
+
+def _split_payg(todate: DepartmentToDate, line: PaygLine, rows: list[_Row], step: Decimal) -> None:
+    weights: dict[_Key, Decimal] = {}
+    start, end, rates, unit = line.period_start, line.period_end, line.rates, line.unit
+    for day, meter, quantity in rows:
+        if start <= day <= end and meter in rates:
+            key = (meter, day)
+            weights[key] = weights.get(key, _NOTHING) + meter_cost(meter, quantity, rates[meter], unit)
     _add(todate, line.deployment, line.amount, weights, step, line.period_start)
 
 
-def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[_Group], step: Decimal, as_of: date) -> None:
+def _split_pool(todate: DepartmentToDate, line: PoolLine, rows: list[_Row], step: Decimal, as_of: date) -> None:
     days = (line.period_end - line.period_start).days + 1
     elapsed = max(0, min(days, (as_of - line.period_start).days + 1))
     accrued = round_money(line.amount * elapsed / days, todate.currency)
     todate.pool_accrued += accrued
     todate.pool_to_accrue += line.amount - accrued
-    weights: dict[_Key, Decimal] = defaultdict(Decimal)
-    for _sub, deployment, day, meter, quantity in groups:
-        if deployment == line.pool and line.period_start <= day <= line.period_end:
-            weights[(meter, day)] += line.weights.get(meter, Decimal(0)) * quantity
+    weights: dict[_Key, Decimal] = {}
+    start, end, pool_weights = line.period_start, line.period_end, line.weights
+    for day, meter, quantity in rows:
+        if start <= day <= end:
+            key = (meter, day)
+            weights[key] = weights.get(key, _NOTHING) + pool_weights.get(meter, _NOTHING) * quantity
     _add(todate, line.pool, accrued, weights, step, min(as_of, line.period_end))
 
 
@@ -131,31 +156,35 @@ def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, weights: di
     if not any(weights.values()):
         weights = {(CAPACITY, fallback_day): Decimal(1)}
     nothing = zero(todate.currency)
-    for (meter, day), part in _split(amount, weights, step, _tie).items():
+    cost = todate.cost
+    for (meter, day), part in _split(amount, weights, step).items():
         cell = (deployment, meter, day)
-        todate.cost[cell] = todate.cost.get(cell, nothing) + part
+        cost[cell] = cost.get(cell, nothing) + part
 
 
-def _split(total: Decimal, weights: dict[K, Decimal], step: Decimal,
-           tie: Callable[[K], Any] = lambda key: key) -> dict[K, Decimal]:
+def _split(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> dict[K, Decimal]:
     """Largest remainder as chargeback.billing.pools.largest_remainder (the parts sum to ``total`` exactly,
-    ties to the smallest ``tie(key)``; a line's parts tie by their ``meter|YYYY-MM-DD`` text, as they always
-    have), in 60-digit Decimal rather than Fraction: a month has thousands of cells, and only the order of the
-    remainders, not their exact value, decides anything here."""
+    ties to the smallest key), in 60-digit Decimal rather than Fraction: a month has thousands of cells, and
+    only the order of the remainders, not their exact value, decides anything here.
+
+    A line's keys are (meter, day) and tie in tuple order, which is the order of their ``meter|YYYY-MM-DD``
+    text, as they always have: no meter's name is the start of another's (tests/unit/billing/
+    test_mtd_cells_reference)."""
     with localcontext() as ctx:
         ctx.prec = 60
         units = int(total / step)
         whole = sum(weights.values(), Decimal(0))
-        exact = {k: units * w / whole for k, w in weights.items()}
-        parts = {k: int(share.to_integral_value(rounding=ROUND_FLOOR)) for k, share in exact.items()}
+        parts: dict[K, int] = {}
+        remainders: list[tuple[Decimal, K]] = []   # minus the remainder: the largest sorts first
+        for key, weight in weights.items():
+            exact = units * weight / whole
+            part = parts[key] = int(exact)   # exact >= 0: int() is the floor
+            remainders.append((part - exact, key))
         left_over = units - sum(parts.values())
-        for key in heapq.nsmallest(left_over, exact, key=lambda k: (-(exact[k] - parts[k]), tie(k))):
-            parts[key] += 1
+        if left_over:
+            for _remainder, key in heapq.nsmallest(left_over, remainders):
+                parts[key] += 1
     return {k: n * step for k, n in parts.items()}
-
-
-def _tie(key: _Key) -> str:
-    return f"{key[0]}|{key[1].isoformat()}"
 
 
 CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")

@@ -7,8 +7,10 @@ Everything else is a sum of those, so every total reconciles exactly with the li
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
+from typing import TypeVar
 
 from chargeback.billing import meter_rates
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolCharge, PoolLine, UnpricedUsage
@@ -16,12 +18,14 @@ from chargeback.billing.pools import PoolPeriod
 from chargeback.config.model import UNALLOCATED, ChargebackConfig, Price, effective_periods
 from chargeback.money import round_money, zero
 from chargeback.months import month_bounds
-from chargeback.usage.aggregation import LineUsage, MonthUsage, UsageKey, UsageTotals
+from chargeback.usage.aggregation import LineUsage, MonthUsage
 from chargeback.usage.meters import MeterQuantities
 
 _SHARE = Decimal("0.000001")
+_UNPRICED = -1   # _target: a day's deployment with neither a price nor a pool in effect
 # department, subscription, deployment, price period, spilled from ("" for calls the deployment was called for)
 _PaygKey = tuple[str, str, str, tuple[Price, date, date], str]
+_K = TypeVar("_K")
 
 
 def price_month(month: str, usage: MonthUsage, config: ChargebackConfig) -> MonthCharges:
@@ -44,18 +48,23 @@ class _Pricing:
             deployment: [PoolPeriod(pool, start, stop) for pool, start, stop
                          in effective_periods(config.pool_history(deployment), first_day, next_first_day)]
             for deployment in sorted({p.deployment for p in config.pools})}
-        self.payg: dict[_PaygKey, LineUsage] = defaultdict(LineUsage)               # (dept, sub, deployment, period)
-        self.unpriced: dict[tuple[str, str, str], LineUsage] = defaultdict(LineUsage)   # (dept, sub, deployment)
+        # (dept, sub, deployment, index of the price period, spilled from) -> the line's usage
+        self.payg: dict[tuple[str, str, str, int, str], LineUsage] = {}
+        self.claims: dict[str, str] = {}                                 # subscription -> department
+        self.targets: dict[tuple[str, date], int | PoolPeriod] = {}   # (deployment, day) -> _target
+        self.unpriced: dict[tuple[str, str, str], LineUsage] = {}        # (dept, sub, deployment)
         self.unmetered: dict[str, int] = defaultdict(int)                # deployment -> streams without usage
         self.unclaimed: set[str] = set()                                 # subscriptions no department claims
         self.unrated: list[UnpricedUsage] = []                          # priced lines' meters without a rate
         self.warnings: list[str] = []
 
     def run(self, usage: MonthUsage) -> MonthCharges:
-        for key, totals in usage.groups():
-            self._route(key, totals)
+        days = {day: self.first_day + timedelta(days=day - 1) for day in range(1, self.days_in_month + 1)}
+        route = self._route
+        for subscription, deployment, model, day, spilled_from, counts in usage.group_rows():
+            route(subscription, deployment, model, days[day], spilled_from, counts)
         lines: dict[str, list[PaygLine | PoolLine]] = defaultdict(list)
-        for (dept, _sub, _deployment, period, spilled_from), line_usage in sorted(self.payg.items(), key=_payg_order):
+        for (dept, _sub, _deployment, period, spilled_from), line_usage in sorted(self._payg_lines(), key=_payg_order):
             lines[dept].append(self._payg_line(dept, period, line_usage, spilled_from))
         pools = [self._pool_charge(period, lines) for periods in self.pool_periods.values() for period in periods]
         departments = self._departments(lines)
@@ -66,26 +75,43 @@ class _Pricing:
             departments=tuple(departments), pools=tuple(pools), unpriced=tuple(self._unpriced()),
             warnings=tuple(self.warnings), grand_total=sum((d.total for d in departments), self._zero()))
 
-    def _route(self, key: UsageKey, totals: UsageTotals) -> None:
+    def _route(self, subscription: str, deployment: str, model: str, day: date, spilled_from: str,
+               counts: list[int | Decimal]) -> None:
         """Send one day's group to the price, the pool, or the unpriced list in effect that day.
 
         A spilled group's ``deployment`` is the one that served it (aggregation put it there), so a call a PTU
         spilled to a standard deployment is priced at that deployment's rates and never counts in the pool.
         """
-        dept = self.config.department_for(key.subscription)
-        if dept == UNALLOCATED:
-            self.unclaimed.add(key.subscription)
-        if totals.unmetered:
-            self.unmetered[key.deployment] += totals.unmetered
-        price_period = _in_effect(self._price_periods(key.deployment), key.day)
-        if price_period is not None:
-            self.payg[(dept, key.subscription, key.deployment, price_period, key.spilled_from)].add(key, totals)
-            return
-        pool_period = next((p for p in self.pool_periods.get(key.deployment, ()) if p.start <= key.day < p.stop), None)
-        if pool_period is not None:
-            pool_period.use.setdefault(dept, LineUsage()).add(key, totals)
-            return
-        self.unpriced[(dept, key.subscription, key.deployment)].add(key, totals)
+        dept = self.claims.get(subscription)
+        if dept is None:
+            dept = self.claims[subscription] = self.config.department_for(subscription)
+            if dept == UNALLOCATED:
+                self.unclaimed.add(subscription)
+        if counts[1]:
+            self.unmetered[deployment] += int(counts[1])
+        target = self.targets.get((deployment, day))
+        if target is None:
+            target = self.targets[(deployment, day)] = self._target(deployment, day)
+        if isinstance(target, PoolPeriod):
+            line = _line(target.use, dept)
+        elif target == _UNPRICED:
+            line = _line(self.unpriced, (dept, subscription, deployment))
+        else:   # the index of the price period in effect
+            line = _line(self.payg, (dept, subscription, deployment, target, spilled_from))
+        line.add_counts(subscription, model, day, counts)
+
+    def _target(self, deployment: str, day: date) -> int | PoolPeriod:
+        """What prices ``deployment`` on ``day``: the index of its price period, its pool period, or _UNPRICED."""
+        periods = self._price_periods(deployment)
+        index = next((i for i, (_price, start, stop) in enumerate(periods) if start <= day < stop), None)
+        if index is not None:
+            return index
+        pool = next((p for p in self.pool_periods.get(deployment, ()) if p.start <= day < p.stop), None)
+        return _UNPRICED if pool is None else pool
+
+    def _payg_lines(self) -> Iterator[tuple[_PaygKey, LineUsage]]:
+        for (dept, sub, deployment, index, spilled_from), line_usage in self.payg.items():
+            yield (dept, sub, deployment, self.price_periods[deployment][index], spilled_from), line_usage
 
     def _price_periods(self, deployment: str) -> list[tuple[Price, date, date]]:
         if deployment not in self.price_periods:
@@ -207,5 +233,8 @@ def _payg_order(item: tuple[_PaygKey, LineUsage]) -> tuple[str, str, str, date, 
     return dept, sub, deployment, start, spilled_from
 
 
-def _in_effect(periods: list[tuple[Price, date, date]], day: date) -> tuple[Price, date, date] | None:
-    return next((period for period in periods if period[1] <= day < period[2]), None)
+def _line(lines: dict[_K, LineUsage], key: _K) -> LineUsage:
+    found = lines.get(key)
+    if found is None:
+        found = lines[key] = LineUsage()
+    return found

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from chargeback.months import month_bounds
@@ -19,6 +19,9 @@ SPILLED_COLUMNS = ("subscription", "deployment", "model", "day", "spilled_from",
 # What the first release wrote (text tokens only): still read, as text meters.
 TOKEN_COLUMNS = ("subscription", "deployment", "model", "day", "requests", "unmetered",
                  "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens")
+# A group as ``MonthUsage.group_rows`` gives it: subscription, deployment, model, day of the month, spilled
+# from ("" if not), counts (requests, unmetered, then every MeterQuantities field in FIELDS order).
+GroupRow = tuple[str, str, str, int, str, list[int | Decimal]]
 _WIDTH = 2 + len(FIELDS)   # requests, unmetered, then every MeterQuantities field in FIELDS order
 _AUDIO_SECONDS = 2 + FIELDS.index("audio_seconds")
 
@@ -57,33 +60,65 @@ class UsageTotals(TokenViews):
         self.meters = self.meters + other.meters
 
 
-@dataclass(slots=True)
 class LineUsage:
-    """Totals gathered into one invoice line, with the subscriptions, models and days they came from."""
+    """Totals gathered into one invoice line, with the subscriptions, models and days they came from.
 
-    totals: UsageTotals = field(default_factory=UsageTotals)
-    subscriptions: set[str] = field(default_factory=set)
-    models: set[str] = field(default_factory=set)
-    first_day: date | None = None
-    last_day: date | None = None
+    The groups' counts are kept as added and summed column by column when ``totals`` is first read: one
+    ``MeterQuantities`` per line, not one per group added.
+    """
+
+    __slots__ = ("_parts", "_totals", "first_day", "last_day", "models", "subscriptions")
+
+    def __init__(self) -> None:
+        self._parts: list[Sequence[int | Decimal]] = []   # each: requests, unmetered, FIELDS quantities
+        self._totals: UsageTotals | None = None
+        self.subscriptions: set[str] = set()
+        self.models: set[str] = set()
+        self.first_day: date | None = None
+        self.last_day: date | None = None
+
+    @property
+    def totals(self) -> UsageTotals:
+        if self._totals is None:
+            self._totals = _summed(self._parts)
+        return self._totals
+
+    def add_counts(self, subscription: str, model: str, day: date, counts: Sequence[int | Decimal]) -> None:
+        """Add one group given as ``MonthUsage.group_rows`` gives it (the counts are kept, never changed)."""
+        self._parts.append(counts)
+        self._totals = None
+        self.subscriptions.add(subscription)
+        if model:
+            self.models.add(model)
+        self._span(day, day)
 
     def add(self, key: UsageKey, totals: UsageTotals) -> None:
-        self.totals.add(totals)
-        self.subscriptions.add(key.subscription)
-        if key.model:
-            self.models.add(key.model)
-        self._span(key.day, key.day)
+        self.add_counts(key.subscription, key.model, key.day, (totals.requests, totals.unmetered,
+                                                               *totals.meters.values()))
 
     def merge(self, other: LineUsage) -> None:
-        self.totals.add(other.totals)
+        self._parts.extend(other._parts)
+        self._totals = None
         self.subscriptions |= other.subscriptions
         self.models |= other.models
         if other.first_day is not None and other.last_day is not None:
             self._span(other.first_day, other.last_day)
 
     def _span(self, first: date, last: date) -> None:
-        self.first_day = first if self.first_day is None else min(self.first_day, first)
-        self.last_day = last if self.last_day is None else max(self.last_day, last)
+        if self.first_day is None or first < self.first_day:
+            self.first_day = first
+        if self.last_day is None or last > self.last_day:
+            self.last_day = last
+
+
+def _summed(parts: list[Sequence[int | Decimal]]) -> UsageTotals:
+    """Column sums (exact: integers, and ``audio_seconds`` in a 60-digit context) as one group's totals."""
+    if not parts:
+        return UsageTotals()
+    with localcontext() as ctx:
+        ctx.prec = 60
+        columns = [sum(column) for column in zip(*parts, strict=True)]
+    return UsageTotals(int(columns[0]), int(columns[1]), MeterQuantities.from_values(columns[2:]))
 
 
 class MonthUsage:
@@ -165,6 +200,16 @@ class MonthUsage:
         for (subscription, deployment, model, day, spilled_from), counts in sorted(self._spilled.items()):
             key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day), spilled_from)
             yield key, UsageTotals(int(counts[0]), int(counts[1]), MeterQuantities.from_values(counts[2:]))
+
+    def group_rows(self) -> Iterator[GroupRow]:
+        """The groups in ``groups()``'s order, without a key or totals object each: (subscription, deployment,
+        model, day of the month, spilled from or "", counts). The counts are the aggregate's own list
+        (requests, unmetered, then the ``FIELDS`` quantities): read them, never change them."""
+        groups, spilled = self._groups, self._spilled
+        for key in sorted(groups):   # keys alone sort faster than items, in the same order (keys are unique)
+            yield key[0], key[1], key[2], key[3], "", groups[key]
+        for spill in sorted(spilled):
+            yield spill[0], spill[1], spill[2], spill[3], spill[4], spilled[spill]
 
     def __len__(self) -> int:
         return len(self._groups) + len(self._spilled)
