@@ -24,12 +24,15 @@ import hashlib
 import json
 import zlib
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.documents import DocumentStore
+from chargeback.storage.usage_delta import Counted
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.rollup_delta import (
     FORMAT,
@@ -45,6 +48,8 @@ ROLLUP_TABLE = "UsageRollups"
 ROLLUPS = "rollups"
 ZLIB = "application/zlib"   # JSON, zlib-compressed (RFC 1950)
 Rows = dict[str, tuple[str, str | None]]   # partition -> (watermark, digest of its aggregate; None: first format)
+Deltas = dict[str, tuple[str, bytes]]   # partition -> (digest of the aggregate before, what was added since)
+DELTA_BYTES = 60_000   # a binary property holds at most 64 KiB ("Understanding the Table service data model")
 
 
 def part_blob(month: str, partition: str, digest: str | None = None) -> str:
@@ -56,8 +61,18 @@ def merged_blob(month: str) -> str:
     return f"{month}/merged.json.z"
 
 
-def encode_part(usage: MonthUsage) -> bytes:
-    return _dumps({"format": FORMAT, "usage": encode_groups(usage), "attribution": attribution_of(usage)})
+def encode_part(usage: MonthUsage, counted: Counted | None = None) -> bytes:
+    document = {"format": FORMAT, "usage": encode_groups(usage), "attribution": attribution_of(usage)}
+    if counted is not None:   # what a delta read needs (chargeback/storage/usage_delta)
+        document["counted"] = counted.to_dict()
+    return _dumps(document)
+
+
+@dataclass
+class StoredPart:
+    digest: str
+    usage: MonthUsage
+    counted: Counted | None
 
 
 class RollupStore:
@@ -71,15 +86,34 @@ class RollupStore:
         """partition -> the index ETag its stored aggregate was read under."""
         return {partition: watermark for partition, (watermark, _digest) in self._rows(month).items()}
 
-    def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage) -> str:
-        """Blob first, row second: a row never names an aggregate that is not there yet. Returns the digest."""
-        body = encode_part(usage)
+    def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage, counted: Counted | None = None,
+                 delta: tuple[str, MonthUsage] | None = None) -> str:
+        """Blob first, row second: a row never names an aggregate that is not there yet. Returns the digest.
+        ``delta``: (digest of the aggregate before, the usage added to it), kept on the row (when small) so
+        that ``month_usage`` adds it to the merged sum without reading either aggregate."""
+        body = encode_part(usage, counted)
         digest = hashlib.sha256(body).hexdigest()[:32]
         self.documents.put(ROLLUPS, part_blob(month, partition, digest), _pack(body), ZLIB)
+        row: dict[str, Any] = {"PartitionKey": month, "RowKey": partition, "Watermark": watermark, "Digest": digest}
+        if delta is not None:
+            packed = _pack(_dumps({"usage": encode_groups(delta[1]), "attribution": attribution_of(usage)}))
+            if len(packed) <= DELTA_BYTES:
+                row.update(Previous=delta[0], Delta=packed)
         with storage_errors(f"recording the rollup of {partition}"):
-            self.account.table(ROLLUP_TABLE).upsert_entity(
-                {"PartitionKey": month, "RowKey": partition, "Watermark": watermark, "Digest": digest})
+            self.account.table(ROLLUP_TABLE).upsert_entity(row, mode=UpdateMode.REPLACE)
         return digest
+
+    def stored_part(self, month: str, partition: str) -> StoredPart | None:
+        """The partition's current aggregate and what it counted (None: none, or not there any more)."""
+        with storage_errors(f"reading the rollup of {partition}"), suppress(ResourceNotFoundError):
+            digest = self.account.table(ROLLUP_TABLE).get_entity(month, partition, select=["Digest"]).get("Digest")
+            if digest:
+                with suppress(FileNotFoundError, RollupMismatch):
+                    document = self._document(month, partition, digest)
+                    counted = Counted.from_dict(document["counted"]) if "counted" in document else None
+                    usage = with_attribution(decode_groups(document["usage"]), [document["attribution"]])
+                    return StoredPart(digest, usage, counted)
+        return None
 
     def part(self, month: str, partition: str) -> MonthUsage:
         """The partition's aggregate as of its last refresh."""
@@ -88,7 +122,7 @@ class RollupStore:
 
     def month_usage(self, month: str) -> MonthUsage:
         """The month's usage as of the last refresh: every partition's aggregate merged."""
-        rows = self._rows(month)
+        rows, deltas = self._listing(month)
         merged = self._merged(month)
         if merged is None or any(digest is None for _watermark, digest in rows.values()):
             return self.rebuild(month, rows)
@@ -99,7 +133,13 @@ class RollupStore:
         if changed:
             try:
                 for partition in changed:
-                    self._swap(usage, attribution, month, partition, digests.get(partition), rows.get(partition))
+                    previous = digests.get(partition)
+                    if partition in deltas and previous is not None and deltas[partition][0] == previous:
+                        added = json.loads(zlib.decompress(deltas[partition][1]))
+                        add_groups(usage, decode_groups(added["usage"]))
+                        attribution[partition] = added["attribution"]
+                        continue
+                    self._swap(usage, attribution, month, partition, previous, rows.get(partition))
             except (RollupMismatch, FileNotFoundError):
                 return self.rebuild(month, rows)
             stale = [(p, digests[p]) for p in changed if p in digests]
@@ -147,10 +187,16 @@ class RollupStore:
         return document
 
     def _rows(self, month: str) -> Rows:
+        return self._listing(month, deltas=False)[0]
+
+    def _listing(self, month: str, deltas: bool = True) -> tuple[Rows, Deltas]:
+        columns = ["RowKey", "Watermark", "Digest", *(["Previous", "Delta"] if deltas else [])]
         with storage_errors(f"listing rollups of {month}"):
-            rows = self.account.table(ROLLUP_TABLE).query_entities(
-                "PartitionKey eq @m", parameters={"m": month}, select=["RowKey", "Watermark", "Digest"])
-            return {row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows}
+            rows = list(self.account.table(ROLLUP_TABLE).query_entities(
+                "PartitionKey eq @m", parameters={"m": month}, select=columns))
+        added = {row["RowKey"]: (row["Previous"], bytes(row["Delta"])) for row in rows
+                 if row.get("Previous") and row.get("Delta")}
+        return {row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows}, added
 
     def _swap(self, usage: MonthUsage, attribution: dict[str, dict[str, Any]], month: str, partition: str,
               previous: str | None, current: tuple[str, str | None] | None) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from typing import Any
 
+from chargeback.usage import attribution_lines, attribution_rollup
 from chargeback.usage.aggregation import COLUMNS, MonthUsage
 from chargeback.usage.meters import FIELDS
 
@@ -60,6 +61,15 @@ def with_attribution(usage: MonthUsage, parts: list[dict[str, Any]]) -> MonthUsa
             shell = MonthUsage.from_dict({"month": usage.month, "columns": list(COLUMNS), "groups": [], **part})
             usage.attribution.merge(shell.attribution)
     return usage
+
+
+def bounded(usage: MonthUsage) -> bool:
+    """No subscription has reached a label bound of its attribution, so no label was folded into OTHERS:
+    then merging attribution does not depend on the order of the calls, and an aggregate plus the rows
+    added since equals the partition read whole (chargeback/storage/usage_delta)."""
+    rollup = usage.attribution
+    return (all(kept < attribution_rollup.MAX_LABELS for kept in rollup._labels.values())
+            and all(len(kept) < attribution_lines.MAX_LABELS for kept in rollup.lines._labels.values()))
 
 
 def add_groups(total: MonthUsage, part: MonthUsage, sign: int = 1) -> None:

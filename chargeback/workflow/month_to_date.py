@@ -25,7 +25,9 @@ from chargeback.billing.pricing import price_month
 from chargeback.config.model import ChargebackConfig
 from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
+from chargeback.storage.account import StorageAccount
 from chargeback.storage.rollup_store import RollupStore
+from chargeback.storage.usage_delta import PartitionReader
 from chargeback.storage.usage_table import legacy_partition
 from chargeback.usage.reading import aggregate_partition
 from chargeback.usage.record import UsageRecord
@@ -34,6 +36,8 @@ from chargeback.workflow.ports import ConfigSource
 
 class WatermarkedUsage(Protocol):
     """Usage partitions with a watermark that changes whenever rows are written to one."""
+
+    account: StorageAccount   # where the rows are, for the delta read (chargeback/storage/usage_delta)
 
     def watermarks(self, month: str) -> dict[str, str]: ...
 
@@ -64,11 +68,21 @@ def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, st
 
 
 def refresh_partition_step(ctx: MonthToDateContext, month: str, partition: str, watermark: str) -> dict[str, Any]:
-    """Aggregate one partition again and store it under ``watermark`` (listed before this read)."""
-    usage = aggregate_partition(ctx.usage, month, partition)
-    ctx.rollups.put_part(month, partition, watermark, usage)
-    records = sum(t.requests for _, t in usage.groups()) + usage.outside_month
-    return {"partition": partition, "records": records}
+    """Bring one partition's aggregate up to date and store it under ``watermark`` (listed before this read):
+    the rows written since its last read added to it (chargeback/storage/usage_delta), or, for a partition
+    never read, a legacy one, or rows written again, the partition read whole. ``records``: rows read."""
+    if legacy_partition(partition):
+        usage = aggregate_partition(ctx.usage, month, partition)
+        ctx.rollups.put_part(month, partition, watermark, usage)
+        return {"partition": partition, "records": sum(t.requests for _, t in usage.groups()) + usage.outside_month,
+                "read": "whole"}
+    stored = ctx.rollups.stored_part(month, partition)
+    reader = PartitionReader(ctx.usage.account)
+    read = reader.read(month, partition) if stored is None else reader.read(month, partition, stored.usage,
+                                                                             stored.counted)
+    delta = (stored.digest, read.delta) if stored is not None and read.delta is not None else None
+    ctx.rollups.put_part(month, partition, watermark, read.usage, read.counted, delta)
+    return {"partition": partition, "records": read.rows, "read": "whole" if read.delta is None else "since"}
 
 
 def config_in_force(config: ConfigSource) -> ChargebackConfig:

@@ -41,7 +41,10 @@ def test_refresh_reads_changed_partitions_and_stores_them_under_the_listed_water
 
     ctx.usage.write([rec(3, 28, 5), rec(2, 28)])   # one new record and one redelivered
     (late,) = changed_partitions(ctx, "2026-11")
-    assert refresh_partition_step(ctx, "2026-11", late["partition"], late["watermark"])["records"] == 2
+    # The rows since the last read (storage/usage_delta) hold a counted row written again: the read stops
+    # there (1 row) and reads the partition whole (2 rows).
+    assert refresh_partition_step(ctx, "2026-11", late["partition"], late["watermark"]) == {
+        "partition": late["partition"], "records": 1 + 2, "read": "whole"}
     assert ctx.rollups.month_usage("2026-11") == aggregate_month("2026-11", [rec(1, 1), rec(2, 28), rec(3, 28, 5)])
     assert ctx.rollups.month_to_date("2026-11") is None
     ctx.rollups.put_month_to_date("2026-11", {"month": "2026-11"})

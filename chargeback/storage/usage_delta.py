@@ -1,0 +1,218 @@
+"""A usage partition read again for a month-to-date refresh: only the rows written since its last read.
+
+Table Storage sets an entity's ``Timestamp`` itself on every write, and a query may compare it like any
+property ("Querying tables and entities": ``Timestamp ge datetime'...'``; the SDK sends a datetime parameter
+in that form, azure/data/tables/_serialize._parameter_filter_substitution; Azurite filters on it too).
+An aggregate stored by a refresh remembers what it counted (``Counted``): an 8-byte BLAKE2b digest of each
+row key, the latest ``Timestamp`` seen, a bound ``since`` and, for each counted row stamped at or after
+``since``, its ETag. The next read asks only for rows stamped at or after ``since``:
+
+* stamped no later than ``latest`` (the margin window): keys and ETags only. Each must be a counted row with
+  its counted ETag; anything else (a row the last read did not see, a row written again) reads it whole.
+* stamped later: whole rows. An unknown key is a new row, added to the aggregate; a counted key with its
+  counted ETag is skipped (``latest`` is compared to the microsecond, Timestamps have 100 ns); any other
+  counted key is a redelivery or a row replaced with other usage: the partition is read whole.
+
+Exact, not approximate: the aggregate plus the added rows is what a whole read computes (sums of integers
+and exact decimals; attribution only while no subscription reaches its label bound, rollup_delta.bounded).
+Usage rows are never deleted (upserts only), which is what lets a read skip the rows it has counted.
+
+``since`` = ``latest`` - that read's duration - ``MARGIN``. A row the read did not see became visible after
+the read began; its Timestamp may be earlier than that, by as long as the write was in flight on the server
+(at most 30 s: "Setting timeouts for Table service operations", the limit for insert, update and delete;
+a query page runs at most 5 s, within the measured duration) and by the difference between the clocks of
+the storage servers a partition may move between (not documented; Azure hosts are time-synchronised, so
+90 s is generous). 120 s in all: a refresh re-reads the last two minutes' keys (about 3% of an hour's rows).
+A digest collision costs a whole read, never a miscount (a new row with a counted digest reads it whole).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from azure.core.exceptions import HttpResponseError
+from azure.core.rest import HttpRequest
+
+from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.storage.usage_table import AGGREGATION_COLUMNS, USAGE_TABLE, entity_to_record
+from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.rollup_delta import bounded
+
+MARGIN = timedelta(seconds=120)
+DIGEST_BYTES = 8
+WHOLE_COLUMNS = [*AGGREGATION_COLUMNS, "Timestamp"]
+Seen = tuple[bytes, datetime, str]   # (digest of the row key, Timestamp, ETag)
+
+
+def digest(row_key: str) -> bytes:
+    return hashlib.blake2b(row_key.encode("utf-8"), digest_size=DIGEST_BYTES).digest()
+
+
+@dataclass
+class Counted:
+    """What an aggregate counted: its rows' key digests; ``latest`` and ``since`` (None: read it whole next)."""
+
+    keys: set[bytes] = field(default_factory=set)
+    latest: datetime | None = None
+    since: datetime | None = None
+    recent: dict[bytes, str] = field(default_factory=dict)   # digest -> ETag, rows stamped >= since
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": base64.b64encode(b"".join(sorted(self.keys))).decode("ascii"),
+                "latest": _iso(self.latest), "since": _iso(self.since),
+                "recent": sorted([key.hex(), etag] for key, etag in self.recent.items())}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Counted:
+        packed = base64.b64decode(data["keys"])
+        keys = {packed[i:i + DIGEST_BYTES] for i in range(0, len(packed), DIGEST_BYTES)}
+        return cls(keys, _time(data["latest"]), _time(data["since"]),
+                   {bytes.fromhex(key): etag for key, etag in data["recent"]})
+
+
+@dataclass
+class PartitionRead:
+    """A partition's aggregate after a read, what it counted, the rows the read returned, and the rows it
+    added to the previous aggregate (None: read whole)."""
+
+    usage: MonthUsage
+    counted: Counted
+    rows: int
+    delta: MonthUsage | None
+
+
+class _Whole(Exception):
+    """The rows since the last read cannot be added to its aggregate: read the partition whole."""
+
+
+class PartitionReader:
+    """Reads usage partitions (current key scheme only; legacy ones read whole through UsageStore)."""
+
+    def __init__(self, account: StorageAccount):
+        self.account = account
+
+    def read(self, month: str, partition: str, previous: MonthUsage | None = None,
+             counted: Counted | None = None) -> PartitionRead:
+        """The rows since ``counted`` added to ``previous`` (its aggregate), or the partition read whole."""
+        rows = [0]
+        if previous is not None and counted is not None:
+            try:
+                return self._since(month, partition, previous, counted, rows)
+            except _Whole:
+                pass
+        whole = self._whole(month, partition)
+        whole.rows += rows[0]
+        return whole
+
+    def _whole(self, month: str, partition: str) -> PartitionRead:
+        start = time.monotonic()
+        usage = MonthUsage(month)
+        seen: list[Seen] = []
+        for entity in self._query("PartitionKey eq @p", {"p": partition}, WHOLE_COLUMNS):
+            usage.add(entity_to_record(entity))
+            seen.append(_seen(entity))
+        counted = Counted({key for key, _at, _etag in seen})
+        _bound(counted, seen, time.monotonic() - start)
+        return PartitionRead(usage, counted, len(seen), None)
+
+    def _since(self, month: str, partition: str, previous: MonthUsage, counted: Counted,
+               rows: list[int]) -> PartitionRead:
+        if counted.since is None or counted.latest is None:
+            raise _Whole
+        start = time.monotonic()
+        seen: list[Seen] = []
+        window = {"p": partition, "s": counted.since, "m": counted.latest}
+        for row_key, stamp, etag in self._versions(partition, counted.since, counted.latest):
+            rows[0] += 1
+            key = digest(row_key)
+            if counted.recent.get(key) != etag:
+                raise _Whole
+            seen.append((key, datetime.fromisoformat(stamp), etag))
+        delta = MonthUsage(month)
+        added: set[bytes] = set()
+        for entity in self._query("PartitionKey eq @p and Timestamp gt @m", window, WHOLE_COLUMNS):
+            rows[0] += 1
+            key, at, etag = _seen(entity)
+            if counted.recent.get(key) != etag:
+                if key in counted.keys or key in added:
+                    raise _Whole
+                delta.add(entity_to_record(entity))
+                added.add(key)
+            seen.append((key, at, etag))
+        usage = previous.merge(delta)
+        if not bounded(usage):
+            raise _Whole
+        after = Counted(counted.keys | added, counted.latest, counted.since)
+        _bound(after, seen, time.monotonic() - start)
+        return PartitionRead(usage, after, rows[0], delta)
+
+    def _versions(self, partition: str, since: datetime, latest: datetime) -> Iterator[tuple[str, str, str]]:
+        """(RowKey, Timestamp, ETag) of the rows stamped from ``since`` to ``latest``: the Query Entities
+        request the SDK sends (same filter, $select, paging by continuation headers, "Query timeout and
+        pagination"), through the table client's own pipeline (credential, retries), its JSON read as is.
+        The SDK's entity conversion costs ~0.1 ms a row; these rows are the margin window, mostly known."""
+        table = self.account.table(USAGE_TABLE)
+        where = (f"PartitionKey eq '{partition.replace(chr(39), chr(39) * 2)}' and Timestamp ge "
+                 f"datetime'{_odata(since)}' and Timestamp le datetime'{_odata(latest)}'")
+        query = {"$filter": where, "$select": "RowKey,Timestamp"}
+        url = f"{table.scheme}://{table._primary_hostname}/{quote(table.table_name, safe='')}()"
+        headers = {"x-ms-version": table.api_version, "DataServiceVersion": "3.0",
+                   "MaxDataServiceVersion": "3.0;NetFx", "Accept": "application/json;odata=minimalmetadata"}
+        with storage_errors(f"reading usage partition {partition}"):
+            while True:
+                response = table._client.send_request(HttpRequest("GET", url, params=query, headers=headers))
+                if response.status_code != 200:
+                    raise HttpResponseError(response=response)
+                for row in response.json()["value"]:
+                    yield row["RowKey"], row["Timestamp"], row["odata.etag"]
+                next_partition = response.headers.get("x-ms-continuation-NextPartitionKey")
+                if not next_partition:
+                    return
+                query["NextPartitionKey"] = next_partition
+                query["NextRowKey"] = response.headers.get("x-ms-continuation-NextRowKey", "")
+
+    def _query(self, query: str, parameters: dict[str, Any], select: list[str]) -> Iterator[Any]:
+        """Every read of usage rows here goes through this (tests count the rows it returns)."""
+        with storage_errors(f"reading usage partition {parameters['p']}"):
+            yield from self.account.table(USAGE_TABLE).query_entities(query, parameters=parameters,
+                                                                      select=select)
+
+
+def _seen(entity: Any) -> Seen:
+    at = entity.metadata["timestamp"]
+    if at is None:   # never: a selected Timestamp always comes back
+        raise _Whole
+    return digest(entity["RowKey"]), at, str(entity.metadata["etag"])
+
+
+def _bound(counted: Counted, seen: list[Seen], duration: float) -> None:
+    """Move ``latest`` and ``since`` on after a read that took ``duration`` seconds and keep the ETags of
+    the rows stamped at or after the new ``since`` (every such row was among ``seen``: it is stamped at
+    or after the previous ``since``, and the read asked for all of those)."""
+    if seen:
+        latest = max(at for _key, at, _etag in seen)
+        counted.latest = latest if counted.latest is None else max(counted.latest, latest)
+    if counted.latest is None:
+        return
+    since = counted.latest - timedelta(seconds=duration) - MARGIN
+    counted.since = since if counted.since is None else max(counted.since, since)
+    floor = counted.since
+    counted.recent = {key: etag for key, at, etag in seen if at >= floor}
+
+
+def _odata(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")   # as the SDK writes a datetime parameter
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
