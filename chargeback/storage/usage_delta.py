@@ -5,7 +5,7 @@ property ("Querying tables and entities": ``Timestamp ge datetime'...'``; the SD
 in that form, azure/data/tables/_serialize._parameter_filter_substitution; Azurite filters on it too).
 An aggregate stored by a refresh remembers what it counted (``Counted``): an 8-byte BLAKE2b digest of each
 row key, the latest ``Timestamp`` seen, a bound ``since`` and, for each counted row stamped at or after
-``since``, its ETag. The next read asks only for rows stamped at or after ``since``:
+``since`` (or ``latest``, if earlier), its ETag. The next read asks only for rows stamped at or after ``since``:
 
 * stamped no later than ``latest`` (the margin window): keys and ETags only. Each must be a counted row with
   its counted ETag; anything else (a row the last read did not see, a row written again) reads it whole.
@@ -17,12 +17,14 @@ Exact, not approximate: the aggregate plus the added rows is what a whole read c
 and exact decimals; attribution only while no subscription reaches its label bound, rollup_delta.bounded).
 Usage rows are never deleted (upserts only), which is what lets a read skip the rows it has counted.
 
-``since`` = ``latest`` - that read's duration - ``MARGIN``. A row the read did not see became visible after
-the read began; its Timestamp may be earlier than that, by as long as the write was in flight on the server
-(at most 30 s: "Setting timeouts for Table service operations", the limit for insert, update and delete;
-a query page runs at most 5 s, within the measured duration) and by the difference between the clocks of
-the storage servers a partition may move between (not documented; Azure hosts are time-synchronised, so
-90 s is generous). 120 s in all: a refresh re-reads the last two minutes' keys (about 3% of an hour's rows).
+``since`` = when that read began, by the storage server's clock (its first answer's ``Date``, less one
+second for the header's resolution and less the read's duration) - ``MARGIN``. A row the read did not see
+became visible after the read began; its Timestamp may be earlier than that, by as long as the write was in
+flight on the server (at most 30 s: "Setting timeouts for Table service operations", the limit for insert,
+update and delete; a query page runs at most 5 s, within the read's duration) and by the difference between
+the clocks of the storage servers (the one dating the answer, the ones stamping rows; not documented, Azure
+hosts are time-synchronised, so 90 s is generous). 120 s in all: an hourly refresh re-reads the keys of the
+rows written in the two minutes before the previous one (about 3% of an hour's rows), never their columns.
 A digest collision costs a whole read, never a miscount (a new row with a counted digest reads it whole).
 """
 from __future__ import annotations
@@ -31,8 +33,10 @@ import base64
 import hashlib
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -61,7 +65,7 @@ class Counted:
     keys: set[bytes] = field(default_factory=set)
     latest: datetime | None = None
     since: datetime | None = None
-    recent: dict[bytes, str] = field(default_factory=dict)   # digest -> ETag, rows stamped >= since
+    recent: dict[bytes, str] = field(default_factory=dict)   # digest -> ETag, rows stamped >= min(since, latest)
 
     def to_dict(self) -> dict[str, Any]:
         return {"keys": base64.b64encode(b"".join(sorted(self.keys))).decode("ascii"),
@@ -96,11 +100,13 @@ class PartitionReader:
 
     def __init__(self, account: StorageAccount):
         self.account = account
+        self._began: datetime | None = None   # the storage server's time when this read began
 
     def read(self, month: str, partition: str, previous: MonthUsage | None = None,
              counted: Counted | None = None) -> PartitionRead:
         """The rows since ``counted`` added to ``previous`` (its aggregate), or the partition read whole."""
         rows = [0]
+        self._began = None
         if previous is not None and counted is not None:
             try:
                 return self._since(month, partition, previous, counted, rows)
@@ -118,7 +124,7 @@ class PartitionReader:
             usage.add(entity_to_record(entity))
             seen.append(_seen(entity))
         counted = Counted({key for key, _at, _etag in seen})
-        _bound(counted, seen, time.monotonic() - start)
+        _bound(counted, seen, self._began, time.monotonic() - start)
         return PartitionRead(usage, counted, len(seen), None)
 
     def _since(self, month: str, partition: str, previous: MonthUsage, counted: Counted,
@@ -127,7 +133,7 @@ class PartitionReader:
             raise _Whole
         start = time.monotonic()
         seen: list[Seen] = []
-        window = {"p": partition, "s": counted.since, "m": counted.latest}
+        window = {"p": partition, "m": counted.latest}
         for row_key, stamp, etag in self._versions(partition, counted.since, counted.latest):
             rows[0] += 1
             key = digest(row_key)
@@ -149,7 +155,7 @@ class PartitionReader:
         if not bounded(usage):
             raise _Whole
         after = Counted(counted.keys | added, counted.latest, counted.since)
-        _bound(after, seen, time.monotonic() - start)
+        _bound(after, seen, self._began, time.monotonic() - start)
         return PartitionRead(usage, after, rows[0], delta)
 
     def _versions(self, partition: str, since: datetime, latest: datetime) -> Iterator[tuple[str, str, str]]:
@@ -157,6 +163,8 @@ class PartitionReader:
         request the SDK sends (same filter, $select, paging by continuation headers, "Query timeout and
         pagination"), through the table client's own pipeline (credential, retries), its JSON read as is.
         The SDK's entity conversion costs ~0.1 ms a row; these rows are the margin window, mostly known."""
+        if since > latest:
+            return
         table = self.account.table(USAGE_TABLE)
         where = (f"PartitionKey eq '{partition.replace(chr(39), chr(39) * 2)}' and Timestamp ge "
                  f"datetime'{_odata(since)}' and Timestamp le datetime'{_odata(latest)}'")
@@ -169,6 +177,7 @@ class PartitionReader:
                 response = table._client.send_request(HttpRequest("GET", url, params=query, headers=headers))
                 if response.status_code != 200:
                     raise HttpResponseError(response=response)
+                self._began = self._began or _server_time(response.headers)
                 for row in response.json()["value"]:
                     yield row["RowKey"], row["Timestamp"], row["odata.etag"]
                 next_partition = response.headers.get("x-ms-continuation-NextPartitionKey")
@@ -180,8 +189,11 @@ class PartitionReader:
     def _query(self, query: str, parameters: dict[str, Any], select: list[str]) -> Iterator[Any]:
         """Every read of usage rows here goes through this (tests count the rows it returns)."""
         with storage_errors(f"reading usage partition {parameters['p']}"):
-            yield from self.account.table(USAGE_TABLE).query_entities(query, parameters=parameters,
-                                                                      select=select)
+            yield from self.account.table(USAGE_TABLE).query_entities(
+                query, parameters=parameters, select=select, raw_response_hook=self._response)
+
+    def _response(self, pipeline_response: Any) -> None:
+        self._began = self._began or _server_time(pipeline_response.http_response.headers)
 
 
 def _seen(entity: Any) -> Seen:
@@ -191,18 +203,26 @@ def _seen(entity: Any) -> Seen:
     return digest(entity["RowKey"]), at, str(entity.metadata["etag"])
 
 
-def _bound(counted: Counted, seen: list[Seen], duration: float) -> None:
-    """Move ``latest`` and ``since`` on after a read that took ``duration`` seconds and keep the ETags of
-    the rows stamped at or after the new ``since`` (every such row was among ``seen``: it is stamped at
-    or after the previous ``since``, and the read asked for all of those)."""
+def _server_time(headers: Any) -> datetime | None:
+    """The response's ``Date`` (RFC 1123, whole seconds: one second is taken off), None if it has none."""
+    with suppress(KeyError, TypeError, ValueError):
+        return parsedate_to_datetime(headers["Date"]) - timedelta(seconds=1)
+    return None
+
+
+def _bound(counted: Counted, seen: list[Seen], began: datetime | None, duration: float) -> None:
+    """Move ``latest`` and ``since`` on after a read whose first answer was dated ``began`` by the storage
+    server and which took ``duration`` seconds (its first answer came at most that long after it began),
+    and keep the ETags of the rows stamped at or after the new ``since`` (every such row was among
+    ``seen``: it is stamped at or after the previous ``since``, and the read asked for all of those)."""
     if seen:
         latest = max(at for _key, at, _etag in seen)
         counted.latest = latest if counted.latest is None else max(counted.latest, latest)
     if counted.latest is None:
         return
-    since = counted.latest - timedelta(seconds=duration) - MARGIN
+    since = (counted.latest if began is None else began) - timedelta(seconds=duration) - MARGIN
     counted.since = since if counted.since is None else max(counted.since, since)
-    floor = counted.since
+    floor = min(counted.since, counted.latest)   # the latest row too: ``gt latest`` returns it again (µs)
     counted.recent = {key: etag for key, at, etag in seen if at >= floor}
 
 

@@ -14,6 +14,7 @@ from devhost.mtd_commands import refresh_once
 from devhost.outbox import LocalOutbox
 
 from .conftest import event
+from .partition_reads import count_partition_reads
 
 # gpt-4o at 2.50 per 1M input tokens: 1,000,000 input tokens cost 2.50 (no markup).
 CONFIG = """
@@ -52,6 +53,7 @@ def mtd(app_services, tmp_path, monkeypatch):
             yield record
 
     monkeypatch.setattr(UsageStore, "read_partition", counted)
+    count_partition_reads(monkeypatch, reads)   # and the refresh's own reads (storage/usage_delta)
     yield box, reads
     box.stop()
 
