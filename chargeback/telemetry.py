@@ -70,8 +70,13 @@ class UsageTelemetry:
             now = datetime.now(UTC)
             tokens: Counter[tuple[tuple[str, Any], ...]] = Counter()
             requests: Counter[tuple[tuple[str, Any], ...]] = Counter()
+            # A custom event is a log record for the exporter's handler on this logger (propagate is off).
+            # With no handler (no App Insights connection string: configure_telemetry attached none) the
+            # record would reach nobody (logging.Logger.callHandlers; an INFO record is below lastResort's
+            # WARNING), so it is not built: ~30 us of a ~0.3 ms ingest per event, measured on 10k events.
+            events = self.logger.isEnabledFor(logging.INFO) and self.logger.hasHandlers()
             for record in records:
-                self._record_usage(record, now, tokens, requests)
+                self._record_usage(record, now, tokens, requests, events)
             # Counters are summed per batch and attribute set: the same totals with one add per set, not ~5
             # per record (the per-call custom event above stays one per record).
             for attributes, count in tokens.items():
@@ -88,14 +93,16 @@ class UsageTelemetry:
             _log.exception("telemetry failed")
 
     def _record_usage(self, record: UsageRecord, now: datetime, tokens: Counter[tuple[tuple[str, Any], ...]],
-                      requests: Counter[tuple[tuple[str, Any], ...]]) -> None:
-        dims = {"subscription": record.subscription, "deployment": record.deployment, "model": record.model}
-        key = tuple(dims.items())
+                      requests: Counter[tuple[tuple[str, Any], ...]], event: bool = True) -> None:
+        key = (("subscription", record.subscription), ("deployment", record.deployment), ("model", record.model))
         for token_type, count in (("input", record.uncached_prompt_tokens), ("cached_input", record.cached_tokens),
                                   ("output", record.completion_tokens), ("reasoning", record.reasoning_tokens)):
             if count:
                 tokens[(*key, ("token_type", token_type))] += count
         requests[(*key, ("metered", record.metered))] += 1
+        if not event:
+            return
+        dims = dict(key)
         self.logger.info(USAGE_EVENT, extra={
             CUSTOM_EVENT_ATTRIBUTE: USAGE_EVENT, **dims,
             "requestId": record.record_id, "promptTokens": record.prompt_tokens,

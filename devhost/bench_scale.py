@@ -28,6 +28,7 @@ from devhost.functions import user_function
 from devhost.generate.month import generate_month
 from devhost.local_host import LocalHost
 from devhost.loopback_proxy import LoopbackProxy
+from devhost.partition_pump import deliver
 
 MONTH = "2026-10"
 
@@ -46,15 +47,17 @@ def _timed(work: Callable[[], object]) -> Took:
 
 
 def ingest_seconds(connection_string: str, prefix: str, lines: list[str], submit: Submit | None = None) -> Took:
-    """The product's path: the Event Hub trigger over the host's batches of 500 (``submit``: how the usage
-    store sends a transaction; default the product's, batch_wire.submit_upserts)."""
+    """The product's path: the Event Hub trigger over the host's batches of 500, delivered as the Functions
+    host does (devhost/partition_pump: per partition in order, the 4 partitions at once; the host's own
+    checkpoints are not part of it) (``submit``: how the usage store sends a transaction; default the
+    product's, batch_wire.submit_upserts)."""
     prepared = list(batches(lines, batch_size=500))
     trigger = user_function("ingest_usage")
     with configured(storage_connection=connection_string, table_prefix=prefix) as s:
-        _ = s.usage.table, s.usage.index
+        _ = s.usage.table, s.usage.index, s.dead_letters, s.telemetry, s.gateway_halves
         if submit is not None:
             s.usage.submit = submit
-        return _timed(lambda: [trigger(batch.events) for batch in prepared])
+        return _timed(lambda: deliver(prepared, lambda batch: trigger(batch.events)))
 
 
 def full_tx_seconds(connection_string: str, prefix: str, lines: list[str], submit: Submit | None = None) -> Took:

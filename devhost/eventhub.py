@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import azure.functions as func
@@ -30,32 +30,48 @@ class Batch:
     partition: str
     events: list[func.EventHubEvent]
 
+    @property
+    def last_sequence(self) -> int:
+        """The sequence number a checkpoint after this batch records."""
+        return int(self.events[-1].sequence_number) if self.events else -1
 
-def batches(lines: Iterable[str], batch_size: int = 500, partitions: int = PARTITIONS) -> Iterator[Batch]:
+
+def batches(lines: Iterable[str], batch_size: int = 500, partitions: int = PARTITIONS,
+            after: Mapping[str, int] | None = None) -> Iterator[Batch]:
     """Split lines into per-partition batches with stable sequence numbers (same file, same numbers).
 
     Streams: a partition's batch is handed over as soon as it is full, so a file is never held whole.
+    ``after``: per partition, the last sequence number already stored (a checkpoint); those events and
+    the ones before them are skipped, as a consumer resuming from a checkpoint would.
     """
-    pending: dict[str, list[str]] = {}
-    sent: dict[str, int] = {}   # events handed over per partition: the next batch's first sequence number
+    pending: dict[str, _Pending] = {}
+    numbered: dict[str, int] = {}   # events seen per partition: the next event's sequence number
+    skip = after or {}
     enqueued = datetime.now(UTC)
     for line in lines:
         body = line.rstrip("\r\n")
         if not body.strip():
             continue
         partition = partition_for(body, partitions)
-        bodies = pending.setdefault(partition, [])
-        bodies.append(body)
-        if len(bodies) >= batch_size:
-            yield _batch(partition, pending.pop(partition), sent, enqueued)
+        sequence = numbered.get(partition, 0)
+        numbered[partition] = sequence + 1
+        if sequence <= skip.get(partition, -1):
+            continue
+        batch = pending.setdefault(partition, _Pending(sequence))
+        batch.bodies.append(body)
+        if len(batch.bodies) >= batch_size:
+            yield pending.pop(partition).batch(partition, enqueued)
     for partition in sorted(pending):
-        yield _batch(partition, pending[partition], sent, enqueued)
+        yield pending[partition].batch(partition, enqueued)
 
 
-def _batch(partition: str, bodies: list[str], sent: dict[str, int], enqueued: datetime) -> Batch:
-    first = sent.get(partition, 0)
-    sent[partition] = first + len(bodies)
-    return Batch(partition, event_hub_events(partition, bodies, first, enqueued))
+@dataclass
+class _Pending:
+    first: int   # sequence number of the first body
+    bodies: list[str] = field(default_factory=list)
+
+    def batch(self, partition: str, enqueued: datetime) -> Batch:
+        return Batch(partition, event_hub_events(partition, self.bodies, self.first, enqueued))
 
 
 def event_hub_events(partition: str, bodies: list[str], first_sequence: int,

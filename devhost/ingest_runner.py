@@ -1,6 +1,7 @@
-"""Feed a JSON-lines file through the real Event Hub trigger, batch by batch, and count."""
+"""Feed a JSON-lines file through the real Event Hub trigger, as the Functions host would, and count."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +12,10 @@ from chargeback.errors import ChargebackError
 from chargeback.storage.account import failure_cause
 from chargeback.wiring import services
 from chargeback.workflow.ingesting import IngestResult
-from devhost.eventhub import batches
+from devhost.eventhub import PARTITIONS, Batch, batches
 from devhost.functions import user_function
+from devhost.ingest_checkpoints import Checkpoints, skipped_events, stream_of
+from devhost.partition_pump import WORKER_THREADS, deliver
 
 TRIGGER = "ingest_usage"
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (a zip) and the old .xls
@@ -33,35 +36,66 @@ class IngestStopped(Exception):
 
 @contextmanager
 def counting() -> Iterator[IngestResult]:
-    """Collect the IngestResult of every batch the trigger handles inside the block."""
+    """Collect the IngestResult of every batch the trigger handles inside the block (from any thread)."""
     total = IngestResult()
+    lock = threading.Lock()
+
+    def add(result: IngestResult) -> None:
+        with lock:
+            total.add(result)
     observers = services().ingest_observers
-    observers.append(total.add)
+    observers.append(add)
     try:
         yield total
     finally:
-        observers.remove(total.add)
+        observers.remove(add)
 
 
 def ingest_lines(lines: Iterable[str], batch_size: int = 500,
-                 on_batch: Callable[[int], None] | None = None) -> IngestResult:
-    """Each batch goes to the trigger as the Functions host would hand it over; failures propagate."""
+                 on_batch: Callable[[int], None] | None = None, concurrency: int = WORKER_THREADS,
+                 checkpoints: Checkpoints | None = None) -> IngestResult:
+    """Each batch goes to the trigger as the Functions host would hand it over (devhost/partition_pump: per
+    partition in order, partitions at once); failures propagate. With ``checkpoints``, a partition's
+    checkpoint moves after each batch it stored, a rerun skips what was checkpointed, and a run that
+    reaches the end removes them."""
     trigger = user_function(TRIGGER)
-    with counting() as total:
-        for batch in batches(lines, batch_size):
-            trigger(batch.events)
-            if on_batch is not None:
+    s = services()
+    _ = s.usage, s.dead_letters, s.telemetry, s.gateway_halves   # built once, before threads share them
+    progress_lock = threading.Lock()
+
+    def handle(batch: Batch) -> None:
+        trigger(batch.events)
+        if checkpoints is not None:
+            checkpoints.save(batch.partition, batch.last_sequence)
+        if on_batch is not None:
+            with progress_lock:
                 on_batch(len(batch.events))
+    after = checkpoints.load() if checkpoints is not None else None
+    with counting() as total:
+        deliver(batches(lines, batch_size, after=after), handle, concurrency)
+    if checkpoints is not None:
+        checkpoints.clear()
     return total
+
+
+def file_checkpoints(path: Path) -> Checkpoints:
+    """The checkpoints of ingesting this file into the configured storage."""
+    return Checkpoints(stream_of(path, PARTITIONS))
+
+
+def already_stored(path: Path) -> int:
+    """Events of the file an interrupted ingest stored (checkpointed): a rerun skips them."""
+    return skipped_events(file_checkpoints(path).load())
 
 
 def ingest_file(path: Path, batch_size: int = 500,
                 on_batch: Callable[[int], None] | None = None) -> IngestResult:
-    """Ingest a JSON-lines file; IngestStopped (with what was stored) if storage gives out part-way."""
+    """Ingest a JSON-lines file, resuming each partition after its checkpoint; IngestStopped (with what
+    this run stored) if storage gives out part-way."""
     check_json_lines(path)
     with open(path, encoding="utf-8", newline="") as handle, counting() as so_far:
         try:
-            return ingest_lines(handle, batch_size, on_batch)
+            return ingest_lines(handle, batch_size, on_batch, checkpoints=file_checkpoints(path))
         except (ChargebackError, AzureError, OSError) as exc:
             raise IngestStopped(so_far, exc) from exc
 

@@ -14,7 +14,6 @@ import pytest
 from devhost import local_stack
 from devhost.azurite import Azurite
 from devhost.cli import main
-from devhost.eventhub import batches
 from tests.conftest import ROOT
 
 
@@ -99,7 +98,10 @@ def test_a_failed_ingest_says_what_was_stored_that_rerunning_is_safe_and_the_cau
     monkeypatch.setattr(local_stack, "_described", "")
     reset_services()
 
-    def stop_after_first_batch(result):
+    stored_before: list[int] = []
+
+    def stop_after_first_batch(result):   # partitions are delivered at once: others may finish meanwhile
+        stored_before.append(result.stored)
         emulator.stop()
     services().ingest_observers.append(stop_after_first_batch)   # called after each batch, like the counter
     try:
@@ -109,10 +111,10 @@ def test_a_failed_ingest_says_what_was_stored_that_rerunning_is_safe_and_the_cau
         emulator.stop()
         reset_services()
     err = capsys.readouterr().err
-    first_batch = len(next(batches(path.read_text().splitlines(), 10)).events)   # the feeder's first batch
-    assert f"stored {first_batch} of the events before the failure" in err
+    assert 0 < sum(stored_before) <= 30   # what the batches that finished before the failure stored
+    assert f"stored {sum(stored_before)} of the events before the failure" in err
     assert "rerunning `chargeback ingest" in err and "is safe" in err
-    assert "Connection refused" in err and "Traceback" not in err
+    assert ("Connection refused" in err or "Connection reset" in err) and "Traceback" not in err
 
 
 def test_run_month_before_any_config_import_says_so_at_once(cli, capsys):
