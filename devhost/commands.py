@@ -61,11 +61,14 @@ def generate(args) -> int:
 
 
 def ingest(args) -> int:
-    from devhost.ingest_runner import IngestStopped, check_json_lines, count_events, ingest_file
+    from devhost.ingest_runner import IngestStopped, already_stored, check_json_lines, count_events, ingest_file
     check_json_lines(args.file)   # before storage starts: a CSV or a workbook is refused at once
     where = use_storage()
     show = shows_progress(args.json)
-    total = count_events(args.file) if show else None
+    resumed = already_stored(args.file)   # per-partition checkpoints an interrupted ingest of the file left
+    if resumed:
+        say(f"resuming: the {resumed:,} events an interrupted ingest of {args.file} stored are skipped")
+    total = count_events(args.file) - resumed if show else None
     try:
         with progress(f"ingesting {args.file.name}", total, show) as advance:
             result = ingest_file(args.file, args.batch, on_batch=advance)
