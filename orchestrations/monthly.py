@@ -83,7 +83,8 @@ def monthly_invoicing(context: df.DurableOrchestrationContext):
     # must already point at the version the notice announces.
     _status(context, "notifying", departments=len(departments))
     notify = [context.call_activity_with_retry(NOTIFY_DEPARTMENT, RETRY, {
-        "month": month, "run_id": run_id, "invoices": [{k: i[k] for k in NOTICE_FIELDS} for i in batch]})
+        "month": month, "run_id": run_id, "config_fingerprint": priced["config_fingerprint"],
+        "invoices": [{k: i[k] for k in NOTICE_FIELDS} for i in batch]})
         for batch in spread(invoices)]
     try:
         notices = summarize_notices(_flat((yield context.task_all(notify)) or []))

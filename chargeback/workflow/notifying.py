@@ -109,18 +109,26 @@ def revision_reason(ctx: NotifyContext, charges: MonthCharges, earlier_run: str,
     return ", ".join(explain((earlier_charges, earlier), (charges, current), revision=True).reasons)
 
 
-def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice: dict[str, Any]) -> dict[str, Any]:
+def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice: dict[str, Any],
+                           config_fingerprint: str | None = None) -> dict[str, Any]:
     """Send what is due for one department's invoice; returns what happened per channel (never raises
-    for a delivery; storage errors do raise, so the activity is retried)."""
+    for a delivery; storage errors do raise, so the activity is retried). ``config_fingerprint``: the
+    configuration the run priced with (the orchestrator passes it), so a department nobody listens to is
+    skipped without reading its run document; without it the document says which configuration."""
     department, version = invoice["department"], int(invoice["version"])
     result = {"department": department, "version": version, "revision": bool(invoice["revision"]),
               "deliveries": [], "skipped": ""}
-    charges, _ = load_department(ctx.documents, month, run_id, department)
-    config = ctx.config.get(charges.config_fingerprint)
+    charges = None
+    if config_fingerprint is None:
+        charges, _ = load_department(ctx.documents, month, run_id, department)
+        config_fingerprint = charges.config_fingerprint
+    config = ctx.config.get(config_fingerprint)
     due = targets(config.department(department) if config else None)
     if not due:
         result["skipped"] = "not a department" if department == UNALLOCATED else "no notify settings"
         return result
+    if charges is None:
+        charges, _ = load_department(ctx.documents, month, run_id, department)
     notice = None
     for channel, target in due.items():
         earlier = ctx.notices.get(month, department, version, channel)

@@ -253,7 +253,7 @@ def test_when_the_notify_activity_itself_keeps_failing_the_month_still_completes
     from chargeback.errors import StorageUnavailable
     calls = []
 
-    def storage_down(ctx, month, run_id, invoice):
+    def storage_down(ctx, month, run_id, invoice, config_fingerprint=None):
         calls.append(invoice["department"])
         raise StorageUnavailable("storage failed while reading a notice delivery: ServiceRequestError")
 
