@@ -43,23 +43,25 @@ def rates_in_effect(price: Price, meters: MeterQuantities) -> dict[str, Decimal]
     """The rate of every meter the line used (and of the first release's three, when priced), by meter."""
     out: dict[str, Decimal] = {}
     for meter in METERS:
-        if meters.quantity(meter) or meter in LEGACY_WEIGHTED:
+        if getattr(meters, meter) or meter in LEGACY_WEIGHTED:
             rate = price.audio_hour if meter == "audio_seconds" else price.rate(meter)
             if rate is not None:
                 out[meter] = rate
     return out
 
 
-def unpriced_meters(price: Price, meters: MeterQuantities) -> MeterQuantities:
-    """The line's usage on meters the price entry has no rate for (not charged, listed instead)."""
-    rates = rates_in_effect(price, meters)
+def unpriced_meters(price: Price, meters: MeterQuantities,
+                    rates: dict[str, Decimal] | None = None) -> MeterQuantities:
+    """The line's usage on meters the price entry has no rate for (not charged, listed instead); ``rates``:
+    ``rates_in_effect(price, meters)`` if the caller has it already."""
+    rates = rates_in_effect(price, meters) if rates is None else rates
     missing = {m: q for m, q in meters.used().items() if m not in rates}
     return MeterQuantities(**missing)   # type: ignore[arg-type]
 
 
-def exact_amount(price: Price, meters: MeterQuantities) -> Decimal:
-    """The line's exact amount at the rates in effect, before its one rounding."""
-    rates = rates_in_effect(price, meters)
+def exact_amount(price: Price, meters: MeterQuantities, rates: dict[str, Decimal] | None = None) -> Decimal:
+    """The line's exact amount at the rates in effect, before its one rounding (``rates`` as unpriced_meters)."""
+    rates = rates_in_effect(price, meters) if rates is None else rates
     per_unit = [meters.quantity(m) * rate for m, rate in rates.items() if m != "audio_seconds"]
     amount = sum(per_unit, Decimal(0)) / price.tokens_per_unit if per_unit else Decimal(0)
     if "audio_seconds" in rates and meters.audio_seconds:

@@ -13,13 +13,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
+from itertools import compress
 from typing import Any, TypeVar
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.billing.meter_rates import meter_cost
-from chargeback.config.model import ChargebackConfig
+from chargeback.config.model import UNITS, ChargebackConfig
 from chargeback.money import quantum, round_money, zero
-from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.aggregation import GroupRow, MonthUsage
 from chargeback.usage.meters import METERS
 
 CAPACITY = "capacity"   # the meter of a pool share no weighted usage explains
@@ -61,6 +62,22 @@ class DepartmentToDate:
                 out[day] += cost
         return dict(out)
 
+    def cell_rows(self) -> list[list[str]]:
+        """Every cell as text, ``[deployment, meter, day, quantity, cost]`` (CELL_COLUMNS): the cells with a cost in
+        order, then the cells with only a quantity (cost "0") in order."""
+        cost, quantity = self.cost, self.quantity
+        days: dict[date, str] = {}
+        rows = []
+        for cell in sorted(cost):
+            deployment, meter, day = cell
+            text = days.get(day) or days.setdefault(day, day.isoformat())
+            rows.append([deployment, meter, text, str(quantity.get(cell, 0)), str(cost[cell])])
+        for cell in sorted(quantity.keys() - cost.keys()):
+            deployment, meter, day = cell
+            text = days.get(day) or days.setdefault(day, day.isoformat())
+            rows.append([deployment, meter, text, str(quantity[cell]), "0"])
+        return rows
+
 
 def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackConfig,
                   as_of: date) -> dict[str, DepartmentToDate]:
@@ -73,79 +90,106 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
         todate.quantity = index.quantity.get(dept.department, {})
         for line in dept.lines:
             if isinstance(line, PaygLine):
-                _split_payg(todate, line, index.payg.get((line.subscription, line.deployment), []), step)
+                _split_payg(todate, line, index.groups.get((line.subscription, line.deployment), []), index, step)
             else:
-                _split_pool(todate, line, index.pool.get((dept.department, line.pool), []), step, as_of)
+                _split_pool(todate, line, index.pools.get((dept.department, line.pool), []), index, step, as_of)
         out[dept.department] = todate
     return out
 
 
-_Row = tuple[date, str, int | Decimal]   # day, meter, quantity: one non-zero meter of one group
-_INDEXED = tuple(enumerate(METERS, 2))   # a group's counts: requests, unmetered, then FIELDS (METERS first)
+_AT = {meter: at for at, meter in enumerate(METERS, 2)}   # a group's counts: requests, unmetered, then FIELDS
+_AUDIO = "audio_seconds"
+_AUDIO_AT = _AT[_AUDIO]
+_END = 2 + len(METERS)
 
 
 class _Index:
-    """The month's non-zero meters, read once: quantity per department and cell, and the rows each line splits
-    by, in ``MonthUsage.groups()`` order (each group's meters in ``METERS`` order), as a line's scan of them
-    always was (a pay-as-you-go line's weights are summed in that order)."""
+    """The month's groups read once: quantity per department and cell, and the groups each line splits by
+    (a pay-as-you-go line: its subscription's on its deployment; a pool line: its department's on the pool)."""
 
     def __init__(self, usage: MonthUsage, config: ChargebackConfig, pools: frozenset[str]):
+        self.days = {day: usage.first_day + timedelta(days=day - 1) for day in range(1, 32)}
         self.quantity: dict[str, dict[Cell, int | Decimal]] = {}   # department -> cell -> quantity
-        self.payg: dict[tuple[str, str], list[_Row]] = {}          # (subscription, deployment) -> rows
-        self.pool: dict[tuple[str, str], list[_Row]] = {}          # (department, pool deployment) -> rows
+        self.groups: dict[tuple[str, str], list[GroupRow]] = {}    # (subscription, deployment) -> its groups
+        self.pools: dict[tuple[str, str], list[GroupRow]] = {}     # (department, pool deployment) -> its groups
         claims: dict[str, str] = {}
-        days = {day: usage.first_day + timedelta(days=day - 1) for day in range(1, 32)}
-        for subscription, deployment, _model, day_of_month, _spilled, counts in usage.group_rows():
+        for group in usage.group_rows(ordered=False):
+            subscription, deployment, _model, day, _spilled, counts = group
             dept = claims.get(subscription)
             if dept is None:
                 dept = claims[subscription] = config.department_for(subscription)
-            quantity = self.quantity.get(dept)
-            if quantity is None:
-                quantity = self.quantity[dept] = {}
-            rows = _list(self.payg, (subscription, deployment))
-            pool_rows = _list(self.pool, (dept, deployment)) if deployment in pools else None
-            day = days[day_of_month]
-            for at, meter in _INDEXED:
-                amount = counts[at]
-                if amount:
-                    if meter == "audio_seconds":
-                        amount = Decimal(amount)
-                    cell = (deployment, meter, day)
-                    quantity[cell] = quantity.get(cell, 0) + amount
-                    rows.append((day, meter, amount))
-                    if pool_rows is not None:
-                        pool_rows.append((day, meter, amount))
+                self.quantity[dept] = self.quantity.get(dept, {})
+            _list(self.groups, (subscription, deployment)).append(group)
+            if deployment in pools:
+                _list(self.pools, (dept, deployment)).append(group)
+            quantity, date_of = self.quantity[dept], self.days[day]
+            metered = counts[2:_END]   # FIELDS: METERS first, then reasoning
+            for meter, amount in zip(compress(METERS, metered), compress(metered, metered), strict=True):
+                cell = (deployment, meter, date_of)
+                quantity[cell] = quantity.get(cell, 0) + (Decimal(amount) if meter == _AUDIO else amount)
 
 
-def _list(lists: dict[tuple[str, str], list[_Row]], key: tuple[str, str]) -> list[_Row]:
+def _list(lists: dict[tuple[str, str], list[GroupRow]], key: tuple[str, str]) -> list[GroupRow]:
     found = lists.get(key)
     if found is None:
         found = lists[key] = []
     return found
 
 
-def _split_payg(todate: DepartmentToDate, line: PaygLine, rows: list[_Row], step: Decimal) -> None:
+def _split_payg(todate: DepartmentToDate, line: PaygLine, groups: list[GroupRow], index: _Index,
+                step: Decimal) -> None:
+    """Weights: each (meter, day)'s exact list cost, ``quantity x rate / unit`` summed over the line's groups."""
     weights: dict[_Key, Decimal] = {}
-    start, end, rates, unit = line.period_start, line.period_end, line.rates, line.unit
-    for day, meter, quantity in rows:
-        if start <= day <= end and meter in rates:
-            key = (meter, day)
-            weights[key] = weights.get(key, _NOTHING) + meter_cost(meter, quantity, rates[meter], unit)
+    first, last, per = line.period_start.day, line.period_end.day, UNITS[line.unit or "1M"]
+    rated = [(meter, _AT[meter], rate) for meter, rate in line.rates.items() if meter != "audio_seconds"]
+    for _sub, _deployment, _model, day, _spilled, counts in groups:
+        if first <= day <= last:
+            for meter, at, rate in rated:
+                quantity = counts[at]
+                if quantity:
+                    key = (meter, index.days[day])
+                    weights[key] = weights.get(key, _NOTHING) + quantity * rate / per
+    if "audio_seconds" in line.rates:
+        _audio_weights(weights, line, groups, index)
     _add(todate, line.deployment, line.amount, weights, step, line.period_start)
 
 
-def _split_pool(todate: DepartmentToDate, line: PoolLine, rows: list[_Row], step: Decimal, as_of: date) -> None:
+def _audio_weights(weights: dict[_Key, Decimal], line: PaygLine, groups: list[GroupRow], index: _Index) -> None:
+    """Seconds x rate / 3600 is not exact in Decimal's context: summed per group in ``MonthUsage.groups()``'s
+    order (its line groups by model, then its spilled groups), as they always were."""
+    rate, first, last = line.rates["audio_seconds"], line.period_start.day, line.period_end.day
+    for _sub, _deployment, _model, day, _spilled, counts in sorted(groups, key=_groups_order):
+        if first <= day <= last and counts[_AUDIO_AT]:
+            key = ("audio_seconds", index.days[day])
+            weights[key] = weights.get(key, _NOTHING) + meter_cost("audio_seconds", Decimal(counts[_AUDIO_AT]),
+                                                                   rate, line.unit)
+
+
+def _groups_order(group: GroupRow) -> tuple[bool, str, int, str]:
+    """``MonthUsage.groups()``'s order among one subscription's groups on one deployment."""
+    _sub, _deployment, model, day, spilled, _counts = group
+    return bool(spilled), model, day, spilled
+
+
+def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[GroupRow], index: _Index, step: Decimal,
+                as_of: date) -> None:
+    """Weights: each (meter, day)'s weighted tokens (every meter used, weight 0 where the pool names none)."""
     days = (line.period_end - line.period_start).days + 1
     elapsed = max(0, min(days, (as_of - line.period_start).days + 1))
     accrued = round_money(line.amount * elapsed / days, todate.currency)
     todate.pool_accrued += accrued
     todate.pool_to_accrue += line.amount - accrued
     weights: dict[_Key, Decimal] = {}
-    start, end, pool_weights = line.period_start, line.period_end, line.weights
-    for day, meter, quantity in rows:
-        if start <= day <= end:
-            key = (meter, day)
-            weights[key] = weights.get(key, _NOTHING) + pool_weights.get(meter, _NOTHING) * quantity
+    first, last = line.period_start.day, line.period_end.day
+    weighed = [(meter, at, line.weights.get(meter, _NOTHING)) for meter, at in _AT.items()]
+    for _sub, _deployment, _model, day, _spilled, counts in groups:
+        if first <= day <= last:
+            for meter, at, weight in weighed:
+                quantity = counts[at]
+                if quantity:
+                    key = (meter, index.days[day])
+                    weights[key] = weights.get(key, _NOTHING) + weight * (Decimal(quantity) if at == _AUDIO_AT
+                                                                          else quantity)
     _add(todate, line.pool, accrued, weights, step, min(as_of, line.period_end))
 
 
@@ -157,15 +201,20 @@ def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, weights: di
         weights = {(CAPACITY, fallback_day): Decimal(1)}
     nothing = zero(todate.currency)
     cost = todate.cost
-    for (meter, day), part in _split(amount, weights, step).items():
+    for (meter, day), units in _split_units(amount, weights, step).items():
         cell = (deployment, meter, day)
-        cost[cell] = cost.get(cell, nothing) + part
+        cost[cell] = cost.get(cell, nothing) + units * step
 
 
 def _split(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> dict[K, Decimal]:
-    """Largest remainder as chargeback.billing.pools.largest_remainder (the parts sum to ``total`` exactly,
-    ties to the smallest key), in 60-digit Decimal rather than Fraction: a month has thousands of cells, and
-    only the order of the remainders, not their exact value, decides anything here.
+    """Largest remainder as chargeback.billing.pools.largest_remainder: the parts sum to ``total`` exactly."""
+    return {key: units * step for key, units in _split_units(total, weights, step).items()}
+
+
+def _split_units(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> dict[K, int]:
+    """``_split`` in whole ``step``s: each key gets the floor of its exact share, the steps left over go one each
+    to the largest remainders, ties to the smallest key. In 60-digit Decimal rather than Fraction: a month has
+    thousands of cells, and only the order of the remainders, not their exact value, decides anything here.
 
     A line's keys are (meter, day) and tie in tuple order, which is the order of their ``meter|YYYY-MM-DD``
     text, as they always have: no meter's name is the start of another's (tests/unit/billing/
@@ -175,7 +224,7 @@ def _split(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> dict[K, 
         units = int(total / step)
         whole = sum(weights.values(), Decimal(0))
         parts: dict[K, int] = {}
-        remainders: list[tuple[Decimal, K]] = []   # minus the remainder: the largest sorts first
+        remainders: list[tuple[Decimal, K]] = []   # minus the remainder (the largest sorts first), then the key
         for key, weight in weights.items():
             exact = units * weight / whole
             part = parts[key] = int(exact)   # exact >= 0: int() is the floor
@@ -184,7 +233,7 @@ def _split(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> dict[K, 
         if left_over:
             for _remainder, key in heapq.nsmallest(left_over, remainders):
                 parts[key] += 1
-    return {k: n * step for k, n in parts.items()}
+    return parts
 
 
 CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")

@@ -61,7 +61,9 @@ class _Pricing:
     def run(self, usage: MonthUsage) -> MonthCharges:
         days = {day: self.first_day + timedelta(days=day - 1) for day in range(1, self.days_in_month + 1)}
         route = self._route
-        for subscription, deployment, model, day, spilled_from, counts in usage.group_rows():
+        # As stored, not sorted: what a line, pool or warning is made of is summed exactly (integers, and audio
+        # seconds in the 60-digit context) and every list below is sorted, so the order of groups decides nothing.
+        for subscription, deployment, model, day, spilled_from, counts in usage.group_rows(ordered=False):
             route(subscription, deployment, model, days[day], spilled_from, counts)
         lines: dict[str, list[PaygLine | PoolLine]] = defaultdict(list)
         for (dept, _sub, _deployment, period, spilled_from), line_usage in sorted(self._payg_lines(), key=_payg_order):
@@ -123,7 +125,8 @@ class _Pricing:
                    spilled_from: str) -> PaygLine:
         price, start, stop = period
         t = usage.totals
-        exact = meter_rates.exact_amount(price, t.meters)
+        rates = meter_rates.rates_in_effect(price, t.meters)
+        exact = meter_rates.exact_amount(price, t.meters, rates)
         line = PaygLine(
             subscription=next(iter(usage.subscriptions)), deployment=price.deployment,
             models=tuple(sorted(usage.models)), period_start=start, period_end=stop - timedelta(days=1),
@@ -131,9 +134,9 @@ class _Pricing:
             output_rate=price.output, requests=t.requests, unmetered=t.unmetered, prompt_tokens=t.prompt_tokens,
             cached_tokens=t.cached_tokens, completion_tokens=t.completion_tokens,
             reasoning_tokens=t.reasoning_tokens, exact_amount=exact, amount=round_money(exact, self.currency),
-            meters=t.meters, rates=meter_rates.rates_in_effect(price, t.meters), price_from=price.effective_from,
+            meters=t.meters, rates=rates, price_from=price.effective_from,
             spilled_from=spilled_from)
-        missing = meter_rates.unpriced_meters(price, t.meters)
+        missing = meter_rates.unpriced_meters(price, t.meters, rates)
         if missing.used():
             names = ", ".join(meter_rates.label(m).lower() for m in missing.used())
             self.unrated.append(_unpriced(dept, line.subscription, line.deployment, usage, missing,

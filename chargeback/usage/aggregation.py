@@ -201,14 +201,15 @@ class MonthUsage:
             key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day), spilled_from)
             yield key, UsageTotals(int(counts[0]), int(counts[1]), MeterQuantities.from_values(counts[2:]))
 
-    def group_rows(self) -> Iterator[GroupRow]:
-        """The groups in ``groups()``'s order, without a key or totals object each: (subscription, deployment,
-        model, day of the month, spilled from or "", counts). The counts are the aggregate's own list
-        (requests, unmetered, then the ``FIELDS`` quantities): read them, never change them."""
+    def group_rows(self, ordered: bool = True) -> Iterator[GroupRow]:
+        """The groups without a key or totals object each: (subscription, deployment, model, day of the month,
+        spilled from or "", counts), in ``groups()``'s order (or, ``ordered=False``, as stored: for sums that
+        are exact in any order). The counts are the aggregate's own list (requests, unmetered, then the
+        ``FIELDS`` quantities): read them, never change them."""
         groups, spilled = self._groups, self._spilled
-        for key in sorted(groups):   # keys alone sort faster than items, in the same order (keys are unique)
+        for key in sorted(groups) if ordered else groups:   # keys alone sort faster than items, in the same order
             yield key[0], key[1], key[2], key[3], "", groups[key]
-        for spill in sorted(spilled):
+        for spill in sorted(spilled) if ordered else spilled:
             yield spill[0], spill[1], spill[2], spill[3], spill[4], spilled[spill]
 
     def __len__(self) -> int:

@@ -124,11 +124,7 @@ def department_document(config: ChargebackConfig, month: str, day: date, t: Depa
         "department": t.department, "name": dept.name if dept else t.department,
         "subtotal": str(t.subtotal), "markup": str(t.markup), "total": str(t.total), "forecast": str(forecast),
         "budget": budget.to_dict() if budget else None,
-        "cells": [[deployment, meter, cell_day.isoformat(), str(t.quantity.get((deployment, meter, cell_day), 0)),
-                   str(cost)] for (deployment, meter, cell_day), cost in sorted(t.cost.items())]
-        + [[deployment, meter, cell_day.isoformat(), str(quantity), "0"]
-           for (deployment, meter, cell_day), quantity in sorted(t.quantity.items()) if
-           (deployment, meter, cell_day) not in t.cost]}
+        "cells": t.cell_rows()}
 
 
 __all__ = ["breakdown", "changed_partitions", "price_to_date_step", "refresh_partition_step"]
