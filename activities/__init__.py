@@ -62,8 +62,8 @@ def price_month(request: dict) -> dict:
 @_activity(RENDER_INVOICE)
 def render_department_invoice(request: dict) -> list:
     """A batch of departments, one invoice each."""
-    return [invoicing.render_department_step(services().invoicing, request["month"], request["run_id"],
-                                             d, request["issue_date"]) for d in request["departments"]]
+    return invoicing.render_departments_step(services().invoicing, request["month"], request["run_id"],
+                                             request["departments"], request["issue_date"])
 
 
 @_activity(RENDER_MONTH_DOCUMENTS)
