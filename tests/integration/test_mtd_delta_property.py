@@ -43,19 +43,16 @@ steps = st.lists(st.one_of(
 @contextmanager
 def unseen(row_keys: set[str]):
     """Reads that do not return these rows, as rows committed after the read went past them."""
-    query, versions = PartitionReader._query, PartitionReader._versions
+    rows = PartitionReader._rows
 
-    def hidden_query(self, text, parameters, select):
-        return (e for e in query(self, text, parameters, select) if e["RowKey"] not in row_keys)
+    def hidden(self, partition, where, select):
+        return (row for row in rows(self, partition, where, select) if row["RowKey"] not in row_keys)
 
-    def hidden_versions(self, partition, since, latest):
-        return (r for r in versions(self, partition, since, latest) if r[0] not in row_keys)
-
-    PartitionReader._query, PartitionReader._versions = hidden_query, hidden_versions
+    PartitionReader._rows = hidden
     try:
         yield
     finally:
-        PartitionReader._query, PartitionReader._versions = query, versions
+        PartitionReader._rows = rows
 
 
 def run(services, plan, pause: float) -> list[str]:
