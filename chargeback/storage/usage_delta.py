@@ -4,14 +4,11 @@ Table Storage sets an entity's ``Timestamp`` itself on every write, and a query 
 property ("Querying tables and entities": ``Timestamp ge datetime'...'``; the SDK sends a datetime parameter
 in that form, azure/data/tables/_serialize._parameter_filter_substitution; Azurite filters on it too).
 An aggregate stored by a refresh remembers what it counted (``Counted``): an 8-byte BLAKE2b digest of each
-row key, the latest ``Timestamp`` seen, a bound ``since`` and, for each counted row stamped at or after
-``since`` (or ``latest``, if earlier), its ETag. The next read asks only for rows stamped at or after ``since``:
-
-* stamped no later than ``latest`` (the margin window): keys and ETags only. Each must be a counted row with
-  its counted ETag; anything else (a row the last read did not see, a row written again) reads it whole.
-* stamped later: whole rows. An unknown key is a new row, added to the aggregate; a counted key with its
-  counted ETag is skipped (``latest`` is compared to the microsecond, Timestamps have 100 ns); any other
-  counted key is a redelivery or a row replaced with other usage: the partition is read whole.
+row key, a bound ``since`` and the ETag of each counted row stamped at or after ``since`` (the margin
+window). The next read asks only for the rows stamped at or after ``since``, one query: a row whose key it
+has not counted is new and is added to the aggregate (whether stamped in the window or later); a counted
+row with its counted ETag is skipped (it is in the window, unchanged); a counted key with another ETag is a
+redelivery or a row replaced with other usage, and the partition is read whole.
 
 Exact, not approximate: the aggregate plus the added rows is what a whole read computes (sums of integers
 and exact decimals; attribution only while no subscription reaches its label bound, rollup_delta.bounded).
@@ -23,8 +20,8 @@ became visible after the read began; its Timestamp may be earlier than that, by 
 flight on the server (at most 30 s: "Setting timeouts for Table service operations", the limit for insert,
 update and delete; a query page runs at most 5 s, within the read's duration) and by the difference between
 the clocks of the storage servers (the one dating the answer, the ones stamping rows; not documented, Azure
-hosts are time-synchronised, so 90 s is generous). 120 s in all: an hourly refresh re-reads the keys of the
-rows written in the two minutes before the previous one (about 3% of an hour's rows), never their columns.
+hosts are time-synchronised, so 90 s is generous). 120 s in all: an hourly refresh reads again the rows
+written in the two minutes before the previous one began (about 3% of an hour's rows) and skips them.
 A digest collision costs a whole read, never a miscount (a new row with a counted digest reads it whole).
 """
 from __future__ import annotations
@@ -51,8 +48,7 @@ from chargeback.usage.rollup_delta import bounded
 
 MARGIN = timedelta(seconds=120)
 DIGEST_BYTES = 8
-WHOLE_COLUMNS = ",".join([*AGGREGATION_COLUMNS, "Timestamp"])
-KEY_COLUMNS = "RowKey,Timestamp"
+COLUMNS = ",".join([*AGGREGATION_COLUMNS, "Timestamp"])
 Seen = tuple[bytes, datetime, str]   # (digest of the row key, Timestamp, ETag)
 
 
@@ -67,7 +63,7 @@ class Counted:
     keys: set[bytes] = field(default_factory=set)
     latest: datetime | None = None
     since: datetime | None = None
-    recent: dict[bytes, str] = field(default_factory=dict)   # digest -> ETag, rows stamped >= min(since, latest)
+    recent: dict[bytes, str] = field(default_factory=dict)   # digest -> ETag of the rows stamped >= since
 
     def to_dict(self) -> dict[str, Any]:
         return {"keys": base64.b64encode(b"".join(sorted(self.keys))).decode("ascii"),
@@ -122,7 +118,7 @@ class PartitionReader:
         start = time.monotonic()
         usage = MonthUsage(month)
         seen: list[Seen] = []
-        for row in self._rows(partition, "", WHOLE_COLUMNS):
+        for row in self._rows(partition, "", COLUMNS):
             usage.add(_record(row))
             seen.append(_seen(row))
         counted = Counted({key for key, _at, _etag in seen})
@@ -131,21 +127,13 @@ class PartitionReader:
 
     def _since(self, month: str, partition: str, previous: MonthUsage, counted: Counted,
                rows: list[int]) -> PartitionRead:
-        since, latest = counted.since, counted.latest
-        if since is None or latest is None:
+        if counted.since is None:
             raise _Whole
         start = time.monotonic()
         seen: list[Seen] = []
-        window = f" and Timestamp ge datetime'{_odata(since)}' and Timestamp le datetime'{_odata(latest)}'"
-        for row in self._rows(partition, window, KEY_COLUMNS) if since <= latest else ():
-            rows[0] += 1
-            key, at, etag = _seen(row)
-            if counted.recent.get(key) != etag:
-                raise _Whole
-            seen.append((key, at, etag))
         delta = MonthUsage(month)
         added: set[bytes] = set()
-        for row in self._rows(partition, f" and Timestamp gt datetime'{_odata(latest)}'", WHOLE_COLUMNS):
+        for row in self._rows(partition, f" and Timestamp ge datetime'{_odata(counted.since)}'", COLUMNS):
             rows[0] += 1
             key, at, etag = _seen(row)
             if counted.recent.get(key) != etag:
@@ -219,7 +207,7 @@ def _bound(counted: Counted, seen: list[Seen], began: datetime | None, duration:
         return
     since = (counted.latest if began is None else began) - timedelta(seconds=duration) - MARGIN
     counted.since = since if counted.since is None else max(counted.since, since)
-    floor = min(counted.since, counted.latest)   # the latest row too: ``gt latest`` returns it again (µs)
+    floor = counted.since
     counted.recent = {key: etag for key, at, etag in seen if at >= floor}
 
 

@@ -127,8 +127,8 @@ def test_past_the_margin_any_arrivals_and_refreshes_equal_a_full_read(fresh, pla
 
 
 def test_rows_a_read_did_not_see_are_counted_by_the_next_one(fresh):  # noqa: F811
-    """A fixed plan through every branch: whole, since (new rows only), a missed row (found in the window:
-    read whole), a redelivery (read whole), then since again."""
+    """A fixed plan through every branch: whole, since (new rows only), a row the read did not see (found
+    in the margin window next time), a redelivery (read whole), then since again."""
     from .test_mtd_incremental_property import record
     services = fresh()
     day30 = [record(1, 30, 9, 0, 1_000), record(2, 30, 10, 1, 2_000)]
@@ -137,9 +137,9 @@ def test_rows_a_read_did_not_see_are_counted_by_the_next_one(fresh):  # noqa: F8
             ("write", [record(7, 30, 14, 0, 7_000)]),
             ("missed", [record(4, 30, 12, 1, 4_000), record(6, 30, 15, 1, 6_000)]),   # 4 not seen, 6 seen
             ("refresh", None), ("again", 0), ("refresh", None), ("write", [record(5, 30, 13, 2, 5_000)])]
-    # whole (never read); since (3 new); since (7 and 6 new; 4 not seen); whole (4 is in the margin window,
-    # stamped before 6, and not counted); whole (1 and 2 written again); since (5 new).
-    assert run(services, plan, pause=0.0) == ["whole", "since", "since", "whole", "whole", "since"]
+    # whole (never read); since (3 new); since (7 and 6 new; 4 not seen); since (4, stamped before 6 but
+    # inside the margin window, and not counted: added); whole (1 and 2 written again); since (5 new).
+    assert run(services, plan, pause=0.0) == ["whole", "since", "since", "since", "whole", "since"]
 
 
 def test_without_the_margin_a_row_the_read_did_not_see_is_lost(fresh, monkeypatch):  # noqa: F811
