@@ -9,8 +9,9 @@ from typing import Any
 from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
+from chargeback.storage.entity_groups import transactions
 from chargeback.storage.refusals import submit_or_split
-from chargeback.storage.usage_table import _submit, transactions
+from chargeback.storage.usage_table import _submit
 from chargeback.usage.events import DeadLetter, RawEvent
 
 DEAD_LETTER_TABLE = "UsageDeadLetters"

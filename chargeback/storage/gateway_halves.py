@@ -26,7 +26,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import EdmType, EntityProperty, TableClient, UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
-from chargeback.storage.usage_table import _submit, transactions
+from chargeback.storage.entity_groups import transactions
+from chargeback.storage.usage_table import _submit
 from chargeback.usage.gateway_logs import Half, LlmHalf, LoneHalf, MonthHalves, RequestHalf, complete
 from chargeback.usage.record import UsageRecord
 

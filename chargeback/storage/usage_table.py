@@ -11,25 +11,27 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-from collections import defaultdict
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from azure.data.tables import EdmType, EntityProperty, TableClient
 
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.batch_wire import submit_upserts
-from chargeback.storage.refusals import MAX_TRANSACTION_BYTES, Entity, Refused, entity_bytes, submit_or_split
+from chargeback.storage.entity_groups import transactions
+from chargeback.storage.refusals import Entity, Refused, submit_or_split
+from chargeback.storage.stamp_rounds import StampRounds
 from chargeback.storage.usage_legacy import not_rewritten
 from chargeback.usage.meters import FIELDS, NO_USAGE, TOKEN_METERS, MeterQuantities
 from chargeback.usage.record import UsageRecord
 
 USAGE_TABLE = "UsageRecords"
 PARTITION_INDEX_TABLE = "UsagePartitions"
-MAX_TRANSACTION = 100  # Table Storage's limit of operations in one entity-group transaction
 Submit = Callable[..., None]   # (table, rows, **request options): one upsert transaction
 _KEY_SAFE = re.compile(r"^[A-Za-z0-9._:@=+-]{1,200}$")
 
@@ -52,9 +54,13 @@ def partition_key(record: UsageRecord, shards: int) -> str:
     small transaction per subscription. A month still reads as ``shards`` parallel slices; month reads
     never needed the subscription in the key (they read the whole month)."""
     ts = record.timestamp
-    hours = calendar.monthrange(ts.year, ts.month)[1] * 24
-    shard = ((ts.day - 1) * 24 + ts.hour) * shards // hours
-    return f"{record.month}~{shard:02d}"
+    shard = ((ts.day - 1) * 24 + ts.hour) * shards // _month_hours(ts.year, ts.month)
+    return f"{ts.year:04d}-{ts.month:02d}~{shard:02d}"   # record.month, then the slice
+
+
+@cache
+def _month_hours(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1] * 24
 
 
 def legacy_partition(partition: str) -> bool:
@@ -81,18 +87,21 @@ def record_to_entity(record: UsageRecord, shards: int) -> dict[str, Any]:
         "StatusCode": record.status_code, "Stream": record.stream, "Metered": record.metered,
         "SchemaVersion": record.schema_version,
     }
-    for name, value in (("SubscriptionName", record.subscription_name), ("Product", record.product),
-                        ("Deployment", record.deployment), ("Model", record.model),
-                        ("Operation", record.operation), ("ApiVersion", record.api_version),
-                        ("Region", record.region), ("Path", record.path), ("EndUser", record.end_user),
-                        ("Tags", ",".join(record.tags)), ("ServedDeployment", record.served_deployment)):
-        if value:
+    for name, field in _TEXT_COLUMNS:
+        if value := getattr(record, field):
             entity[name] = value
-    for meter, quantity in zip(FIELDS, record.meters.values(), strict=True):
+    if record.tags:
+        entity["Tags"] = ",".join(record.tags)
+    for column, quantity in zip(_COLUMNS_IN_FIELD_ORDER, record.meters.values(), strict=True):
         if quantity:
-            entity[METER_COLUMNS[meter]] = (str(quantity) if isinstance(quantity, Decimal)
-                                            else EntityProperty(quantity, EdmType.INT64))
+            entity[column] = str(quantity) if quantity.__class__ is Decimal else EntityProperty(quantity, EdmType.INT64)
     return entity
+
+
+_TEXT_COLUMNS = (("SubscriptionName", "subscription_name"), ("Product", "product"), ("Deployment", "deployment"),
+                 ("Model", "model"), ("Operation", "operation"), ("ApiVersion", "api_version"), ("Region", "region"),
+                 ("Path", "path"), ("EndUser", "end_user"), ("ServedDeployment", "served_deployment"))
+_COLUMNS_IN_FIELD_ORDER = tuple(METER_COLUMNS[meter] for meter in FIELDS)
 
 
 # What aggregation needs; reading only these columns keeps the monthly scan lean.
@@ -138,28 +147,6 @@ def entity_to_record(entity: dict[str, Any]) -> UsageRecord:
     )
 
 
-def transactions(entities: Iterable[Entity], max_bytes: int = MAX_TRANSACTION_BYTES) -> list[list[Entity]]:
-    """Group entities into entity-group transactions: one partition, at most 100 rows and ``max_bytes``
-    of body, no repeated row."""
-    by_partition: dict[str, dict[str, Entity]] = defaultdict(dict)
-    for entity in entities:
-        by_partition[entity["PartitionKey"]][entity["RowKey"]] = entity  # last copy of a duplicate wins
-    chunks: list[list[Entity]] = []
-    for rows in by_partition.values():
-        chunk: list[Entity] = []
-        size = 0
-        for entity in rows.values():
-            grows = entity_bytes(entity)
-            if chunk and (len(chunk) == MAX_TRANSACTION or size + grows > max_bytes):
-                chunks.append(chunk)
-                chunk, size = [], 0
-            chunk.append(entity)
-            size += grows
-        if chunk:
-            chunks.append(chunk)
-    return chunks
-
-
 class RowsRefused(Exception):
     """Storage refused rows (not an outage); ``refused`` pairs each row with storage's reason."""
 
@@ -178,6 +165,8 @@ class UsageStore:
         self.submit: Submit = submit or submit_upserts   # batch_wire.sdk_submit: the library's own (benchmarks)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="usage-write")
         self._indexed: set[str] = set()  # partitions this process has indexed already: skip re-writing them
+        self._indexing = threading.Lock()   # concurrent batches (one per Event Hub partition) index a row once
+        self._stamps = StampRounds(self._write_stamps)   # their stamps share rounds (storage/stamp_rounds)
 
     @property
     def table(self) -> TableClient:
@@ -210,7 +199,7 @@ class UsageStore:
         try:
             stored, more = self._write_entities(entities)
         finally:
-            self._stamp_partitions(touched)
+            self._stamps.stamp(touched)   # after the rows: see _write_stamps
         return stored, refused + more
 
     def write_entities(self, entities: list[Entity]) -> int:
@@ -230,27 +219,22 @@ class UsageStore:
         return sum(len(c) for c in chunks) - len(refused), refused
 
     def _index_partitions(self, partitions: set[str]) -> None:
-        new = sorted(partitions - self._indexed)
-        if not new:
-            return
-        rows = [{"PartitionKey": pk.split("~", 1)[0], "RowKey": pk} for pk in new]
-        index = self.index
-        with storage_errors("indexing usage partitions"):
-            for chunk in transactions(rows):
-                _submit(index, chunk, self.submit)
-        self._indexed.update(new)
+        with self._indexing:
+            new = sorted(partitions - self._indexed)
+            rows = [{"PartitionKey": pk.split("~", 1)[0], "RowKey": pk} for pk in new]
+            with storage_errors("indexing usage partitions"):
+                for chunk in transactions(rows):
+                    _submit(self.index, chunk, self.submit)
+            self._indexed.update(new)
 
-    def _stamp_partitions(self, partitions: set[str]) -> None:
-        """After the rows: re-write each touched partition's index row, so its ETag changes. A month-to-date
-        refresh that read a partition under an older ETag reads it again (chargeback/storage/rollup_store)."""
-        if not partitions:
-            return
-        now = datetime.now(UTC)
-        rows = [{"PartitionKey": pk.split("~", 1)[0], "RowKey": pk, "LastWritten": now} for pk in sorted(partitions)]
-        index = self.index
+    def _write_stamps(self, partitions: set[str]) -> None:
+        """After the rows (``_stamps.stamp``): re-write each touched partition's index row, so its ETag changes.
+        A month-to-date refresh that read a partition under an older ETag reads it again (storage/rollup_store)."""
+        rows = [{"PartitionKey": pk.split("~", 1)[0], "RowKey": pk, "LastWritten": datetime.now(UTC)}
+                for pk in sorted(partitions)]
         with storage_errors("stamping usage partitions"):
             for chunk in transactions(rows):
-                _submit(index, chunk, self.submit)
+                _submit(self.index, chunk, self.submit)
 
     def watermarks(self, month: str) -> dict[str, str]:
         """Every partition of the month with its index row's ETag: it changes whenever rows are written there."""
