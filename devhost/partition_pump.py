@@ -1,18 +1,20 @@
 """Deliver Event Hub batches as the Functions host does: per partition in order, partitions at once.
 
 How the real host hands batches to a Python function (what this stands in for):
-- the Event Hubs extension's event processor owns each partition on one host instance and invokes the
-  function with one batch of that partition at a time, in order; it checkpoints the partition (in the
-  host's storage) after the invocation, so a batch is checkpointed only once it is handled, and a host that
-  takes the partition over resumes after the last checkpoint ("Azure Functions reliable event processing",
-  learn.microsoft.com/azure/azure-functions/functions-reliable-event-processing; "Event Hubs trigger:
-  scaling", learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs-trigger);
-- different partitions are invoked concurrently; a sync Python function runs in the worker's thread pool,
-  PYTHON_THREADPOOL_THREAD_COUNT threads (default, Python 3.9+: the ThreadPoolExecutor default,
+- the Event Hubs extension owns each partition on one host instance at a time and invokes the function
+  with one batch of that partition at a time, in order; events are read from one point per partition and
+  the host moves that point (checkpoints, in the app's storage) after the invocation, every batch with
+  ``batchCheckpointFrequency: 1`` (host.json) ("Azure Functions reliable event processing",
+  learn.microsoft.com/azure/azure-functions/functions-reliable-event-processing). Without a retry policy a
+  failed batch is checkpointed too; ingest_usage has an unbounded one (ingest/__init__.py), so a batch that
+  fails is retried and the checkpoint moves only once it is stored. Locally a failure stops the run
+  instead, and rerunning resumes every partition after its last checkpoint (devhost/ingest_checkpoints);
+- different partitions are invoked at the same time; a sync Python function runs in the worker's thread
+  pool, PYTHON_THREADPOOL_THREAD_COUNT threads (default since Python 3.9: the ThreadPoolExecutor default,
   min(32, cpu count + 4)), in FUNCTIONS_WORKER_PROCESS_COUNT processes (default 1) ("Improve throughput
   performance of Python apps in Azure Functions", learn.microsoft.com/azure/azure-functions/
-  python-scale-performance-reference). So one instance with our 4 partitions (infra/modules/eventhubs.bicep)
-  runs up to 4 batches at once, each up to maxEventBatchSize = 500 events (host.json).
+  python-scale-performance-reference). Our hub has 4 partitions (infra/modules/eventhubs.bicep) and batches
+  of up to maxEventBatchSize = 500 events (host.json), so one instance runs up to 4 batches at once.
 
 Memory stays flat: each partition holds at most ``depth`` batches waiting besides the one being handled.
 A failure stops the delivery: no partition starts another batch, the batches in flight finish (and are
