@@ -154,8 +154,13 @@ def _run_month(host: LocalHost, departments: int) -> float:
 
 
 def bench_departments(connection_string: str, events: int, run: int = 0) -> dict[str, float]:
+    """The ratio, and what it is made of: with run-month ~ F + d x departments, the seconds each extra
+    department adds (d, from the two runs) and the fixed part (F); the ratio is (F + 200 d) / (F + 20 d)."""
     few, again = run_month_seconds(connection_string, f"dep20r{run}", 20, events, again=True)
     [many] = run_month_seconds(connection_string, f"dep200r{run}", 200, events)
+    per_department = (many - few) / 180
     return {"run_month_20_departments_s": few, "run_month_200_departments_s": many,
             "run_month_20_departments_rerun_s": again,
+            "run_month_s_per_extra_department": per_department,
+            "run_month_fixed_s": few - 20 * per_department,
             "run_month_200_vs_20_departments_ratio": many / few, "run_month_refreshed_vs_full_ratio": again / few}

@@ -1,9 +1,10 @@
 """The faster workbook path writes the very bytes openpyxl's own path wrote (issue 17, per-department cost).
 
-The old path, restored here piece by piece: named styles registered on every new workbook, every cell styled
-through openpyxl's ``cell.style = name``, and openpyxl's ``ExcelWriter`` (ElementTree per cell, worksheets
-through temporary files, the stylesheet written each time). The new path: a template's style lists, cached
-style arrays, ``LeanExcelWriter`` (documents/workbook_writer.py, workbook_template.py).
+The old path, restored here piece by piece: named styles registered on every new workbook, every cell made,
+filled and styled through openpyxl's ``sheet.cell``, ``cell.value`` and ``cell.style = name`` (the old
+SheetWriter.text and .number, verbatim), and openpyxl's ``ExcelWriter`` (ElementTree per cell, worksheets
+through temporary files, the stylesheet written each time). The new path: a template's style lists, cells made
+directly with cached style arrays, ``LeanExcelWriter`` (documents/workbook_writer.py, workbook_template.py).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from openpyxl.writer.excel import ExcelWriter
 from chargeback.documents import finance_summary, invoice_workbook, workbook_style
 from chargeback.documents.finance_summary import render_finance_summary
 from chargeback.documents.invoice_workbook import render_department_workbook
-from chargeback.documents.workbook_style import SheetWriter, new_workbook, workbook_bytes
+from chargeback.documents.safe_text import starts_formula
+from chargeback.documents.workbook_style import SheetWriter, cell_text, new_workbook, workbook_bytes
 from chargeback.documents.workbook_writer import LeanExcelWriter
 from chargeback.usage.attribution_rollup import TAG, USER, AttributionRow
 from tests.fixtures.invoice_inputs import GOLDEN, generated_month, golden_month, hand_month, meta
@@ -43,9 +45,24 @@ class OldPath:
             workbook.remove(workbook.active)
             return workbook
 
-        def style(_writer: SheetWriter, cell, name: str) -> None:
+        def text(writer: SheetWriter, row, column, value, style="cb-text", fit=True) -> None:   # verbatim
             self.cells += 1
-            cell.style = name
+            text = cell_text(value)
+            cell = writer.sheet.cell(row, column)
+            cell.value = text
+            cell.data_type = "s"
+            cell.style = style
+            if starts_formula(text):
+                cell.quotePrefix = True
+            if fit:
+                writer._fit(column, max(map(len, text.split("\n"))) if "\n" in text else len(text))
+
+        def number(writer: SheetWriter, row, column, value, style) -> None:   # verbatim
+            self.cells += 1
+            cell = writer.sheet.cell(row, column)
+            cell.style = style
+            cell.value = value
+            writer._fit(column, 11 if isinstance(value, date) else len(f"{value:,}") + 1)
 
         outer = self
 
@@ -56,7 +73,8 @@ class OldPath:
 
         monkeypatch.setattr(invoice_workbook, "new_workbook", new)
         monkeypatch.setattr(finance_summary, "new_workbook", new)
-        monkeypatch.setattr(SheetWriter, "style", style)
+        monkeypatch.setattr(SheetWriter, "text", text)
+        monkeypatch.setattr(SheetWriter, "number", number)
         monkeypatch.setattr(workbook_style, "WRITER", CountingExcelWriter)
 
 
