@@ -17,7 +17,7 @@ from itertools import compress
 from typing import Any, TypeVar
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
-from chargeback.billing.meter_rates import meter_cost
+from chargeback.billing.meter_rates import SECONDS_PER_HOUR
 from chargeback.config.model import UNITS, ChargebackConfig
 from chargeback.money import quantum, round_money, zero
 from chargeback.usage.aggregation import GroupRow, MonthUsage
@@ -105,7 +105,10 @@ _END = 2 + len(METERS)
 
 class _Index:
     """The month's groups read once: quantity per department and cell, and the groups each line splits by
-    (a pay-as-you-go line: its subscription's on its deployment; a pool line: its department's on the pool)."""
+    (a pay-as-you-go line: its subscription's on its deployment; a pool line: its department's on the pool),
+    in ``MonthUsage.groups()``'s order, each group's meters in ``METERS`` order: every sum below adds the same
+    figures in the same order as a scan of the month's meter rows would (chargeback/usage/meter_rows), so the
+    split is the same to the last digit even where Decimal's context rounds (audio seconds x rate / 3600)."""
 
     def __init__(self, usage: MonthUsage, config: ChargebackConfig, pools: frozenset[str]):
         self.days = {day: usage.first_day + timedelta(days=day - 1) for day in range(1, 32)}
@@ -113,7 +116,7 @@ class _Index:
         self.groups: dict[tuple[str, str], list[GroupRow]] = {}    # (subscription, deployment) -> its groups
         self.pools: dict[tuple[str, str], list[GroupRow]] = {}     # (department, pool deployment) -> its groups
         claims: dict[str, str] = {}
-        for group in usage.group_rows(ordered=False):
+        for group in usage.group_rows():   # in order: each line's and cell's sums add up as they always did
             subscription, deployment, _model, day, _spilled, counts = group
             dept = claims.get(subscription)
             if dept is None:
@@ -138,37 +141,21 @@ def _list(lists: dict[tuple[str, str], list[GroupRow]], key: tuple[str, str]) ->
 
 def _split_payg(todate: DepartmentToDate, line: PaygLine, groups: list[GroupRow], index: _Index,
                 step: Decimal) -> None:
-    """Weights: each (meter, day)'s exact list cost, ``quantity x rate / unit`` summed over the line's groups."""
+    """Weights: each (meter, day)'s exact list cost (billing.meter_rates.meter_cost) summed over the line's
+    groups, in their order."""
     weights: dict[_Key, Decimal] = {}
     first, last, per = line.period_start.day, line.period_end.day, UNITS[line.unit or "1M"]
-    rated = [(meter, _AT[meter], rate) for meter, rate in line.rates.items() if meter != "audio_seconds"]
+    rated = [(meter, _AT[meter], rate, SECONDS_PER_HOUR if meter == _AUDIO else per)
+             for meter, rate in line.rates.items()]
     for _sub, _deployment, _model, day, _spilled, counts in groups:
         if first <= day <= last:
-            for meter, at, rate in rated:
+            for meter, at, rate, unit in rated:
                 quantity = counts[at]
                 if quantity:
                     key = (meter, index.days[day])
-                    weights[key] = weights.get(key, _NOTHING) + quantity * rate / per
-    if "audio_seconds" in line.rates:
-        _audio_weights(weights, line, groups, index)
+                    amount = Decimal(quantity) if at == _AUDIO_AT else quantity
+                    weights[key] = weights.get(key, _NOTHING) + amount * rate / unit
     _add(todate, line.deployment, line.amount, weights, step, line.period_start)
-
-
-def _audio_weights(weights: dict[_Key, Decimal], line: PaygLine, groups: list[GroupRow], index: _Index) -> None:
-    """Seconds x rate / 3600 is not exact in Decimal's context: summed per group in ``MonthUsage.groups()``'s
-    order (its line groups by model, then its spilled groups), as they always were."""
-    rate, first, last = line.rates["audio_seconds"], line.period_start.day, line.period_end.day
-    for _sub, _deployment, _model, day, _spilled, counts in sorted(groups, key=_groups_order):
-        if first <= day <= last and counts[_AUDIO_AT]:
-            key = ("audio_seconds", index.days[day])
-            weights[key] = weights.get(key, _NOTHING) + meter_cost("audio_seconds", Decimal(counts[_AUDIO_AT]),
-                                                                   rate, line.unit)
-
-
-def _groups_order(group: GroupRow) -> tuple[bool, str, int, str]:
-    """``MonthUsage.groups()``'s order among one subscription's groups on one deployment."""
-    _sub, _deployment, model, day, spilled, _counts = group
-    return bool(spilled), model, day, spilled
 
 
 def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[GroupRow], index: _Index, step: Decimal,

@@ -101,12 +101,13 @@ class MeterQuantities:
     @property
     def prompt_tokens(self) -> int:
         """All input tokens (text, cached, cache writes, audio, image): the response's prompt/input total."""
-        return sum(getattr(self, m) for m in INPUT_METERS)
+        return (self.input + self.cached_input + self.cache_write_input + self.audio_input  # INPUT_METERS
+                + self.cached_audio_input + self.image_input + self.cached_image_input)
 
     @property
     def completion_tokens(self) -> int:
         """All output tokens (text incl. reasoning, audio, image): the response's completion/output total."""
-        return sum(getattr(self, m) for m in OUTPUT_METERS)
+        return self.output + self.audio_output + self.image_output   # OUTPUT_METERS
 
     @property
     def cached_tokens(self) -> int:

@@ -266,3 +266,11 @@ def test_cell_rows_are_the_cells_as_text_in_order(name: str):
                          for cell in sorted(t.quantity) if cell not in t.cost]
         assert t.cell_rows() == with_cost + only_quantity
         assert len(t.cell_rows()) == len(t.cost.keys() | t.quantity.keys())
+
+
+def test_token_totals_count_every_input_and_output_meter():
+    from chargeback.meter_names import INPUT_METERS, OUTPUT_METERS
+    for n, meter in enumerate(METERS):
+        one = MeterQuantities(**{meter: 10 ** n})   # type: ignore[arg-type]
+        assert one.prompt_tokens == (10 ** n if meter in INPUT_METERS else 0), meter
+        assert one.completion_tokens == (10 ** n if meter in OUTPUT_METERS else 0), meter
