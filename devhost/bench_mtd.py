@@ -64,7 +64,7 @@ class _Sends:
 def _refresh(ctx, as_of: str) -> tuple[int, int]:
     """(partitions read, rows read)."""
     changed = changed_partitions(ctx, MONTH)
-    rows = sum(refresh_partition_step(ctx, MONTH, part["partition"], part["watermark"])["records"]
+    rows = sum(refresh_partition_step(ctx, MONTH, part["partition"], part["watermark"], part["previous"])["records"]
                for part in changed)
     price_to_date_step(ctx, MONTH, as_of)
     return len(changed), rows

@@ -82,9 +82,9 @@ class RollupStore:
         self.account = account
         self.documents = DocumentStore(account)
 
-    def watermarks(self, month: str) -> dict[str, str]:
-        """partition -> the index ETag its stored aggregate was read under."""
-        return {partition: watermark for partition, (watermark, _digest) in self._rows(month).items()}
+    def parts(self, month: str) -> Rows:
+        """partition -> (the index ETag its stored aggregate was read under, the aggregate's digest)."""
+        return self._rows(month)
 
     def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage, counted: Counted | None = None,
                  delta: tuple[str, MonthUsage] | None = None) -> str:
@@ -103,10 +103,12 @@ class RollupStore:
             self.account.table(ROLLUP_TABLE).upsert_entity(row, mode=UpdateMode.REPLACE)
         return digest
 
-    def stored_part(self, month: str, partition: str) -> StoredPart | None:
-        """The partition's current aggregate and what it counted (None: none, or not there any more)."""
+    def stored_part(self, month: str, partition: str, digest: str | None = None) -> StoredPart | None:
+        """The partition's aggregate ``digest`` (None: its current one) and what it counted (None: none, or
+        not there any more)."""
         with storage_errors(f"reading the rollup of {partition}"), suppress(ResourceNotFoundError):
-            digest = self.account.table(ROLLUP_TABLE).get_entity(month, partition, select=["Digest"]).get("Digest")
+            if digest is None:
+                digest = self.account.table(ROLLUP_TABLE).get_entity(month, partition, select=["Digest"]).get("Digest")
             if digest:
                 with suppress(FileNotFoundError, RollupMismatch):
                     document = self._document(month, partition, digest)

@@ -57,26 +57,33 @@ def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, st
     """The month's partitions written since their rollup was read (or never rolled up), with their ETag."""
     month_bounds(month)
     current = ctx.usage.watermarks(month)
-    rolled = ctx.rollups.watermarks(month)
+    rows = ctx.rollups.parts(month)
+    rolled = {p: mark for p, (mark, _digest) in rows.items()}
     changed = {p for p, mark in current.items() if rolled.get(p) != mark}
     # A legacy partition (first key scheme) reads minus its records rewritten under the current key
     # (storage.usage_legacy), so its content changes when a current partition does, though its own ETag
     # never moves: re-read it with them. Only months from before the key change have legacy partitions.
     if any(not legacy_partition(p) for p in changed):
         changed |= {p for p in current if legacy_partition(p)}
-    return [{"partition": p, "watermark": current[p]} for p in sorted(changed)]
+    # ``previous``: the stored aggregate's digest ("" for none), so the refresh need not look it up.
+    return [{"partition": p, "watermark": current[p], "previous": (rows.get(p) or ("", ""))[1] or ""}
+            for p in sorted(changed)]
 
 
-def refresh_partition_step(ctx: MonthToDateContext, month: str, partition: str, watermark: str) -> dict[str, Any]:
+def refresh_partition_step(ctx: MonthToDateContext, month: str, partition: str, watermark: str,
+                           previous: str | None = None) -> dict[str, Any]:
     """Bring one partition's aggregate up to date and store it under ``watermark`` (listed before this read):
     the rows written since its last read added to it (chargeback/storage/usage_delta), or, for a partition
-    never read, a legacy one, or rows written again, the partition read whole. ``records``: rows read."""
+    never read, a legacy one, or rows written again, the partition read whole. ``records``: rows read.
+    ``previous``: the digest of its stored aggregate as ``changed_partitions`` listed it ("" none; None:
+    look it up). Listed earlier, it may be older than the latest (another refresh ran meanwhile): the read
+    then starts from that aggregate, itself exact, and the merged sum swaps aggregates (rollup_store)."""
     if legacy_partition(partition):
         usage = aggregate_partition(ctx.usage, month, partition)
         ctx.rollups.put_part(month, partition, watermark, usage)
         return {"partition": partition, "records": sum(t.requests for _, t in usage.groups()) + usage.outside_month,
                 "read": "whole"}
-    stored = ctx.rollups.stored_part(month, partition)
+    stored = ctx.rollups.stored_part(month, partition, previous)
     reader = PartitionReader(ctx.usage.account)
     read = reader.read(month, partition) if stored is None else reader.read(month, partition, stored.usage,
                                                                              stored.counted)

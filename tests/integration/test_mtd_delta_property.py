@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from chargeback.storage import usage_delta
 from chargeback.storage.rollup_store import ROLLUP_TABLE, ROLLUPS, RollupStore, merged_blob
 from chargeback.storage.usage_delta import PartitionReader
+from chargeback.storage.usage_table import SLICES_PER_MONTH, partition_key
 from chargeback.usage.reading import aggregate_stored_month
 from chargeback.workflow.month_to_date import (
     MonthToDateContext,
@@ -41,18 +42,23 @@ steps = st.lists(st.one_of(
 
 
 @contextmanager
-def unseen(row_keys: set[str]):
-    """Reads that do not return these rows, as rows committed after the read went past them."""
+def unseen(rows_unseen: set[tuple[str, str]]):
+    """Reads that do not return these (partition, row key) rows, as rows committed after the read went past
+    them (a row stored before the read began is always seen: Table Storage is strongly consistent)."""
     rows = PartitionReader._rows
 
     def hidden(self, partition, where, select):
-        return (row for row in rows(self, partition, where, select) if row["RowKey"] not in row_keys)
+        return (row for row in rows(self, partition, where, select) if (partition, row["RowKey"]) not in rows_unseen)
 
     PartitionReader._rows = hidden
     try:
         yield
     finally:
         PartitionReader._rows = rows
+
+
+def rows_of(records) -> set[tuple[str, str]]:
+    return {(partition_key(r, SLICES_PER_MONTH), r.record_id) for r in records}
 
 
 def run(services, plan, pause: float) -> list[str]:
@@ -64,17 +70,18 @@ def run(services, plan, pause: float) -> list[str]:
     reads: list[str] = []
 
     def refresh(during=None, hide=False) -> None:
+        stored = rows_of([r for batch in sent for r in batch])   # before this refresh's own writes
         changed = changed_partitions(ctx, MONTH)
-        hidden: set[str] = set()   # written after the listing: their partitions are listed again next time
+        hidden: set[tuple[str, str]] = set()   # written after the listing: listed again next time
         if during and hide and len(during) > 1:   # not seen, and stamped before a row that is seen
             first, last = during[:-1], during[-1]
             services.usage.write(first)
             services.usage.write([last])
-            hidden = {r.record_id for r in first} - {last.record_id}
+            hidden = rows_of(first) - rows_of([last])
         elif during:
             services.usage.write(during)
-            hidden = {r.record_id for r in during} if hide else set()
-        with unseen(hidden):
+            hidden = rows_of(during) if hide else set()
+        with unseen(hidden - stored):   # a row stored before (now rewritten) would be seen, in one version
             for part in changed:
                 reads.append(refresh_partition_step(ctx, MONTH, part["partition"], part["watermark"])["read"])
 
