@@ -32,7 +32,7 @@ def _zeros() -> list[int | Decimal]:
     return counts
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True, order=True, init=False)
 class UsageKey:
     """What usage is grouped by; the department is decided later, at pricing, from the config."""
 
@@ -41,6 +41,18 @@ class UsageKey:
     model: str
     day: date
     spilled_from: str = ""      # the deployment called when ``deployment`` served it as spill-over; "" if not
+
+    def __init__(self, subscription: str, deployment: str, model: str, day: date, spilled_from: str = "") -> None:
+        # What dataclass would generate, through the slots' own setters (one key per group ``groups()`` yields).
+        _set_subscription(self, subscription)
+        _set_deployment(self, deployment)
+        _set_model(self, model)
+        _set_day(self, day)
+        _set_spilled_from(self, spilled_from)
+
+
+_set_subscription, _set_deployment, _set_model, _set_day, _set_spilled_from = (
+    getattr(UsageKey, name).__set__ for name in ("subscription", "deployment", "model", "day", "spilled_from"))
 
 
 @dataclass(slots=True)
@@ -194,11 +206,10 @@ class MonthUsage:
 
     def groups(self) -> Iterator[tuple[UsageKey, UsageTotals]]:
         """Every group in a stable order (subscription, deployment, model, day), then the spilled groups."""
-        for (subscription, deployment, model, day), counts in sorted(self._groups.items()):
-            key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day))
-            yield key, UsageTotals(int(counts[0]), int(counts[1]), MeterQuantities.from_values(counts[2:]))
-        for (subscription, deployment, model, day, spilled_from), counts in sorted(self._spilled.items()):
-            key = UsageKey(subscription, deployment, model, self.first_day.replace(day=day), spilled_from)
+        days: dict[int, date] = {}
+        for subscription, deployment, model, day, spilled_from, counts in self.group_rows():
+            when = days.get(day) or days.setdefault(day, self.first_day.replace(day=day))
+            key = UsageKey(subscription, deployment, model, when, spilled_from)
             yield key, UsageTotals(int(counts[0]), int(counts[1]), MeterQuantities.from_values(counts[2:]))
 
     def group_rows(self, ordered: bool = True) -> Iterator[GroupRow]:
