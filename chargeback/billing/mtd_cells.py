@@ -212,8 +212,9 @@ def _split_units(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> di
         whole = sum(weights.values(), Decimal(0))
         parts: dict[K, int] = {}
         remainders: list[tuple[Decimal, K]] = []   # minus the remainder (the largest sorts first), then the key
+        scale = Decimal(units)   # converted once, not per key (the product is the same)
         for key, weight in weights.items():
-            exact = units * weight / whole
+            exact = scale * weight / whole
             part = parts[key] = int(exact)   # exact >= 0: int() is the floor
             remainders.append((part - exact, key))
         left_over = units - sum(parts.values())
