@@ -41,6 +41,7 @@ from chargeback.usage.rollup_delta import (
     attribution_of,
     decode_groups,
     encode_groups,
+    patch_encoded,
     with_attribution,
 )
 
@@ -133,20 +134,27 @@ class RollupStore:
         usage = decode_groups(merged["usage"])
         changed = sorted(p for p in set(rows) | set(digests) if rows.get(p, ("", None))[1] != digests.get(p))
         if changed:
+            added: list[MonthUsage] = []   # while every change is a delta, the sum's encoding is patched
             try:
                 for partition in changed:
                     previous = digests.get(partition)
                     if partition in deltas and previous is not None and deltas[partition][0] == previous:
-                        added = json.loads(zlib.decompress(deltas[partition][1]))
-                        add_groups(usage, decode_groups(added["usage"]))
-                        attribution[partition] = added["attribution"]
+                        delta = json.loads(zlib.decompress(deltas[partition][1]))
+                        added.append(decode_groups(delta["usage"]))
+                        add_groups(usage, added[-1])
+                        attribution[partition] = delta["attribution"]
                         continue
                     self._swap(usage, attribution, month, partition, previous, rows.get(partition))
+                    added.clear()
+                    merged["usage"] = None
             except (RollupMismatch, FileNotFoundError):
                 return self.rebuild(month, rows)
+            if merged["usage"] is not None:
+                for part in added:
+                    patch_encoded(merged["usage"], usage, part)
             stale = [(p, digests[p]) for p in changed if p in digests]
             digests = {p: digest for p, (_watermark, digest) in rows.items() if digest is not None}
-            self._put_merged(month, usage, digests, attribution)
+            self._put_merged(month, usage, digests, attribution, merged["usage"])
             for partition, digest in stale:
                 if digests.get(partition) != digest:
                     self._delete(part_blob(month, partition, digest))
@@ -232,8 +240,10 @@ class RollupStore:
         return document if document is not None and document.get("format") == FORMAT else None
 
     def _put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
-                    attribution: dict[str, dict[str, Any]]) -> None:
-        document = {"format": FORMAT, "parts": dict(sorted(digests.items())), "usage": encode_groups(usage),
+                    attribution: dict[str, dict[str, Any]], encoded: dict[str, Any] | None = None) -> None:
+        """``encoded``: ``usage`` already encoded (rollup_delta.patch_encoded), else it is encoded here."""
+        document = {"format": FORMAT, "parts": dict(sorted(digests.items())),
+                    "usage": encode_groups(usage) if encoded is None else encoded,
                     "attribution": dict(sorted(attribution.items()))}
         self.documents.put(ROLLUPS, merged_blob(month), _pack(_dumps(document)), ZLIB)
 
