@@ -12,6 +12,9 @@ written whole, from a sum and the digests it was summed from). ``month_usage`` b
 subtracting each changed partition's previous aggregate and adding its current one, exactly (integer and
 exact-decimal sums; attribution merged per partition in partition order), so it equals a full merge of every
 part; when a previous aggregate is missing or does not add up, it merges every part again (``rebuild``).
+A refresh that only added rows to a partition (chargeback/storage/usage_delta) keeps them on the partition's
+row (``Previous``: the aggregate they were added to, ``Delta``: their groups and the new attribution), so
+the merged sum, when it still names ``Previous``, takes them in without reading either aggregate.
 An aggregate subtracted out of the merged sum is deleted unless the partition's row still names it. A row
 names it again only if the partition's content reverts to exactly that aggregate (rows are upserted, never
 deleted: a replaced row changed back); should a refresh race that deletion, the rebuild finds the aggregate

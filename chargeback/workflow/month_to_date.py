@@ -3,10 +3,12 @@
 The steps (each idempotent; the orchestrator calls them through activities):
 ``changed_partitions`` compares each usage partition's index ETag (it changes on every write there,
 chargeback/storage/usage_table) with the ETag its rollup was read under; ``refresh_partition_step`` reads
-only such a partition again, whole (so a late event or a redelivery is counted exactly once), and stores
-its aggregate under the ETag listed *before* the read (rows written during the read change the ETag
-again, so the next refresh reads them); ``price_to_date_step`` takes the month's merged rollup (kept exact by
-swapping only the changed partitions' aggregates, chargeback/storage/rollup_store) and
+only such a partition again, and there only the rows written since its last read (chargeback/storage/
+usage_delta: a late event is added, a redelivered or replaced row makes it read the partition whole, so
+every record counts exactly once), and stores its aggregate under the ETag listed *before* the read (rows
+written during the read change the ETag again, so the next refresh reads them); ``price_to_date_step`` takes
+the month's merged rollup (kept exact by adding the rows added to a partition, or by swapping its
+aggregates, chargeback/storage/rollup_store) and
 prices it with chargeback.billing.pricing.price_month, the month-end run's code, then splits each line
 per deployment x meter x day (chargeback/billing/mtd_cells) and forecasts (chargeback/billing/forecast).
 No workbook, no invoice notice; budget alerts are chargeback/workflow/budget_alerts.
