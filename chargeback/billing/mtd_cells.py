@@ -107,7 +107,7 @@ class _Index:
     """The month's groups read once: quantity per department and cell, and the groups each line splits by
     (a pay-as-you-go line: its subscription's on its deployment; a pool line: its department's on the pool),
     in ``MonthUsage.groups()``'s order, each group's meters in ``METERS`` order: every sum below adds the same
-    figures in the same order as a scan of the month's meter rows would (chargeback/usage/meter_rows), so the
+    figures in the same order as the earlier scan of the month's flat meter rows did, so the
     split is the same to the last digit even where Decimal's context rounds (audio seconds x rate / 3600)."""
 
     def __init__(self, usage: MonthUsage, config: ChargebackConfig, pools: frozenset[str]):
