@@ -82,9 +82,8 @@ def record_invoicing_run(request: dict) -> dict:
 @_activity(NOTIFY_DEPARTMENT)
 def notify_department(request: dict) -> list:
     """A batch of invoices, one notice each."""
-    return [notifications.notify_department_step(services().notifying, request["month"], request["run_id"], i,
-                                                 request.get("config_fingerprint"))
-            for i in request["invoices"]]
+    return notifications.notify_departments_step(services().notifying, request["month"], request["run_id"],
+                                                 request["invoices"], request.get("config_fingerprint"))
 
 
 @_activity(MTD_CHANGED_PARTITIONS)

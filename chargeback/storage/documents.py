@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
 from chargeback.storage.account import StorageAccount, storage_errors
@@ -35,6 +35,21 @@ class DocumentStore:
                 return self.account.container(container).download_blob(name).readall()
             except ResourceNotFoundError:
                 return None
+
+    def get_range(self, container: str, name: str, offset: int, length: int) -> bytes | None:
+        """Up to ``length`` bytes from ``offset`` (one ranged GET; fewer, or none, past the blob's end), or None
+        when the blob does not exist."""
+        with storage_errors(f"reading {container}/{name}"):
+            try:
+                data: bytes = self.account.container(container).download_blob(
+                    name, offset=offset, length=length).readall()
+                return data
+            except ResourceNotFoundError:
+                return None
+            except HttpResponseError as exc:
+                if exc.status_code == 416:   # Blob service: a range starting past the end is InvalidRange
+                    return b""
+                raise
 
     def properties(self, container: str, name: str) -> dict[str, Any] | None:
         with storage_errors(f"reading {container}/{name}"):

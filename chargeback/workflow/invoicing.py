@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from chargeback.usage.daily import DailyUsageRow, daily_usage_by_department
 from chargeback.usage.reading import aggregate_partition
 from chargeback.workflow.gateway_ingest import GatewayHalvesSource, run_gateway_warnings
 from chargeback.workflow.ports import ActualsSource, ConfigSource, Documents, InvoiceLedger, UsageSource
+from chargeback.workflow.run_documents import read_department_documents, write_department_documents
 
 
 @dataclass
@@ -46,6 +47,8 @@ class InvoicingContext:
     billing_account_id: str = "chargeback"   # FOCUS BillingAccountId (CHARGEBACK_BILLING_ACCOUNT_ID)
     actuals: ActualsSource | None = None   # the month's actual bill, for actuals modes other than list
     gateway_halves: GatewayHalvesSource | None = None   # gateway-logs metering: lone halves become warnings
+    # (month, run_id, department) -> its run document, as a batch read them (render_departments_step)
+    known_documents: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 def run_prefix(month: str, run_id: str) -> str:
@@ -94,6 +97,7 @@ def price_usage_step(ctx: InvoicingContext, month: str, run_id: str, usage: Mont
     daily = daily_usage_by_department(usage, config)
     attribution = usage.attribution.top_by_department(config.department_for)
     gateway = usage.attribution.lines.gateway_calls(config.department_for)   # their invoices say so (issue 15)
+    docs: dict[str, dict[str, Any]] = {}
     for dept in charges.departments:
         doc: dict[str, Any] = {"charges": department_charges(charges, dept.department).to_dict(),
                                "daily": [row.to_dict() for row in daily.get(dept.department, [])]}
@@ -101,7 +105,8 @@ def price_usage_step(ctx: InvoicingContext, month: str, run_id: str, usage: Mont
             doc["attribution"] = [row.to_dict() for row in attribution[dept.department]]
         if gateway.get(dept.department):
             doc["gateway_logs"] = gateway[dept.department]
-        ctx.documents.put_json(RUNS, f"{prefix}/departments/{dept.department}.json", doc)
+        docs[dept.department] = doc
+    write_department_documents(ctx.documents, prefix, docs)   # one blob, read a batch at a time
     return {"month": month, "run_id": run_id, "config_fingerprint": config_fingerprint,
             "currency": charges.currency, "grand_total": str(charges.grand_total),
             "departments": [d.department for d in charges.departments],
@@ -122,7 +127,7 @@ def load_charges(ctx: InvoicingContext, month: str, run_id: str) -> MonthCharges
 
 def department_document(documents: Documents, month: str, run_id: str, department: str) -> dict[str, Any]:
     """One department's document of a run, as ``price_usage_step`` stored it (read it once per step)."""
-    doc: dict[str, Any] = documents.get_json(RUNS, f"{run_prefix(month, run_id)}/departments/{department}.json")
+    doc: dict[str, Any] = read_department_documents(documents, run_prefix(month, run_id), [department])[department]
     return doc
 
 
@@ -176,7 +181,9 @@ def render_departments_step(ctx: InvoicingContext, month: str, run_id: str, depa
     """A batch of departments (one activity's), one invoice each: their latest invoices read in one query of
     the index instead of one read per department (issue 17)."""
     found = ctx.index.latest_many(month, departments)
-    batch = replace(ctx, index=_KnownLatest(ctx.index, month, set(departments), found))
+    docs = read_department_documents(ctx.documents, run_prefix(month, run_id), departments)
+    batch = replace(ctx, index=_KnownLatest(ctx.index, month, set(departments), found),
+                    known_documents={(month, run_id, d): doc for d, doc in docs.items()})
     return [render_department_step(batch, month, run_id, department, issue_date) for department in departments]
 
 
@@ -208,7 +215,8 @@ class _KnownLatest:
 def render_department_step(ctx: InvoicingContext, month: str, run_id: str, department: str,
                            issue_date: str) -> dict[str, Any]:
     """Render and store one department's workbook, unless the latest one already says the same."""
-    doc = department_document(ctx.documents, month, run_id, department)
+    doc = ctx.known_documents.get((month, run_id, department)) or department_document(ctx.documents, month, run_id,
+                                                                                      department)
     charges, daily = department_from(doc)
     dept = charges.department(department)
     if dept is None:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,8 +27,9 @@ from chargeback.notices.delivery import FAILED, SENT, DeliveryRecord
 from chargeback.notices.render import Notice
 from chargeback.owners.change import explain
 from chargeback.settings import Settings
-from chargeback.workflow.invoicing import load_department
+from chargeback.workflow.invoicing import department_from, load_department, run_prefix
 from chargeback.workflow.ports import Channel, ConfigSource, DeliveryLog, Documents, InvoiceLedger
+from chargeback.workflow.run_documents import read_department_documents
 
 EMAIL, WEBHOOK = "email", "webhook"
 ALREADY_SENT = "already sent"
@@ -46,6 +47,8 @@ class NotifyContext:
     notices: DeliveryLog
     channels: dict[str, Channel]   # EMAIL, WEBHOOK -> its adapter
     sleep: Callable[[float], None] = field(default=time.sleep)
+    # (month, run_id, department) -> its run document, as a batch read them (notify_departments_step)
+    known_documents: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 def targets(department: Department | None) -> dict[str, object]:
@@ -109,6 +112,23 @@ def revision_reason(ctx: NotifyContext, charges: MonthCharges, earlier_run: str,
     return ", ".join(explain((earlier_charges, earlier), (charges, current), revision=True).reasons)
 
 
+def notify_departments_step(ctx: NotifyContext, month: str, run_id: str, invoices: list[dict[str, Any]],
+                            config_fingerprint: str | None = None) -> list[dict[str, Any]]:
+    """A batch of invoices (one activity's), one ``notify_department_step`` each; the run documents of the
+    departments someone listens to are read together, in one ranged read of the run's bundle."""
+    config = ctx.config.get(config_fingerprint) if config_fingerprint else None
+    listening = [i["department"] for i in invoices if config and targets(config.department(i["department"]))]
+    docs = read_department_documents(ctx.documents, run_prefix(month, run_id), listening) if listening else {}
+    batch = replace(ctx, known_documents={(month, run_id, d): doc for d, doc in docs.items()})
+    return [notify_department_step(batch, month, run_id, invoice, config_fingerprint) for invoice in invoices]
+
+
+def _charges(ctx: NotifyContext, month: str, run_id: str, department: str) -> MonthCharges:
+    known = ctx.known_documents.get((month, run_id, department))
+    return department_from(known)[0] if known is not None else load_department(ctx.documents, month, run_id,
+                                                                                  department)[0]
+
+
 def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice: dict[str, Any],
                            config_fingerprint: str | None = None) -> dict[str, Any]:
     """Send what is due for one department's invoice; returns what happened per channel (never raises
@@ -120,7 +140,7 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
               "deliveries": [], "skipped": ""}
     charges = None
     if config_fingerprint is None:
-        charges, _ = load_department(ctx.documents, month, run_id, department)
+        charges = _charges(ctx, month, run_id, department)
         config_fingerprint = charges.config_fingerprint
     config = ctx.config.get(config_fingerprint)
     due = targets(config.department(department) if config else None)
@@ -128,7 +148,7 @@ def notify_department_step(ctx: NotifyContext, month: str, run_id: str, invoice:
         result["skipped"] = "not a department" if department == UNALLOCATED else "no notify settings"
         return result
     if charges is None:
-        charges, _ = load_department(ctx.documents, month, run_id, department)
+        charges = _charges(ctx, month, run_id, department)
     notice = None
     for channel, target in due.items():
         earlier = ctx.notices.get(month, department, version, channel)

@@ -96,6 +96,8 @@ class Documents(Protocol):
 
     def get_json(self, container: str, name: str) -> Any: ...
 
+    def get_range(self, container: str, name: str, offset: int, length: int) -> bytes | None: ...
+
 
 class InvoiceLedger(Protocol):
     """The invoice index: each department's latest invoice per month, every version, every run."""
