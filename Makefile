@@ -12,8 +12,10 @@ MONTH ?= $(shell date -u -d "$$(date -u +%Y-%m-01) -1 day" +%Y-%m)
 run: setup
 	$(BIN)/chargeback demo --month $(MONTH)
 
+# Two pytest workers (pytest-xdist), one per core: each starts its own Azurite (session fixture, free ports);
+# a file's tests stay in one worker, so module fixtures (package build, generated months) are made once.
 test: setup system-deps lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # ruff (rules in pyproject.toml), mypy (strict on chargeback/), import-linter (contracts in pyproject.toml)
 lint: setup
