@@ -12,10 +12,10 @@ from azure.data.tables import UpdateMode
 
 from chargeback.documents.invoice_entry import InvoiceEntry
 from chargeback.storage.account import StorageAccount, storage_errors
-from chargeback.storage.batch_wire import submit_upserts
+from chargeback.storage.entity_groups import transactions
+from chargeback.storage.usage_table import _submit
 
 INDEX_TABLE, VERSIONS_TABLE, RUNS_TABLE = "InvoiceIndex", "InvoiceVersions", "InvoiceRuns"
-_BATCH = 100   # operations per entity-group transaction (Table service limit)
 
 
 def entry_to_entity(entry: InvoiceEntry) -> dict[str, Any]:
@@ -70,19 +70,16 @@ class InvoiceIndex:
     def record(self, entries: list[InvoiceEntry]) -> None:
         """Upsert each entry as a version, then as the month's latest (idempotent): every version row is
         written before any index row points at it. The index rows of a month share its partition, so they
-        go as entity-group transactions of up to 100 (batch_wire.submit_upserts; issue 17)."""
+        go as entity-group transactions (entity_groups.transactions; $batch retried on connection errors as the
+        other stores' writes; issue 17)."""
         with storage_errors("writing the invoice index"):
             for entry in entries:
                 version_row = {**entry_to_entity(entry), "PartitionKey": f"{entry.month}~{entry.department}",
                                "RowKey": f"{entry.version:05d}"}
                 self.account.table(VERSIONS_TABLE).upsert_entity(version_row, mode=UpdateMode.REPLACE)
-            by_month: dict[str, list[dict[str, Any]]] = {}
-            for entry in entries:
-                by_month.setdefault(entry.month, []).append(entry_to_entity(entry))
-            for rows in by_month.values():
-                unique = list({row["RowKey"]: row for row in rows}.values())   # one operation per row a batch
-                for start in range(0, len(unique), _BATCH):
-                    submit_upserts(self.account.table(INDEX_TABLE), unique[start:start + _BATCH])
+            index = self.account.table(INDEX_TABLE)
+            for chunk in transactions(entry_to_entity(entry) for entry in entries):
+                _submit(index, chunk)
 
     def record_run(self, month: str, run_id: str, summary: dict[str, Any]) -> None:
         with storage_errors("recording the invoicing run"):

@@ -49,6 +49,8 @@ class InvoicingContext:
     gateway_halves: GatewayHalvesSource | None = None   # gateway-logs metering: lone halves become warnings
     # (month, run_id, department) -> its run document, as a batch read them (render_departments_step)
     known_documents: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    # (month, department) -> its latest invoice (None: none yet), as a batch read them in one query
+    known_latest: dict[tuple[str, str], InvoiceEntry | None] = field(default_factory=dict)
 
 
 def run_prefix(month: str, run_id: str) -> str:
@@ -182,34 +184,9 @@ def render_departments_step(ctx: InvoicingContext, month: str, run_id: str, depa
     the index instead of one read per department (issue 17)."""
     found = ctx.index.latest_many(month, departments)
     docs = read_department_documents(ctx.documents, run_prefix(month, run_id), departments)
-    batch = replace(ctx, index=_KnownLatest(ctx.index, month, set(departments), found),
+    batch = replace(ctx, known_latest={(month, d): found.get(d) for d in departments},
                     known_documents={(month, run_id, d): doc for d, doc in docs.items()})
     return [render_department_step(batch, month, run_id, department, issue_date) for department in departments]
-
-
-class _KnownLatest:
-    """The index as it was read for a batch: ``latest`` answers from that read for the batch's month and
-    departments (nothing records into the index while a run renders), everything else goes to the index."""
-
-    def __init__(self, index: InvoiceLedger, month: str, departments: set[str], found: dict[str, InvoiceEntry]):
-        self.index, self.month, self.departments, self.found = index, month, departments, found
-
-    def latest(self, month: str, department: str) -> InvoiceEntry | None:
-        if month == self.month and department in self.departments:
-            return self.found.get(department)
-        return self.index.latest(month, department)
-
-    def latest_many(self, month: str, departments: list[str]) -> dict[str, InvoiceEntry]:
-        return self.index.latest_many(month, departments)
-
-    def versions(self, month: str, department: str) -> list[InvoiceEntry]:
-        return self.index.versions(month, department)
-
-    def record(self, entries: list[InvoiceEntry]) -> None:
-        self.index.record(entries)
-
-    def record_run(self, month: str, run_id: str, summary: dict[str, Any]) -> None:
-        self.index.record_run(month, run_id, summary)
 
 
 def render_department_step(ctx: InvoicingContext, month: str, run_id: str, department: str,
@@ -223,7 +200,8 @@ def render_department_step(ctx: InvoicingContext, month: str, run_id: str, depar
         raise LookupError(f"{department} has no charges in run {run_id}")
     attribution, gateway_calls = attribution_from(doc), gateway_calls_from(doc)
     digest = content_hash(charges, department, daily, attribution, gateway_calls)
-    latest = ctx.index.latest(month, department)
+    known = (month, department) in ctx.known_latest   # read with its batch (nothing records while a run renders)
+    latest = ctx.known_latest[(month, department)] if known else ctx.index.latest(month, department)
     if latest is not None and latest.content_hash == digest:
         return {**latest.as_dict(), "changed": False}
     version = latest.version + 1 if latest else 1
