@@ -45,7 +45,8 @@ def aggregate_usage_partition(request: dict) -> list:
     with the index ETag listed before the read), their month-to-date rollups are refreshed instead."""
     if "refresh" in request:
         return [month_to_date.refresh_partition_step(services().month_to_date, request["month"], r["partition"],
-                                                     r["watermark"], r.get("previous")) for r in request["refresh"]]
+                                                     r["watermark"], r.get("previous"), r.get("base"))
+                for r in request["refresh"]]
     return [invoicing.aggregate_partition_step(services().invoicing, request["month"], request["run_id"], p)
             for p in request["partitions"]]
 
@@ -94,7 +95,7 @@ def mtd_changed_partitions(request: dict) -> list:
 @_activity(MTD_REFRESH_PARTITION)
 def mtd_refresh_partition(request: dict) -> dict:
     return month_to_date.refresh_partition_step(services().month_to_date, request["month"], request["partition"],
-                                                request["watermark"], request.get("previous"))
+                                                request["watermark"], request.get("previous"), request.get("base"))
 
 
 @_activity(MTD_PRICE)

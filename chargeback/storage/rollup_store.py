@@ -5,29 +5,36 @@ Table ``UsageRollups`` holds one row per usage partition (PartitionKey the month
 the partition-index ETag it was read under (chargeback/storage/usage_table.UsageStore.watermarks) and the
 digest of its aggregate. A refresh reads a partition again only when its index ETag differs, so its cost
 follows the partitions written since. Aggregates are content-addressed and never rewritten:
-``rollups/{month}/parts/{partition}/{digest}.json.z`` (chargeback/usage/rollup_delta's compact shape, zlib).
+``rollups/{month}/parts/{partition}/{digest}.json.z`` (chargeback/storage/rollup_parts, zlib).
 
-``rollups/{month}/merged.json.z`` is the sum of the parts it names by digest (always self-consistent: it is
-written whole, from a sum and the digests it was summed from). ``month_usage`` brings it up to date by
-subtracting each changed partition's previous aggregate and adding its current one, exactly (integer and
-exact-decimal sums; attribution merged per partition in partition order), so it equals a full merge of every
-part; when a previous aggregate is missing or does not add up, it merges every part again (``rebuild``).
-A refresh that only added rows to a partition (chargeback/storage/usage_delta) keeps them on the partition's
-row (``Previous``: the aggregate they were added to, ``Delta``: their groups and the new attribution), so
-the merged sum, when it still names ``Previous``, takes them in without reading either aggregate.
-An aggregate subtracted out of the merged sum is deleted unless the partition's row still names it. A row
-names it again only if the partition's content reverts to exactly that aggregate (rows are upserted, never
-deleted: a replaced row changed back); should a refresh race that deletion, the rebuild finds the aggregate
-missing, clears the partition's watermark so the next refresh reads it again, and fails this once.
+``rollups/{month}/merged.json.z`` is the sum of the parts it names by digest, each partition's *base*
+(always self-consistent: it is written whole, from a sum and the digests it was summed from). Right after
+it, its part map is written to the row ``~merged`` (no partition key starts with ``~``: ``YYYY-MM~NN``,
+legacy ``YYYY-MM~sub~NN``), so the listing a refresh does anyway tells it each partition's base. A refresh
+that only added rows keeps on the partition's row (and in its part document, rollup_parts.Since) what its
+aggregate adds to that base, cumulated over refreshes (``Previous``: the base, ``Delta``: the groups and
+the partition's attribution now). ``month_usage`` adds to the merged sum, in memory, every delta whose base
+it names; for any other changed partition (read whole, a delta too big for a row, a base it does not name:
+a stale ``~merged`` row, two refreshes listed out of order) it subtracts the aggregate it names and adds
+the current one, exactly (integer and exact-decimal sums; attribution merged per partition in partition
+order), so it equals a full merge of every part; when an aggregate is missing or does not add up, it merges
+every part again (``rebuild``). The merged blob is rewritten only after such a swap, when ``~merged``
+disagrees with it, or when the deltas on top of it exceed a quarter of its groups (``REWRITE_SHARE``):
+each refresh otherwise reads it and the deltas, and writes nothing.
+An aggregate no longer named by the merged sum or a row is deleted: by the refresh that supersedes it when
+it is not the base (rollup_store.drop_superseded), by the rewrite that moves the base past it otherwise,
+unless the partition's row still names it. A row names it again only if the partition's content reverts to
+exactly that aggregate (rows are upserted, never deleted: a replaced row changed back); should a refresh
+race that deletion, the rebuild finds the aggregate missing, clears the partition's watermark so the next
+refresh reads it again, and fails this once. Deleting a base that a stale ``~merged`` row did not name
+costs one rebuild, never a miscount.
 The priced month so far is one blob, ``rollups/{month}/month_to_date.json.z``.
 """
 from __future__ import annotations
 
 import hashlib
-import json
-import zlib
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -35,6 +42,21 @@ from azure.data.tables import UpdateMode
 
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.documents import DocumentStore
+from chargeback.storage.rollup_parts import (
+    DELTA_BYTES,
+    ZLIB,
+    Since,
+    StoredPart,
+    dumps,
+    encode_part,
+    groups_in,
+    loads,
+    merged_blob,
+    pack,
+    part_blob,
+    row_delta,
+    stored_part,
+)
 from chargeback.storage.usage_delta import Counted
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.rollup_delta import (
@@ -50,33 +72,21 @@ from chargeback.usage.rollup_delta import (
 
 ROLLUP_TABLE = "UsageRollups"
 ROLLUPS = "rollups"
-ZLIB = "application/zlib"   # JSON, zlib-compressed (RFC 1950)
+MERGED_ROW = "~merged"   # the merged sum's part map: sorts after every partition, and is none of them
+# The deltas on the merged sum are read and decoded by every refresh; past a quarter of its groups, one
+# rewrite (encode and put the sum: about what decoding it costs) is cheaper than carrying them on.
+REWRITE_SHARE = 4
 Rows = dict[str, tuple[str, str | None]]   # partition -> (watermark, digest of its aggregate; None: first format)
-Deltas = dict[str, tuple[str, bytes]]   # partition -> (digest of the aggregate before, what was added since)
-DELTA_BYTES = 60_000   # a binary property holds at most 64 KiB ("Understanding the Table service data model")
-
-
-def part_blob(month: str, partition: str, digest: str | None = None) -> str:
-    """An aggregate's blob; without a digest, the first format's (one blob per partition, rewritten)."""
-    return f"{month}/parts/{partition}.json" if digest is None else f"{month}/parts/{partition}/{digest}.json.z"
-
-
-def merged_blob(month: str) -> str:
-    return f"{month}/merged.json.z"
-
-
-def encode_part(usage: MonthUsage, counted: Counted | None = None) -> bytes:
-    document = {"format": FORMAT, "usage": encode_groups(usage), "attribution": attribution_of(usage)}
-    if counted is not None:   # what a delta read needs (chargeback/storage/usage_delta)
-        document["counted"] = counted.to_dict()
-    return _dumps(document)
+Deltas = dict[str, tuple[str, bytes]]   # partition -> (its base, what its aggregate adds to it)
+__all__ = ["DELTA_BYTES", "MERGED_ROW", "ROLLUPS", "ROLLUP_TABLE", "RollupStore", "StoredPart", "encode_part",
+           "merged_blob", "part_blob"]
 
 
 @dataclass
-class StoredPart:
-    digest: str
-    usage: MonthUsage
-    counted: Counted | None
+class Listing:
+    rows: Rows
+    deltas: Deltas = field(default_factory=dict)
+    bases: dict[str, str] | None = None   # the ``~merged`` row's part map (None: no such row, or unreadable)
 
 
 class RollupStore:
@@ -90,22 +100,36 @@ class RollupStore:
         """partition -> (the index ETag its stored aggregate was read under, the aggregate's digest)."""
         return self._rows(month)
 
+    def parts_and_bases(self, month: str) -> tuple[Rows, dict[str, str] | None]:
+        """``parts`` and, from the same listing, the digest the merged sum names for each partition (None:
+        not known; a partition it does not name is absent)."""
+        listing = self._listing(month, deltas=False)
+        return listing.rows, listing.bases
+
     def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage, counted: Counted | None = None,
-                 delta: tuple[str, MonthUsage] | None = None) -> str:
+                 since: Since | None = None) -> str:
         """Blob first, row second: a row never names an aggregate that is not there yet. Returns the digest.
-        ``delta``: (digest of the aggregate before, the usage added to it), kept on the row (when small) so
+        ``since``: what ``usage`` adds to its base, kept on the row (when it fits) and in the document, so
         that ``month_usage`` adds it to the merged sum without reading either aggregate."""
-        body = encode_part(usage, counted)
+        encoded = encode_groups(since.usage) if since is not None else None
+        delta = row_delta(encoded, usage) if encoded is not None else None
+        kept = (since.base, encoded) if since is not None and encoded is not None and delta is not None else None
+        body = encode_part(usage, counted, kept)
         digest = hashlib.sha256(body).hexdigest()[:32]
-        self.documents.put(ROLLUPS, part_blob(month, partition, digest), _pack(body), ZLIB)
+        self.documents.put(ROLLUPS, part_blob(month, partition, digest), pack(body), ZLIB)
         row: dict[str, Any] = {"PartitionKey": month, "RowKey": partition, "Watermark": watermark, "Digest": digest}
-        if delta is not None:
-            packed = _pack(_dumps({"usage": encode_groups(delta[1]), "attribution": attribution_of(usage)}))
-            if len(packed) <= DELTA_BYTES:
-                row.update(Previous=delta[0], Delta=packed)
+        if kept is not None:
+            row.update(Previous=kept[0], Delta=delta)
         with storage_errors(f"recording the rollup of {partition}"):
             self.account.table(ROLLUP_TABLE).upsert_entity(row, mode=UpdateMode.REPLACE)
         return digest
+
+    def drop_superseded(self, month: str, partition: str, digest: str | None, base: str | None,
+                        current: str) -> None:
+        """Delete the aggregate ``digest`` a refresh read from and superseded by ``current``, unless it is the
+        partition's ``base`` (the merged sum names it; None: not known, so it is kept for the rewrite)."""
+        if base is not None and digest and digest not in (base, current):
+            self._delete(part_blob(month, partition, digest))
 
     def stored_part(self, month: str, partition: str, digest: str | None = None) -> StoredPart | None:
         """The partition's aggregate ``digest`` (None: its current one) and what it counted (None: none, or
@@ -115,10 +139,7 @@ class RollupStore:
                 digest = self.account.table(ROLLUP_TABLE).get_entity(month, partition, select=["Digest"]).get("Digest")
             if digest:
                 with suppress(FileNotFoundError, RollupMismatch):
-                    document = self._document(month, partition, digest)
-                    counted = Counted.from_dict(document["counted"]) if "counted" in document else None
-                    usage = with_attribution(decode_groups(document["usage"]), [document["attribution"]])
-                    return StoredPart(digest, usage, counted)
+                    return stored_part(digest, self._document(month, partition, digest))
         return None
 
     def part(self, month: str, partition: str) -> MonthUsage:
@@ -128,7 +149,8 @@ class RollupStore:
 
     def month_usage(self, month: str) -> MonthUsage:
         """The month's usage as of the last refresh: every partition's aggregate merged."""
-        rows, deltas = self._listing(month)
+        listing = self._listing(month)
+        rows = listing.rows
         merged = self._merged(month)
         if merged is None or any(digest is None for _watermark, digest in rows.values()):
             return self.rebuild(month, rows)
@@ -136,31 +158,27 @@ class RollupStore:
         attribution: dict[str, dict[str, Any]] = merged["attribution"]
         usage = decode_groups(merged["usage"])
         changed = sorted(p for p in set(rows) | set(digests) if rows.get(p, ("", None))[1] != digests.get(p))
-        if changed:
-            added: list[MonthUsage] = []   # while every change is a delta, the sum's encoding is patched
-            try:
-                for partition in changed:
-                    previous = digests.get(partition)
-                    if partition in deltas and previous is not None and deltas[partition][0] == previous:
-                        delta = json.loads(zlib.decompress(deltas[partition][1]))
-                        added.append(decode_groups(delta["usage"]))
-                        add_groups(usage, added[-1])
-                        attribution[partition] = delta["attribution"]
-                        continue
-                    self._swap(usage, attribution, month, partition, previous, rows.get(partition))
-                    added.clear()
-                    merged["usage"] = None
-            except (RollupMismatch, FileNotFoundError):
-                return self.rebuild(month, rows)
-            if merged["usage"] is not None:
-                for part in added:
-                    patch_encoded(merged["usage"], usage, part)
-            stale = [(p, digests[p]) for p in changed if p in digests]
-            digests = {p: digest for p, (_watermark, digest) in rows.items() if digest is not None}
-            self._put_merged(month, usage, digests, attribution, merged["usage"])
-            for partition, digest in stale:
-                if digests.get(partition) != digest:
-                    self._delete(part_blob(month, partition, digest))
+        added: list[MonthUsage] = []   # while every change is a delta, the sum's encoding can be patched
+        swapped, grown = False, 0
+        try:
+            for partition in changed:
+                previous = digests.get(partition)
+                delta = listing.deltas.get(partition)
+                if delta is not None and previous is not None and delta[0] == previous:
+                    document = loads(delta[1])
+                    grown += groups_in(document["usage"])
+                    added.append(decode_groups(document["usage"]))
+                    add_groups(usage, added[-1])
+                    attribution[partition] = document["attribution"]
+                    continue
+                self._swap(usage, attribution, month, partition, previous, rows.get(partition))
+                swapped = True
+        except (RollupMismatch, FileNotFoundError):
+            return self.rebuild(month, rows)
+        if swapped or grown * REWRITE_SHARE > groups_in(merged["usage"]):
+            self._rewrite(month, usage, merged, rows, changed, attribution, None if swapped else added)
+        elif listing.bases != digests:
+            self._put_bases(month, digests)   # a rewrite that stopped before its row: say what the sum names
         return with_attribution(usage, [attribution[p] for p in sorted(attribution)])
 
     def rebuild(self, month: str, rows: Rows | None = None) -> MonthUsage:
@@ -185,14 +203,13 @@ class RollupStore:
         return usage
 
     def put_month_to_date(self, month: str, document: dict[str, Any]) -> None:
-        self.documents.put(ROLLUPS, f"{month}/month_to_date.json.z", _pack(_dumps(document)), ZLIB)
+        self.documents.put(ROLLUPS, f"{month}/month_to_date.json.z", pack(dumps(document)), ZLIB)
 
     def month_to_date(self, month: str) -> dict[str, Any] | None:
         """The month so far as the last refresh priced it (a first-format ``.json`` one if that is all)."""
         data = self.documents.get(ROLLUPS, f"{month}/month_to_date.json.z")
         if data is not None:
-            packed: dict[str, Any] = json.loads(zlib.decompress(data))
-            return packed
+            return loads(data)
         try:
             document: dict[str, Any] = self.documents.get_json(ROLLUPS, f"{month}/month_to_date.json")
         except (FileNotFoundError, ResourceNotFoundError):
@@ -200,16 +217,22 @@ class RollupStore:
         return document
 
     def _rows(self, month: str) -> Rows:
-        return self._listing(month, deltas=False)[0]
+        return self._listing(month, deltas=False).rows
 
-    def _listing(self, month: str, deltas: bool = True) -> tuple[Rows, Deltas]:
-        columns = ["RowKey", "Watermark", "Digest", *(["Previous", "Delta"] if deltas else [])]
+    def _listing(self, month: str, deltas: bool = True) -> Listing:
+        """Every row of the month in one query: the partitions' (``Delta`` too if asked) and ``~merged``."""
+        columns = ["RowKey", "Watermark", "Digest", "Parts", *(["Previous", "Delta"] if deltas else [])]
         with storage_errors(f"listing rollups of {month}"):
-            rows = list(self.account.table(ROLLUP_TABLE).query_entities(
+            found = list(self.account.table(ROLLUP_TABLE).query_entities(
                 "PartitionKey eq @m", parameters={"m": month}, select=columns))
-        added = {row["RowKey"]: (row["Previous"], bytes(row["Delta"])) for row in rows
-                 if row.get("Previous") and row.get("Delta")}
-        return {row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows}, added
+        special = [row for row in found if row["RowKey"] == MERGED_ROW]
+        rows = [row for row in found if row["RowKey"] != MERGED_ROW]
+        listing = Listing({row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows},
+                          {row["RowKey"]: (row["Previous"], bytes(row["Delta"])) for row in rows
+                           if row.get("Previous") and row.get("Delta")})
+        if special and special[0].get("Parts"):
+            listing.bases = loads(bytes(special[0]["Parts"]))
+        return listing
 
     def _swap(self, usage: MonthUsage, attribution: dict[str, dict[str, Any]], month: str, partition: str,
               previous: str | None, current: tuple[str, str | None] | None) -> None:
@@ -222,6 +245,22 @@ class RollupStore:
             add_groups(usage, decode_groups(document["usage"]))
             attribution[partition] = document["attribution"]
 
+    def _rewrite(self, month: str, usage: MonthUsage, merged: dict[str, Any], rows: Rows, changed: list[str],
+                 attribution: dict[str, dict[str, Any]], added: list[MonthUsage] | None) -> None:
+        """Write the sum as it is now (its encoding patched in the groups of ``added``, the deltas taken in,
+        when nothing was swapped), then its part map, then delete the aggregates it no longer names."""
+        encoded: dict[str, Any] | None = None
+        if added is not None:
+            encoded = merged["usage"]
+            for part in added:
+                patch_encoded(encoded, usage, part)
+        before: dict[str, str] = merged["parts"]
+        digests = {p: digest for p, (_watermark, digest) in rows.items() if digest is not None}
+        self._put_merged(month, usage, digests, attribution, encoded)
+        for partition in changed:
+            if partition in before and digests.get(partition) != before[partition]:
+                self._delete(part_blob(month, partition, before[partition]))
+
     def _part(self, month: str, partition: str, digest: str | None) -> MonthUsage:
         if digest is None:
             return MonthUsage.from_dict(self.documents.get_json(ROLLUPS, part_blob(month, partition)))
@@ -232,23 +271,32 @@ class RollupStore:
         data = self.documents.get(ROLLUPS, part_blob(month, partition, digest))
         if data is None:
             raise FileNotFoundError(f"{ROLLUPS}/{part_blob(month, partition, digest)} does not exist")
-        document: dict[str, Any] = json.loads(zlib.decompress(data))
+        document = loads(data)
         if document.get("format") != FORMAT:
             raise RollupMismatch(f"rollup {partition}/{digest} is not in format {FORMAT}")
         return document
 
     def _merged(self, month: str) -> dict[str, Any] | None:
         data = self.documents.get(ROLLUPS, merged_blob(month))
-        document: dict[str, Any] | None = json.loads(zlib.decompress(data)) if data is not None else None
+        document = loads(data) if data is not None else None
         return document if document is not None and document.get("format") == FORMAT else None
 
     def _put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
                     attribution: dict[str, dict[str, Any]], encoded: dict[str, Any] | None = None) -> None:
-        """``encoded``: ``usage`` already encoded (rollup_delta.patch_encoded), else it is encoded here."""
+        """The sum, then its part map on ``~merged`` (a crash between the two leaves the row naming older
+        bases: refreshes then keep deltas the sum cannot use, it swaps, exactly, and the row is written
+        again). ``encoded``: ``usage`` already encoded (rollup_delta.patch_encoded), else encoded here."""
         document = {"format": FORMAT, "parts": dict(sorted(digests.items())),
                     "usage": encode_groups(usage) if encoded is None else encoded,
                     "attribution": dict(sorted(attribution.items()))}
-        self.documents.put(ROLLUPS, merged_blob(month), _pack(_dumps(document)), ZLIB)
+        self.documents.put(ROLLUPS, merged_blob(month), pack(dumps(document)), ZLIB)
+        self._put_bases(month, digests)
+
+    def _put_bases(self, month: str, digests: dict[str, str]) -> None:
+        parts = pack(dumps(dict(sorted(digests.items()))))
+        row = {"PartitionKey": month, "RowKey": MERGED_ROW, "Parts": parts if len(parts) <= DELTA_BYTES else b""}
+        with storage_errors(f"recording the merged rollup of {month}"):
+            self.account.table(ROLLUP_TABLE).upsert_entity(row, mode=UpdateMode.REPLACE)
 
     def _forget(self, month: str, partition: str) -> None:
         """Clear the partition's watermark: the next refresh reads it again and stores its aggregate anew
@@ -260,13 +308,3 @@ class RollupStore:
     def _delete(self, name: str) -> None:
         with storage_errors(f"deleting {ROLLUPS}/{name}"), suppress(ResourceNotFoundError):
             self.account.container(ROLLUPS).delete_blob(name)
-
-
-def _pack(body: bytes) -> bytes:
-    """Compressed: the rows repeat subscriptions, deployments and zero counts (a month's sum shrinks ~7x,
-    for a few milliseconds' work), and these blobs are read and written on every refresh."""
-    return zlib.compress(body, 3)
-
-
-def _dumps(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")

@@ -7,10 +7,11 @@ only such a partition again, and there only the rows written since its last read
 usage_delta: a late event is added, a redelivered or replaced row makes it read the partition whole, so
 every record counts exactly once), and stores its aggregate under the ETag listed *before* the read (rows
 written during the read change the ETag again, so the next refresh reads them); ``price_to_date_step`` takes
-the month's merged rollup (kept exact by adding the rows added to a partition, or by swapping its
-aggregates, chargeback/storage/rollup_store) and
-prices it with chargeback.billing.pricing.price_month, the month-end run's code, then splits each line
-per deployment x meter x day (chargeback/billing/mtd_cells) and forecasts (chargeback/billing/forecast).
+the month's merged rollup (kept exact by adding what each partition's aggregate added to the one the
+merged blob names, cumulated over refreshes so that blob is rewritten rarely, or by swapping aggregates,
+chargeback/storage/rollup_store) and prices it with chargeback.billing.pricing.price_month, the month-end
+run's code, then splits each line per deployment x meter x day (chargeback/billing/mtd_cells) and forecasts
+(chargeback/billing/forecast).
 No workbook, no invoice notice; budget alerts are chargeback/workflow/budget_alerts.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from chargeback.config.model import ChargebackConfig
 from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
 from chargeback.storage.account import StorageAccount
+from chargeback.storage.rollup_parts import cumulative
 from chargeback.storage.rollup_store import RollupStore
 from chargeback.storage.usage_delta import PartitionReader
 from chargeback.storage.usage_table import legacy_partition
@@ -55,11 +57,11 @@ class MonthToDateContext:
     config: ConfigSource
 
 
-def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, str]]:
+def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, Any]]:
     """The month's partitions written since their rollup was read (or never rolled up), with their ETag."""
     month_bounds(month)
     current = ctx.usage.watermarks(month)
-    rows = ctx.rollups.parts(month)
+    rows, bases = ctx.rollups.parts_and_bases(month)
     rolled = {p: mark for p, (mark, _digest) in rows.items()}
     changed = {p for p, mark in current.items() if rolled.get(p) != mark}
     # A legacy partition (first key scheme) reads minus its records rewritten under the current key
@@ -67,30 +69,36 @@ def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, st
     # never moves: re-read it with them. Only months from before the key change have legacy partitions.
     if any(not legacy_partition(p) for p in changed):
         changed |= {p for p in current if legacy_partition(p)}
-    # ``previous``: the stored aggregate's digest ("" for none), so the refresh need not look it up.
-    return [{"partition": p, "watermark": current[p], "previous": (rows.get(p) or ("", ""))[1] or ""}
-            for p in sorted(changed)]
+    # ``previous``: the stored aggregate's digest ("" for none), so the refresh need not look it up;
+    # ``base``: the one the merged sum names ("" none, None not known), what the refresh's delta adds to.
+    return [{"partition": p, "watermark": current[p], "previous": (rows.get(p) or ("", ""))[1] or "",
+             "base": None if bases is None else bases.get(p, "")} for p in sorted(changed)]
 
 
 def refresh_partition_step(ctx: MonthToDateContext, month: str, partition: str, watermark: str,
-                           previous: str | None = None) -> dict[str, Any]:
+                           previous: str | None = None, base: str | None = None) -> dict[str, Any]:
     """Bring one partition's aggregate up to date and store it under ``watermark`` (listed before this read):
     the rows written since its last read added to it (chargeback/storage/usage_delta), or, for a partition
     never read, a legacy one, or rows written again, the partition read whole. ``records``: rows read.
     ``previous``: the digest of its stored aggregate as ``changed_partitions`` listed it ("" none; None:
     look it up). Listed earlier, it may be older than the latest (another refresh ran meanwhile): the read
-    then starts from that aggregate, itself exact, and the merged sum swaps aggregates (rollup_store)."""
+    then starts from that aggregate, itself exact, and the merged sum swaps aggregates (rollup_store).
+    ``base``: the aggregate the merged sum names (as listed; None: not known, the stored one is taken). What
+    the new aggregate adds to it is kept with it (rollup_parts.cumulative); the aggregate read from is
+    deleted unless it is the base (nothing else names it once the row names the new one)."""
     if legacy_partition(partition):
         usage = aggregate_partition(ctx.usage, month, partition)
-        ctx.rollups.put_part(month, partition, watermark, usage)
+        digest = ctx.rollups.put_part(month, partition, watermark, usage)
+        ctx.rollups.drop_superseded(month, partition, previous, base, digest)
         return {"partition": partition, "records": sum(t.requests for _, t in usage.groups()) + usage.outside_month,
                 "read": "whole"}
     stored = ctx.rollups.stored_part(month, partition, previous)
     reader = PartitionReader(ctx.usage.account)
     read = reader.read(month, partition) if stored is None else reader.read(month, partition, stored.usage,
                                                                              stored.counted)
-    delta = (stored.digest, read.delta) if stored is not None and read.delta is not None else None
-    ctx.rollups.put_part(month, partition, watermark, read.usage, read.counted, delta)
+    since = cumulative(stored, base, read.delta)
+    digest = ctx.rollups.put_part(month, partition, watermark, read.usage, read.counted, since)
+    ctx.rollups.drop_superseded(month, partition, stored.digest if stored else previous, base, digest)
     return {"partition": partition, "records": read.rows, "read": "whole" if read.delta is None else "since"}
 
 

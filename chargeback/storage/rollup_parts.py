@@ -1,0 +1,118 @@
+"""A usage partition's stored aggregate (chargeback/storage/rollup_store): its blob names, its document, and
+the groups added to it since the aggregate the month's merged sum names for it (its *base*).
+
+A part document is ``{"format", "usage", "attribution"[, "counted"][, "since"]}``: the aggregate's line
+groups (rollup_delta.encode_groups), its attribution, what it counted (chargeback/storage/usage_delta) and
+``since = {"base": digest, "usage": groups}``: this aggregate's groups are exactly the base aggregate's plus
+``since.usage`` (every refresh that only added rows builds the next ``since`` from the stored one plus the
+rows it read, so it holds by induction; blobs are content-addressed, never rewritten). The partition's row
+carries the same groups (``Previous`` = base, ``Delta``), so the merged sum, while it names that base, takes
+the partition's current aggregate in by adding them, however many refreshes ran since it was written.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from chargeback.storage.usage_delta import Counted
+from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.rollup_delta import (
+    FORMAT,
+    add_groups,
+    attribution_of,
+    decode_groups,
+    encode_groups,
+    with_attribution,
+)
+
+ZLIB = "application/zlib"   # JSON, zlib-compressed (RFC 1950)
+DELTA_BYTES = 60_000   # a binary property holds at most 64 KiB ("Understanding the Table service data model")
+
+
+def part_blob(month: str, partition: str, digest: str | None = None) -> str:
+    """An aggregate's blob; without a digest, the first format's (one blob per partition, rewritten)."""
+    return f"{month}/parts/{partition}.json" if digest is None else f"{month}/parts/{partition}/{digest}.json.z"
+
+
+def merged_blob(month: str) -> str:
+    return f"{month}/merged.json.z"
+
+
+@dataclass
+class Since:
+    """The groups added to the aggregate ``base`` (a digest) to make this one (no attribution)."""
+
+    base: str
+    usage: MonthUsage
+
+
+@dataclass
+class StoredPart:
+    digest: str
+    usage: MonthUsage
+    counted: Counted | None
+    since: Since | None = None
+
+
+def encode_part(usage: MonthUsage, counted: Counted | None = None,
+                since: tuple[str, dict[str, Any]] | None = None) -> bytes:
+    """``since``: (base digest, its added groups already encoded)."""
+    document: dict[str, Any] = {"format": FORMAT, "usage": encode_groups(usage), "attribution": attribution_of(usage)}
+    if counted is not None:   # what a delta read needs (chargeback/storage/usage_delta)
+        document["counted"] = counted.to_dict()
+    if since is not None:
+        document["since"] = {"base": since[0], "usage": since[1]}
+    return dumps(document)
+
+
+def stored_part(digest: str, document: dict[str, Any]) -> StoredPart:
+    counted = Counted.from_dict(document["counted"]) if "counted" in document else None
+    usage = with_attribution(decode_groups(document["usage"]), [document["attribution"]])
+    since = document.get("since")
+    added = Since(since["base"], decode_groups(since["usage"])) if since else None
+    return StoredPart(digest, usage, counted, added)
+
+
+def cumulative(stored: StoredPart | None, base: str | None, delta: MonthUsage | None) -> Since | None:
+    """What the aggregate read from ``stored`` plus ``delta`` (the rows a refresh added) adds to ``base``:
+    ``delta`` itself if ``stored`` is the base, the stored ``since`` plus ``delta`` if that was built on the
+    same base, else None (the merged sum swaps the aggregates instead). ``base`` None (not told): the
+    stored aggregate is taken as the base, as before the base was listed."""
+    if stored is None or delta is None:
+        return None
+    base = stored.digest if base is None else base
+    added = MonthUsage(delta.month)
+    if stored.digest != base:
+        if stored.since is None or stored.since.base != base:
+            return None
+        added = stored.since.usage
+    add_groups(added, delta)
+    return Since(base, added)
+
+
+def row_delta(encoded: dict[str, Any], usage: MonthUsage) -> bytes | None:
+    """The row's ``Delta``: the added groups (encoded) and the partition's attribution now; None if it
+    does not fit a binary property."""
+    packed = pack(dumps({"usage": encoded, "attribution": attribution_of(usage)}))
+    return packed if len(packed) <= DELTA_BYTES else None
+
+
+def groups_in(encoded: dict[str, Any]) -> int:
+    return len(encoded["groups"]) + len(encoded["spilled"])
+
+
+def pack(body: bytes) -> bytes:
+    """Compressed: the rows repeat subscriptions, deployments and zero counts (a month's sum shrinks ~7x,
+    for a few milliseconds' work), and these blobs are read and written on every refresh."""
+    return zlib.compress(body, 3)
+
+
+def dumps(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+
+
+def loads(packed: bytes) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(zlib.decompress(packed))
+    return document
