@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chargeback.storage.usage_delta import Counted
@@ -29,6 +29,9 @@ from chargeback.usage.rollup_delta import (
 
 ZLIB = "application/zlib"   # JSON, zlib-compressed (RFC 1950)
 DELTA_BYTES = 60_000   # a binary property holds at most 64 KiB ("Understanding the Table service data model")
+MERGED_ROW = "~merged"   # the merged sum's part map: sorts after every partition, and is none of them
+Rows = dict[str, tuple[str, str | None]]   # partition -> (watermark, digest of its aggregate; None: first format)
+Deltas = dict[str, tuple[str, bytes]]   # partition -> (its base, what its aggregate adds to it)
 
 
 def part_blob(month: str, partition: str, digest: str | None = None) -> str:
@@ -54,6 +57,27 @@ class StoredPart:
     usage: MonthUsage
     counted: Counted | None
     since: Since | None = None
+
+
+@dataclass
+class Listing:
+    """A month's rollup rows: the partitions' and, from the ``~merged`` row, the merged sum's part map."""
+
+    rows: Rows
+    deltas: Deltas = field(default_factory=dict)
+    bases: dict[str, str] | None = None   # None: no ``~merged`` row (or its map did not fit one)
+
+
+def listing_of(found: list[Any]) -> Listing:
+    """The table's entities for a month (``Delta`` only where asked for) as a Listing."""
+    rows = [row for row in found if row["RowKey"] != MERGED_ROW]
+    listing = Listing({row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows},
+                      {row["RowKey"]: (row["Previous"], bytes(row["Delta"])) for row in rows
+                       if row.get("Previous") and row.get("Delta")})
+    special = [row for row in found if row["RowKey"] == MERGED_ROW]
+    if special and special[0].get("Parts"):
+        listing.bases = loads(bytes(special[0]["Parts"]))
+    return listing
 
 
 def encode_part(usage: MonthUsage, counted: Counted | None = None,

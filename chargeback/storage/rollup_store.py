@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import suppress
-from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -44,12 +43,16 @@ from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.documents import DocumentStore
 from chargeback.storage.rollup_parts import (
     DELTA_BYTES,
+    MERGED_ROW,
     ZLIB,
+    Listing,
+    Rows,
     Since,
     StoredPart,
     dumps,
     encode_part,
     groups_in,
+    listing_of,
     loads,
     merged_blob,
     pack,
@@ -72,21 +75,11 @@ from chargeback.usage.rollup_delta import (
 
 ROLLUP_TABLE = "UsageRollups"
 ROLLUPS = "rollups"
-MERGED_ROW = "~merged"   # the merged sum's part map: sorts after every partition, and is none of them
 # The deltas on the merged sum are read and decoded by every refresh; past a quarter of its groups, one
 # rewrite (encode and put the sum: about what decoding it costs) is cheaper than carrying them on.
 REWRITE_SHARE = 4
-Rows = dict[str, tuple[str, str | None]]   # partition -> (watermark, digest of its aggregate; None: first format)
-Deltas = dict[str, tuple[str, bytes]]   # partition -> (its base, what its aggregate adds to it)
 __all__ = ["DELTA_BYTES", "MERGED_ROW", "ROLLUPS", "ROLLUP_TABLE", "RollupStore", "StoredPart", "encode_part",
            "merged_blob", "part_blob"]
-
-
-@dataclass
-class Listing:
-    rows: Rows
-    deltas: Deltas = field(default_factory=dict)
-    bases: dict[str, str] | None = None   # the ``~merged`` row's part map (None: no such row, or unreadable)
 
 
 class RollupStore:
@@ -223,16 +216,8 @@ class RollupStore:
         """Every row of the month in one query: the partitions' (``Delta`` too if asked) and ``~merged``."""
         columns = ["RowKey", "Watermark", "Digest", "Parts", *(["Previous", "Delta"] if deltas else [])]
         with storage_errors(f"listing rollups of {month}"):
-            found = list(self.account.table(ROLLUP_TABLE).query_entities(
-                "PartitionKey eq @m", parameters={"m": month}, select=columns))
-        special = [row for row in found if row["RowKey"] == MERGED_ROW]
-        rows = [row for row in found if row["RowKey"] != MERGED_ROW]
-        listing = Listing({row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows},
-                          {row["RowKey"]: (row["Previous"], bytes(row["Delta"])) for row in rows
-                           if row.get("Previous") and row.get("Delta")})
-        if special and special[0].get("Parts"):
-            listing.bases = loads(bytes(special[0]["Parts"]))
-        return listing
+            return listing_of(list(self.account.table(ROLLUP_TABLE).query_entities(
+                "PartitionKey eq @m", parameters={"m": month}, select=columns)))
 
     def _swap(self, usage: MonthUsage, attribution: dict[str, dict[str, Any]], month: str, partition: str,
               previous: str | None, current: tuple[str, str | None] | None) -> None:
