@@ -1,19 +1,23 @@
 """One storage account's clients, created once and shared (never one client per call)."""
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
+from requests.utils import get_environ_proxies
 
 from chargeback.errors import StorageUnavailable
 from chargeback.settings import Settings
+
+Client = TypeVar("Client", TableServiceClient, BlobServiceClient)
 
 
 class StorageAccount:
@@ -32,23 +36,27 @@ class StorageAccount:
         self._containers: dict[str, ContainerClient] = {}
         self._lock = threading.Lock()
 
-    def _client_options(self) -> dict[str, Any]:
+    def _client_options(self, **network: Any) -> dict[str, Any]:
         return {"retry_total": self.settings.storage_retries, "retry_backoff_factor": 0.2,
-                "connection_timeout": 5, "read_timeout": 30, **self._extra_options}
+                "connection_timeout": 5, "read_timeout": 30, **network, **self._extra_options}
 
     @cached_property
     def table_service(self) -> TableServiceClient:
         s = self.settings
         if s.storage_connection:
-            return TableServiceClient.from_connection_string(s.storage_connection, **self._client_options())
-        return TableServiceClient(s.table_endpoint, credential=self._credential, **self._client_options())
+            return _once(lambda **o: TableServiceClient.from_connection_string(s.storage_connection,
+                                                                                **self._client_options(**o)))
+        return _once(lambda **o: TableServiceClient(s.table_endpoint, credential=self._credential,
+                                                    **self._client_options(**o)))
 
     @cached_property
     def blob_service(self) -> BlobServiceClient:
         s = self.settings
         if s.storage_connection:
-            return BlobServiceClient.from_connection_string(s.storage_connection, **self._client_options())
-        return BlobServiceClient(s.blob_endpoint, credential=self._credential, **self._client_options())
+            return _once(lambda **o: BlobServiceClient.from_connection_string(s.storage_connection,
+                                                                               **self._client_options(**o)))
+        return _once(lambda **o: BlobServiceClient(s.blob_endpoint, credential=self._credential,
+                                                   **self._client_options(**o)))
 
     @cached_property
     def _credential(self) -> TokenCredential:
@@ -87,6 +95,24 @@ class StorageAccount:
                     client.create_container()
                 self._containers[full] = client
         return client
+
+
+def _once(client: Callable[..., Client]) -> Client:
+    """A service client whose transport reads the environment once, here, not on every request.
+
+    With its default ``use_env_settings`` the transport's requests session keeps ``trust_env``, and requests
+    then reads the environment on each request (sessions.Session.merge_environment_settings: the proxies for
+    the URL, honouring NO_PROXY, and a CA bundle; ``request``: ~/.netrc credentials), ~0.5 ms of CPU per
+    round trip. Read once instead, for the client's own endpoint (every request of a client goes to it):
+    its proxies (``proxies``, azure-core's ProxyPolicy) and REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+    (``connection_verify``). ~/.netrc is not read: storage requests carry their own Authorization, which a
+    netrc login would replace."""
+    network: dict[str, Any] = {"use_env_settings": False}
+    if bundle := os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
+        network["connection_verify"] = bundle
+    built = client(**network)
+    proxies = {scheme: url for scheme, url in get_environ_proxies(built.url).items() if scheme != "no"}
+    return client(**network, proxies=proxies) if proxies else built
 
 
 @contextmanager

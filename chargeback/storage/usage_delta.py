@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from contextlib import suppress
@@ -41,9 +42,9 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
 from chargeback.storage.account import StorageAccount, storage_errors
-from chargeback.storage.usage_table import AGGREGATION_COLUMNS, USAGE_TABLE, entity_to_record
+from chargeback.storage.usage_json import row_record
+from chargeback.storage.usage_table import AGGREGATION_COLUMNS, USAGE_TABLE
 from chargeback.usage.aggregation import MonthUsage
-from chargeback.usage.record import UsageRecord
 from chargeback.usage.rollup_delta import bounded
 
 MARGIN = timedelta(seconds=120)
@@ -66,16 +67,20 @@ class Counted:
     recent: dict[bytes, str] = field(default_factory=dict)   # digest -> ETag of the rows stamped >= since
 
     def to_dict(self) -> dict[str, Any]:
-        return {"keys": base64.b64encode(b"".join(sorted(self.keys))).decode("ascii"),
-                "latest": _iso(self.latest), "since": _iso(self.since),
-                "recent": sorted([key.hex(), etag] for key, etag in self.recent.items())}
+        """The digests as one base64 text each (sorted, 8 bytes apiece), the window's ETags in the order of
+        its digests."""
+        recent = sorted(self.recent)
+        return {"keys": _packed(sorted(self.keys)), "latest": _iso(self.latest), "since": _iso(self.since),
+                "recent": _packed(recent), "etags": [self.recent[key] for key in recent]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Counted:
-        packed = base64.b64decode(data["keys"])
-        keys = {packed[i:i + DIGEST_BYTES] for i in range(0, len(packed), DIGEST_BYTES)}
-        return cls(keys, _time(data["latest"]), _time(data["since"]),
-                   {bytes.fromhex(key): etag for key, etag in data["recent"]})
+        recent = data["recent"]
+        if isinstance(recent, list):   # written before the ETags were kept apart: [[hex digest, ETag], ...]
+            window = {bytes.fromhex(key): etag for key, etag in recent}
+        else:
+            window = dict(zip(_unpacked(recent), data["etags"], strict=True))
+        return cls(set(_unpacked(data["keys"])), _time(data["latest"]), _time(data["since"]), window)
 
 
 @dataclass
@@ -119,7 +124,7 @@ class PartitionReader:
         usage = MonthUsage(month)
         seen: list[Seen] = []
         for row in self._rows(partition, "", COLUMNS):
-            usage.add(_record(row))
+            usage.add(row_record(row))
             seen.append(_seen(row))
         counted = Counted({key for key, _at, _etag in seen})
         _bound(counted, seen, self._began, time.monotonic() - start)
@@ -133,15 +138,16 @@ class PartitionReader:
         seen: list[Seen] = []
         delta = MonthUsage(month)
         added: set[bytes] = set()
+        recent, keys = counted.recent, counted.keys
         for row in self._rows(partition, f" and Timestamp ge datetime'{_odata(counted.since)}'", COLUMNS):
             rows[0] += 1
-            key, at, etag = _seen(row)
-            if counted.recent.get(key) != etag:
-                if key in counted.keys or key in added:
+            key, etag = digest(row["RowKey"]), row["odata.etag"]
+            if recent.get(key) != etag:   # not counted in the window unchanged: a new row, or read it whole
+                if key in keys or key in added:
                     raise _Whole
-                delta.add(_record(row))
+                delta.add(row_record(row))
                 added.add(key)
-            seen.append((key, at, etag))
+            seen.append((key, datetime.fromisoformat(row["Timestamp"]), etag))
         usage = previous.merge(delta)
         if not bounded(usage):
             raise _Whole
@@ -165,23 +171,20 @@ class PartitionReader:
                    "MaxDataServiceVersion": "3.0;NetFx", "Accept": "application/json;odata=minimalmetadata"}
         with storage_errors(f"reading usage partition {partition}"):
             while True:
-                response = table._client.send_request(HttpRequest("GET", url, params=query, headers=headers))
+                # stream=True: the pipeline's ContentDecodePolicy would parse the JSON body too (azure.core
+                # policies._universal: it skips a response asked for as a stream), which is parsed once here.
+                response = table._client.send_request(HttpRequest("GET", url, params=query, headers=headers),
+                                                      stream=True)
+                body = response.read()
                 if response.status_code != 200:
                     raise HttpResponseError(response=response)
                 self._began = self._began or _server_time(response.headers)
-                yield from response.json()["value"]
+                yield from json.loads(body)["value"]
                 next_partition = response.headers.get("x-ms-continuation-NextPartitionKey")
                 if not next_partition:
                     return
                 query["NextPartitionKey"] = next_partition
                 query["NextRowKey"] = response.headers.get("x-ms-continuation-NextRowKey", "")
-
-
-def _record(row: dict[str, Any]) -> UsageRecord:
-    """A row as the service sent it, as a record: usage_table.entity_to_record reads counts with int() and
-    audio seconds with Decimal() (text as well as the SDK's values); only EventTime must be a datetime."""
-    row["EventTime"] = datetime.fromisoformat(row["EventTime"])
-    return entity_to_record(row)
 
 
 def _seen(row: dict[str, Any]) -> Seen:
@@ -213,6 +216,15 @@ def _bound(counted: Counted, seen: list[Seen], began: datetime | None, duration:
 
 def _odata(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")   # as the SDK writes a datetime parameter
+
+
+def _packed(digests: list[bytes]) -> str:
+    return base64.b64encode(b"".join(digests)).decode("ascii")
+
+
+def _unpacked(text: str) -> list[bytes]:
+    packed = base64.b64decode(text)
+    return [packed[i:i + DIGEST_BYTES] for i in range(0, len(packed), DIGEST_BYTES)]
 
 
 def _iso(at: datetime | None) -> str | None:
