@@ -8,25 +8,29 @@ what the month will cost. A pool share with no weighted usage lands on meter ``c
 """
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal, localcontext
-from itertools import compress
-from typing import Any, TypeVar
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
-from chargeback.billing.meter_rates import SECONDS_PER_HOUR
-from chargeback.config.model import UNITS, ChargebackConfig
+from chargeback.billing.mtd_index import (
+    BY_NAME,
+    Cell,
+    Key,
+    MonthIndex,
+    int_weights,
+    payg_by_groups,
+    pool_by_groups,
+    scaled,
+)
+from chargeback.billing.mtd_split import decimal_parts, decimal_split, units_of, whole_parts
+from chargeback.config.model import ChargebackConfig
 from chargeback.money import quantum, round_money, zero
-from chargeback.usage.aggregation import GroupRow, MonthUsage
-from chargeback.usage.meters import METERS
+from chargeback.usage.aggregation import MonthUsage
 
 CAPACITY = "capacity"   # the meter of a pool share no weighted usage explains
-Cell = tuple[str, str, date]   # deployment, meter, day
-_Key = tuple[str, date]        # meter, day: a line's part
-K = TypeVar("K")
 _NOTHING = Decimal(0)
 
 
@@ -48,117 +52,87 @@ class DepartmentToDate:
 
     @property
     def markup(self) -> Decimal:
-        return round_money(self.subtotal * self.markup_percent / 100, self.currency)
+        return self.totals()[1]
 
     @property
     def total(self) -> Decimal:
-        return self.subtotal + self.markup
+        return self.totals()[2]
+
+    def totals(self) -> tuple[Decimal, Decimal, Decimal]:
+        """(subtotal, markup, total), the cells summed once: markup once on the subtotal, rounded once."""
+        subtotal = self.subtotal
+        markup = round_money(subtotal * self.markup_percent / 100, self.currency)
+        return subtotal, markup, subtotal + markup
 
     def daily_cost(self, exclude_pools: bool = True, pools: frozenset[str] = frozenset()) -> dict[date, Decimal]:
         """Cost per day (pool deployments left out when ``exclude_pools``: they accrue by day, not by use)."""
-        out: dict[date, Decimal] = defaultdict(lambda: zero(self.currency))
+        out: dict[date, Decimal] = {}
+        nothing = zero(self.currency)
         for (deployment, _meter, day), cost in self.cost.items():
             if not (exclude_pools and deployment in pools):
-                out[day] += cost
-        return dict(out)
+                out[day] = out.get(day, nothing) + cost
+        return out
 
     def cell_rows(self) -> list[list[str]]:
         """Every cell as text, ``[deployment, meter, day, quantity, cost]`` (CELL_COLUMNS): the cells with a cost in
         order, then the cells with only a quantity (cost "0") in order."""
         cost, quantity = self.cost, self.quantity
-        days: dict[date, str] = {}
-        rows = []
-        for cell in sorted(cost):
-            deployment, meter, day = cell
-            text = days.get(day) or days.setdefault(day, day.isoformat())
-            rows.append([deployment, meter, text, str(quantity.get(cell, 0)), str(cost[cell])])
-        for cell in sorted(quantity.keys() - cost.keys()):
-            deployment, meter, day = cell
-            text = days.get(day) or days.setdefault(day, day.isoformat())
-            rows.append([deployment, meter, text, str(quantity[cell]), "0"])
+        texts: dict[date, str] = {}
+        for _deployment, _meter, day in cost:
+            if day not in texts:
+                texts[day] = day.isoformat()
+        got = quantity.get
+        # month_to_date makes the cost cells in order: sorting them again only checks it
+        rows = [[deployment, meter, texts[day], str(got(cell, 0)), str(amount)]
+                for cell, amount in sorted(cost.items()) for deployment, meter, day in (cell,)]
+        rest = sorted(cell for cell in quantity if cell not in cost)
+        rows += [[deployment, meter, texts.get(day) or day.isoformat(), str(quantity[cell]), "0"]
+                 for cell in rest for deployment, meter, day in (cell,)]
         return rows
 
 
 def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackConfig,
                   as_of: date) -> dict[str, DepartmentToDate]:
     """Every department's cells as of ``as_of`` (the day of the refresh, counted as elapsed)."""
-    step = quantum(charges.currency)
-    index = _Index(usage, config, frozenset(p.deployment for p in charges.pools))
+    step, nothing = quantum(charges.currency), zero(charges.currency)
+    index = MonthIndex(usage, config, frozenset(p.deployment for p in charges.pools))
     out: dict[str, DepartmentToDate] = {}
     for dept in charges.departments:
         todate = DepartmentToDate(dept.department, charges.currency, markup_percent=charges.markup_percent)
         todate.quantity = index.quantity.get(dept.department, {})
+        steps: _Steps = {}
         for line in dept.lines:
             if isinstance(line, PaygLine):
-                _split_payg(todate, line, index.groups.get((line.subscription, line.deployment), []), index, step)
+                _split_payg(steps, line, index, step)
             else:
-                _split_pool(todate, line, index.pools.get((dept.department, line.pool), []), index, step, as_of)
+                _split_pool(todate, steps, line, index, step, as_of)
+        # In cell order (what cell_rows sorts by); a cell's steps summed, then made money once: the same Decimal
+        # as adding each line's part to it in turn (whole steps: exact).
+        todate.cost = {(deployment, meter, day): nothing + units * step
+                       for (deployment, meter), days in sorted(steps.items()) for day, units in sorted(days.items())}
         out[dept.department] = todate
     return out
 
 
-_AT = {meter: at for at, meter in enumerate(METERS, 2)}   # a group's counts: requests, unmetered, then FIELDS
-_AUDIO = "audio_seconds"
-_AUDIO_AT = _AT[_AUDIO]
-_END = 2 + len(METERS)
+_Steps = dict[tuple[str, str], dict[date, int]]   # (deployment, meter) -> day -> whole steps of the currency
+_split = decimal_split   # the split itself, by the name its tests know
 
 
-class _Index:
-    """The month's groups read once: quantity per department and cell, and the groups each line splits by
-    (a pay-as-you-go line: its subscription's on its deployment; a pool line: its department's on the pool),
-    in ``MonthUsage.groups()``'s order, each group's meters in ``METERS`` order: every sum below adds the same
-    figures in the same order as the earlier scan of the month's flat meter rows did, so the
-    split is the same to the last digit even where Decimal's context rounds (audio seconds x rate / 3600)."""
-
-    def __init__(self, usage: MonthUsage, config: ChargebackConfig, pools: frozenset[str]):
-        self.days = {day: usage.first_day + timedelta(days=day - 1) for day in range(1, 32)}
-        self.quantity: dict[str, dict[Cell, int | Decimal]] = {}   # department -> cell -> quantity
-        self.groups: dict[tuple[str, str], list[GroupRow]] = {}    # (subscription, deployment) -> its groups
-        self.pools: dict[tuple[str, str], list[GroupRow]] = {}     # (department, pool deployment) -> its groups
-        claims: dict[str, str] = {}
-        for group in usage.group_rows():   # in order: each line's and cell's sums add up as they always did
-            subscription, deployment, _model, day, _spilled, counts = group
-            dept = claims.get(subscription)
-            if dept is None:
-                dept = claims[subscription] = config.department_for(subscription)
-                self.quantity[dept] = self.quantity.get(dept, {})
-            _list(self.groups, (subscription, deployment)).append(group)
-            if deployment in pools:
-                _list(self.pools, (dept, deployment)).append(group)
-            quantity, date_of = self.quantity[dept], self.days[day]
-            metered = counts[2:_END]   # FIELDS: METERS first, then reasoning
-            for meter, amount in zip(compress(METERS, metered), compress(metered, metered), strict=True):
-                cell = (deployment, meter, date_of)
-                quantity[cell] = quantity.get(cell, 0) + (Decimal(amount) if meter == _AUDIO else amount)
+def _split_payg(steps: _Steps, line: PaygLine, index: MonthIndex, step: Decimal) -> None:
+    """Weights: each (meter, day)'s exact list cost (billing.meter_rates.meter_cost) over the line's
+    subscription's groups on its deployment in its period, whatever they spilled from."""
+    if not line.amount:
+        return
+    pair = (line.subscription, line.deployment)
+    rates = scaled(sorted(line.rates.items()))
+    weights = None if rates is None else int_weights(rates, index.columns.get(pair), line.period_start.day,
+                                                     line.period_end.day, index.days, index.prec)
+    if weights is None or not _add_whole(steps, line.deployment, line.amount, step, line.period_start, *weights):
+        _add(steps, line.deployment, line.amount, payg_by_groups(line, index.groups.get(pair, []), index.days),
+             step, line.period_start)
 
 
-def _list(lists: dict[tuple[str, str], list[GroupRow]], key: tuple[str, str]) -> list[GroupRow]:
-    found = lists.get(key)
-    if found is None:
-        found = lists[key] = []
-    return found
-
-
-def _split_payg(todate: DepartmentToDate, line: PaygLine, groups: list[GroupRow], index: _Index,
-                step: Decimal) -> None:
-    """Weights: each (meter, day)'s exact list cost (billing.meter_rates.meter_cost) summed over the line's
-    groups, in their order."""
-    weights: dict[_Key, Decimal] = {}
-    first, last, per = line.period_start.day, line.period_end.day, UNITS[line.unit or "1M"]
-    rated = [(meter, _AT[meter], rate, SECONDS_PER_HOUR if meter == _AUDIO else per)
-             for meter, rate in line.rates.items()]
-    for _sub, _deployment, _model, day, _spilled, counts in groups:
-        if first <= day <= last:
-            for meter, at, rate, unit in rated:
-                quantity = counts[at]
-                if quantity:
-                    key = (meter, index.days[day])
-                    amount = Decimal(quantity) if at == _AUDIO_AT else quantity
-                    weights[key] = weights.get(key, _NOTHING) + amount * rate / unit
-    _add(todate, line.deployment, line.amount, weights, step, line.period_start)
-
-
-def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[GroupRow], index: _Index, step: Decimal,
+def _split_pool(todate: DepartmentToDate, steps: _Steps, line: PoolLine, index: MonthIndex, step: Decimal,
                 as_of: date) -> None:
     """Weights: each (meter, day)'s weighted tokens (every meter used, weight 0 where the pool names none)."""
     days = (line.period_end - line.period_start).days + 1
@@ -166,62 +140,48 @@ def _split_pool(todate: DepartmentToDate, line: PoolLine, groups: list[GroupRow]
     accrued = round_money(line.amount * elapsed / days, todate.currency)
     todate.pool_accrued += accrued
     todate.pool_to_accrue += line.amount - accrued
-    weights: dict[_Key, Decimal] = {}
-    first, last = line.period_start.day, line.period_end.day
-    weighed = [(meter, at, line.weights.get(meter, _NOTHING)) for meter, at in _AT.items()]
-    for _sub, _deployment, _model, day, _spilled, counts in groups:
-        if first <= day <= last:
-            for meter, at, weight in weighed:
-                quantity = counts[at]
-                if quantity:
-                    key = (meter, index.days[day])
-                    weights[key] = weights.get(key, _NOTHING) + weight * (Decimal(quantity) if at == _AUDIO_AT
-                                                                          else quantity)
-    _add(todate, line.pool, accrued, weights, step, min(as_of, line.period_end))
-
-
-def _add(todate: DepartmentToDate, deployment: str, amount: Decimal, weights: dict[_Key, Decimal],
-         step: Decimal, fallback_day: date) -> None:
-    if not amount:
+    if not accrued:
         return
+    fallback_day, mine = min(as_of, line.period_end), (todate.department, line.pool)
+    rates = scaled([(meter, line.weights.get(meter, _NOTHING)) for meter, _at in BY_NAME])
+    weights = None if rates is None else int_weights(rates, index.pool_columns.get(mine), line.period_start.day,
+                                                     line.period_end.day, index.days, index.prec)
+    if weights is None or not _add_whole(steps, line.pool, accrued, step, fallback_day, *weights):
+        _add(steps, line.pool, accrued, pool_by_groups(line, index.pools.get(mine, []), index.days), step,
+             fallback_day)
+
+
+def _add_whole(steps: _Steps, deployment: str, amount: Decimal, step: Decimal, fallback_day: date,
+               keys: list[Key], weights: list[int]) -> bool:
+    """Split ``amount`` by integer weights (mtd_split.whole_parts); False where the Decimal split must."""
+    units = units_of(amount, step)
+    if not any(weights):
+        _add_parts(steps, deployment, [(CAPACITY, fallback_day)], [units])
+        return True
+    parts = whole_parts(units, weights)
+    if parts is None:
+        return False
+    _add_parts(steps, deployment, keys, parts)
+    return True
+
+
+def _add(steps: _Steps, deployment: str, amount: Decimal, weights: dict[Key, Decimal], step: Decimal,
+         fallback_day: date) -> None:
+    """Split ``amount`` by Decimal weights (mtd_split.decimal_parts)."""
     if not any(weights.values()):
         weights = {(CAPACITY, fallback_day): Decimal(1)}
-    nothing = zero(todate.currency)
-    cost = todate.cost
-    for (meter, day), units in _split_units(amount, weights, step).items():
-        cell = (deployment, meter, day)
-        cost[cell] = cost.get(cell, nothing) + units * step
+    parts = decimal_parts(amount, weights, step)
+    _add_parts(steps, deployment, list(parts), list(parts.values()))
 
 
-def _split(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> dict[K, Decimal]:
-    """Largest remainder as chargeback.billing.pools.largest_remainder: the parts sum to ``total`` exactly."""
-    return {key: units * step for key, units in _split_units(total, weights, step).items()}
-
-
-def _split_units(total: Decimal, weights: dict[K, Decimal], step: Decimal) -> dict[K, int]:
-    """``_split`` in whole ``step``s: each key gets the floor of its exact share, the steps left over go one each
-    to the largest remainders, ties to the smallest key. In 60-digit Decimal rather than Fraction: a month has
-    thousands of cells, and only the order of the remainders, not their exact value, decides anything here.
-
-    A line's keys are (meter, day) and tie in tuple order, which is the order of their ``meter|YYYY-MM-DD``
-    text, as they always have: no meter's name is the start of another's (tests/unit/billing/
-    test_mtd_cells_reference)."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        units = int(total / step)
-        whole = sum(weights.values(), Decimal(0))
-        parts: dict[K, int] = {}
-        remainders: list[tuple[Decimal, K]] = []   # minus the remainder (the largest sorts first), then the key
-        scale = Decimal(units)   # converted once, not per key (the product is the same)
-        for key, weight in weights.items():
-            exact = scale * weight / whole
-            part = parts[key] = int(exact)   # exact >= 0: int() is the floor
-            remainders.append((part - exact, key))
-        left_over = units - sum(parts.values())
-        if left_over:
-            for _remainder, key in heapq.nsmallest(left_over, remainders):
-                parts[key] += 1
-    return parts
+def _add_parts(steps: _Steps, deployment: str, keys: list[Key], parts: list[int]) -> None:
+    meter, days = "", None
+    for (name, day), part in zip(keys, parts, strict=True):
+        if name != meter or days is None:
+            meter, days = name, steps.get((deployment, name))
+            if days is None:
+                days = steps[(deployment, name)] = {}
+        days[day] = days.get(day, 0) + part
 
 
 CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")

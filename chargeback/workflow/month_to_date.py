@@ -33,6 +33,7 @@ from chargeback.storage.rollup_parts import cumulative
 from chargeback.storage.rollup_store import RollupStore
 from chargeback.storage.usage_delta import PartitionReader
 from chargeback.storage.usage_table import legacy_partition
+from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.reading import aggregate_partition
 from chargeback.usage.record import UsageRecord
 from chargeback.workflow.ports import ConfigSource
@@ -113,33 +114,42 @@ def config_in_force(config: ConfigSource) -> ChargebackConfig:
 def price_to_date_step(ctx: MonthToDateContext, month: str, as_of: str) -> dict[str, Any]:
     """Price the month so far from the rollups; store and return the month-to-date document."""
     config = config_in_force(ctx.config)
-    usage = ctx.rollups.month_usage(month)
+    document = to_date_document(config, month, as_of, ctx.rollups.month_usage(month))
+    ctx.rollups.put_month_to_date(month, document)
+    return document
+
+
+def to_date_document(config: ChargebackConfig, month: str, as_of: str, usage: MonthUsage) -> dict[str, Any]:
+    """The month so far (``usage``) priced by ``config`` as of ``as_of`` (an ISO time), as JSON."""
     charges = price_month(month, usage, config)
     first_day, next_first_day = month_bounds(month)
     now = max(datetime.fromisoformat(as_of).date(), first_day)   # past the month's end: the month is over
     day = min(now, next_first_day - timedelta(days=1))
     todate = month_to_date(charges, usage, config, day)
     pools = frozenset(p.deployment for p in config.pools)
-    departments = [department_document(config, month, now, t, pools) for t in todate.values()]
-    document = {"month": month, "as_of": as_of, "day": day.isoformat(), "currency": charges.currency,
-                "config_fingerprint": charges.config_fingerprint, "markup_percent": str(charges.markup_percent),
-                "total": str(sum((t.total for t in todate.values()), Decimal(0))),
-                "departments": departments, "warnings": list(charges.warnings)}
-    ctx.rollups.put_month_to_date(month, document)
-    return document
+    departments, total = [], Decimal(0)
+    for t in todate.values():
+        totals = t.totals()
+        departments.append(department_document(config, month, now, t, pools, totals))
+        total += totals[2]
+    return {"month": month, "as_of": as_of, "day": day.isoformat(), "currency": charges.currency,
+            "config_fingerprint": charges.config_fingerprint, "markup_percent": str(charges.markup_percent),
+            "total": str(total), "departments": departments, "warnings": list(charges.warnings)}
 
 
 def department_document(config: ChargebackConfig, month: str, day: date, t: DepartmentToDate,
-                        pools: frozenset[str]) -> dict[str, Any]:
-    """One department's month so far, as JSON: totals, budget, forecast and its cells."""
+                        pools: frozenset[str],
+                        totals: tuple[Decimal, Decimal, Decimal] | None = None) -> dict[str, Any]:
+    """One department's month so far, as JSON: totals (``t.totals()`` if not given), budget, forecast, cells."""
     dept = config.department(t.department)
     budget = dept.budget if dept else None
     payg_daily = t.daily_cost(exclude_pools=True, pools=pools)
     forecast = forecast_total(payg_daily, month, day, t.pool_accrued + t.pool_to_accrue, t.markup_percent,
                               t.currency)
+    subtotal, markup, total = t.totals() if totals is None else totals
     return {
         "department": t.department, "name": dept.name if dept else t.department,
-        "subtotal": str(t.subtotal), "markup": str(t.markup), "total": str(t.total), "forecast": str(forecast),
+        "subtotal": str(subtotal), "markup": str(markup), "total": str(total), "forecast": str(forecast),
         "budget": budget.to_dict() if budget else None,
         "cells": t.cell_rows()}
 
