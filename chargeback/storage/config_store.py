@@ -13,6 +13,7 @@ from azure.data.tables import TableClient, UpdateMode
 
 from chargeback.config.loading import config_from_dict
 from chargeback.config.model import ChargebackConfig
+from chargeback.storage import table_json
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.json_entity import from_properties, to_properties
 
@@ -48,12 +49,14 @@ class ConfigStore:
         return fingerprint
 
     def current_fingerprint(self) -> str | None:
+        """Read each time (the import may have moved it; each version is cached once parsed, ``get``); its one
+        column as plain JSON (chargeback/storage/table_json: without the SDK's entity conversion)."""
         with storage_errors("reading the configuration"):
-            try:
-                fingerprint: str = self.table.get_entity(POINTER, "current")["Fingerprint"]
-                return fingerprint
-            except ResourceNotFoundError:
-                return None
+            pointer = table_json.get(self.table, POINTER, "current", "Fingerprint")
+        if pointer is None:
+            return None
+        fingerprint: str = pointer["Fingerprint"]
+        return fingerprint
 
     def current(self) -> ChargebackConfig | None:
         """The config in force, or None if none was ever imported."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from azure.data.tables import EdmType, EntityProperty, TableClient
 
+from chargeback.storage import table_json
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.batch_wire import submit_upserts
 from chargeback.storage.entity_groups import transactions
@@ -238,9 +239,9 @@ class UsageStore:
 
     def watermarks(self, month: str) -> dict[str, str]:
         """Every partition of the month with its index row's ETag: it changes whenever rows are written there."""
-        with storage_errors(f"listing usage partitions of {month}"):
-            rows = self.index.query_entities("PartitionKey eq @m", parameters={"m": month}, select=["RowKey"])
-            return {row["RowKey"]: str(row.metadata["etag"]) for row in rows}
+        with storage_errors(f"listing usage partitions of {month}"):   # each refresh: plain JSON (table_json)
+            rows = table_json.query(self.index, f"PartitionKey eq {table_json.literal(month)}", "RowKey")
+            return {row["RowKey"]: row["odata.etag"] for row in rows}
 
     def partitions(self, month: str) -> list[str]:
         """Every usage partition of the month (``YYYY-MM``), sorted."""
