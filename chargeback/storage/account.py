@@ -1,18 +1,17 @@
 """One storage account's clients, created once and shared (never one client per call)."""
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
 from typing import Any, TypeVar
 
+import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
-from requests.utils import get_environ_proxies
 
 from chargeback.errors import StorageUnavailable
 from chargeback.settings import Settings
@@ -36,7 +35,7 @@ class StorageAccount:
         self._containers: dict[str, ContainerClient] = {}
         self._lock = threading.Lock()
 
-    def _client_options(self, **network: Any) -> dict[str, Any]:
+    def _client_options(self, **network: Any) -> dict[str, Any]:   # network: _once
         return {"retry_total": self.settings.storage_retries, "retry_backoff_factor": 0.2,
                 "connection_timeout": 5, "read_timeout": 30, **network, **self._extra_options}
 
@@ -102,17 +101,20 @@ def _once(client: Callable[..., Client]) -> Client:
 
     With its default ``use_env_settings`` the transport's requests session keeps ``trust_env``, and requests
     then reads the environment on each request (sessions.Session.merge_environment_settings: the proxies for
-    the URL, honouring NO_PROXY, and a CA bundle; ``request``: ~/.netrc credentials), ~0.5 ms of CPU per
-    round trip. Read once instead, for the client's own endpoint (every request of a client goes to it):
-    its proxies (``proxies``, azure-core's ProxyPolicy) and REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
-    (``connection_verify``). ~/.netrc is not read: storage requests carry their own Authorization, which a
-    netrc login would replace."""
-    network: dict[str, Any] = {"use_env_settings": False}
-    if bundle := os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
-        network["connection_verify"] = bundle
-    built = client(**network)
-    proxies = {scheme: url for scheme, url in get_environ_proxies(built.url).items() if scheme != "no"}
-    return client(**network, proxies=proxies) if proxies else built
+    the URL, honouring NO_PROXY, and a CA bundle, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE; ``request``: ~/.netrc
+    credentials), ~0.5 ms of CPU a round trip. What that same function finds for the client's endpoint
+    (every request of a client goes to it) is given to the client instead: ``proxies`` (azure-core's
+    ProxyPolicy) and ``connection_verify``. ~/.netrc is not read: storage requests carry their own
+    Authorization, which a netrc login would replace."""
+    built = client(use_env_settings=False)
+    with requests.Session() as session:
+        found = session.merge_environment_settings(built.url, {}, None, True, None)
+    network: dict[str, Any] = {}
+    if found["proxies"]:
+        network["proxies"] = found["proxies"]
+    if found["verify"] is not True:
+        network["connection_verify"] = found["verify"]
+    return client(use_env_settings=False, **network) if network else built
 
 
 @contextmanager

@@ -84,3 +84,14 @@ def test_a_proxy_set_after_the_client_was_built_is_not_read(proxy, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     read_pointer(acct)
     assert proxy.lines == []
+
+
+def test_a_ca_bundle_in_the_environment_is_what_the_transport_verifies_with(monkeypatch, tmp_path):
+    bundle = tmp_path / "corporate-ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    acct = account(10002)
+    for service in (acct.table_service, acct.blob_service):
+        assert service._client._client._pipeline._transport.connection_config.verify == str(bundle)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert account(10002).table_service._client._client._pipeline._transport.connection_config.verify is True
