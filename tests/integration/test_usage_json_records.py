@@ -73,3 +73,15 @@ def test_etags_that_do_not_match_their_digests_are_refused():
     data["etags"].append('W/"y"')
     with pytest.raises(ValueError, match="zip"):
         Counted.from_dict(data)
+
+
+def test_a_null_column_is_read_as_absent():
+    """Where a $select names a column the row does not have, the service may send it as null."""
+    row = {"odata.etag": 'W/"x"', "RowKey": "r", "EventTime": "2026-10-31T15:23:29.074Z", "Subscription": "s",
+           "Deployment": "gpt-4o", "Model": None, "EndUser": None, "Tags": None, "ServedDeployment": None,
+           "InputTokens": "12", "OutputTokens": None, "AudioSeconds": None, "PromptTokens": None}
+    sdk = entity_to_record({**row, "EventTime": datetime(2026, 10, 31, 15, 23, 29, 74000, tzinfo=UTC)})
+    mine = row_record(row)
+    assert mine == sdk
+    assert (mine.meters.input, mine.meters.output, mine.tags, mine.end_user, mine.served_deployment) == (
+        12, 0, (), "", "")
