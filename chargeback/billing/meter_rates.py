@@ -42,8 +42,8 @@ def rate_unit(meter: str, unit: str | None) -> str:
 def rates_in_effect(price: Price, meters: MeterQuantities) -> dict[str, Decimal]:
     """The rate of every meter the line used (and of the first release's three, when priced), by meter."""
     out: dict[str, Decimal] = {}
-    for meter in METERS:
-        if getattr(meters, meter) or meter in LEGACY_WEIGHTED:
+    for meter, quantity in zip(METERS, meters.values(), strict=False):   # values(): METERS, then reasoning
+        if quantity or meter in LEGACY_WEIGHTED:
             rate = price.audio_hour if meter == "audio_seconds" else price.rate(meter)
             if rate is not None:
                 out[meter] = rate
@@ -57,6 +57,13 @@ def unpriced_meters(price: Price, meters: MeterQuantities,
     rates = rates_in_effect(price, meters) if rates is None else rates
     missing = {m: q for m, q in meters.used().items() if m not in rates}
     return MeterQuantities(**missing)   # type: ignore[arg-type]
+
+
+def unrated(meters: MeterQuantities, rates: dict[str, Decimal]) -> MeterQuantities | None:
+    """``unpriced_meters`` given the rates in effect, or None when every meter used has a rate."""
+    missing = {meter: quantity for meter, quantity in zip(METERS, meters.values(), strict=False)
+               if quantity and meter not in rates}
+    return MeterQuantities(**missing) if missing else None   # type: ignore[arg-type]
 
 
 def exact_amount(price: Price, meters: MeterQuantities, rates: dict[str, Decimal] | None = None) -> Decimal:

@@ -16,16 +16,16 @@ from typing import Any
 
 from chargeback.billing.charges import MonthCharges, PaygLine, PoolLine
 from chargeback.billing.mtd_index import (
-    BY_NAME,
     Cell,
     Key,
     MonthIndex,
+    Segment,
+    add_days,
     int_weights,
     payg_by_groups,
     pool_by_groups,
-    scaled,
 )
-from chargeback.billing.mtd_split import decimal_parts, decimal_split, units_of, whole_parts
+from chargeback.billing.mtd_split import decimal_parts, decimal_split, whole_parts
 from chargeback.config.model import ChargebackConfig
 from chargeback.money import quantum, round_money, zero
 from chargeback.usage.aggregation import MonthUsage
@@ -97,6 +97,7 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
     step, nothing = quantum(charges.currency), zero(charges.currency)
     index = MonthIndex(usage, config, frozenset(p.deployment for p in charges.pools))
     out: dict[str, DepartmentToDate] = {}
+    money: dict[int, Decimal] = {}   # whole steps -> the Decimal (immutable: one for every cell of that amount)
     for dept in charges.departments:
         todate = DepartmentToDate(dept.department, charges.currency, markup_percent=charges.markup_percent)
         todate.quantity = index.quantity.get(dept.department, {})
@@ -108,7 +109,7 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
                 _split_pool(todate, steps, line, index, step, as_of)
         # In cell order (what cell_rows sorts by); a cell's steps summed, then made money once: the same Decimal
         # as adding each line's part to it in turn (whole steps: exact).
-        todate.cost = {(deployment, meter, day): nothing + units * step
+        todate.cost = {(deployment, meter, day): money.get(units) or money.setdefault(units, nothing + units * step)
                        for (deployment, meter), days in sorted(steps.items()) for day, units in sorted(days.items())}
         out[dept.department] = todate
     return out
@@ -124,10 +125,11 @@ def _split_payg(steps: _Steps, line: PaygLine, index: MonthIndex, step: Decimal)
     if not line.amount:
         return
     pair = (line.subscription, line.deployment)
-    rates = scaled(sorted(line.rates.items()))
+    rates = index.rates(line.rates)
     weights = None if rates is None else int_weights(rates, index.columns.get(pair), line.period_start.day,
-                                                     line.period_end.day, index.days, index.prec)
-    if weights is None or not _add_whole(steps, line.deployment, line.amount, step, line.period_start, *weights):
+                                                     line.period_end.day, index.prec)
+    if weights is None or not _add_whole(steps, line.deployment, int(index.sixty.divide(line.amount, step)),
+                                         line.period_start, weights):
         _add(steps, line.deployment, line.amount, payg_by_groups(line, index.groups.get(pair, []), index.days),
              step, line.period_start)
 
@@ -143,25 +145,29 @@ def _split_pool(todate: DepartmentToDate, steps: _Steps, line: PoolLine, index: 
     if not accrued:
         return
     fallback_day, mine = min(as_of, line.period_end), (todate.department, line.pool)
-    rates = scaled([(meter, line.weights.get(meter, _NOTHING)) for meter, _at in BY_NAME])
+    rates = index.weights(line.weights)
     weights = None if rates is None else int_weights(rates, index.pool_columns.get(mine), line.period_start.day,
-                                                     line.period_end.day, index.days, index.prec)
-    if weights is None or not _add_whole(steps, line.pool, accrued, step, fallback_day, *weights):
+                                                     line.period_end.day, index.prec)
+    if weights is None or not _add_whole(steps, line.pool, int(index.sixty.divide(accrued, step)), fallback_day,
+                                         weights):
         _add(steps, line.pool, accrued, pool_by_groups(line, index.pools.get(mine, []), index.days), step,
              fallback_day)
 
 
-def _add_whole(steps: _Steps, deployment: str, amount: Decimal, step: Decimal, fallback_day: date,
-               keys: list[Key], weights: list[int]) -> bool:
-    """Split ``amount`` by integer weights (mtd_split.whole_parts); False where the Decimal split must."""
-    units = units_of(amount, step)
+def _add_whole(steps: _Steps, deployment: str, units: int, fallback_day: date, segments: list[Segment]) -> bool:
+    """Split ``units`` steps (as decimal_parts counts them, in 60 digits) by integer weights
+    (mtd_split.whole_parts); False where the Decimal split must."""
+    weights = [weight for _meter, _days, weights in segments for weight in weights]
     if not any(weights):
-        _add_parts(steps, deployment, [(CAPACITY, fallback_day)], [units])
+        add_days(steps, (deployment, CAPACITY), [fallback_day], [units])
         return True
     parts = whole_parts(units, weights)
     if parts is None:
         return False
-    _add_parts(steps, deployment, keys, parts)
+    at = 0
+    for meter, days, weights in segments:
+        add_days(steps, (deployment, meter), days, parts[at:at + len(weights)])
+        at += len(weights)
     return True
 
 
@@ -175,13 +181,8 @@ def _add(steps: _Steps, deployment: str, amount: Decimal, weights: dict[Key, Dec
 
 
 def _add_parts(steps: _Steps, deployment: str, keys: list[Key], parts: list[int]) -> None:
-    meter, days = "", None
-    for (name, day), part in zip(keys, parts, strict=True):
-        if name != meter or days is None:
-            meter, days = name, steps.get((deployment, name))
-            if days is None:
-                days = steps[(deployment, name)] = {}
-        days[day] = days.get(day, 0) + part
+    for (meter, day), part in zip(keys, parts, strict=True):
+        add_days(steps, (deployment, meter), (day,), (part,))
 
 
 CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")

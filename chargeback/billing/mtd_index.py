@@ -4,9 +4,12 @@ else as the Decimal sums group by group that define them (audio seconds at a rat
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Hashable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal, getcontext
+from itertools import compress
 from operator import add
+from typing import TypeVar
 
 from chargeback.billing.charges import PaygLine, PoolLine
 from chargeback.billing.meter_rates import SECONDS_PER_HOUR
@@ -22,10 +25,13 @@ AUDIO_AT = AT[AUDIO]
 BY_NAME = sorted(AT.items())   # (meter, at) in name order: a line's (meter, day) keys in the order they tie in
 _TOKENS = [(meter, at) for meter, at in BY_NAME if meter != AUDIO]
 _NOTHING = Decimal(0)
-# The days of a (subscription or department, deployment) that have groups, ascending, and per column of the
-# counts (requests, unmetered, FIELDS) that column's figure on each of those days, summed over its groups.
-Columns = tuple[list[int], list[tuple[int | Decimal, ...]]]
+# The days of a (subscription or department, deployment) that have groups, ascending (days of the month and
+# dates), and per column of the counts (requests, unmetered, FIELDS) its figure on each, summed over its groups.
+Columns = tuple[list[int], list[date], list[tuple[int | Decimal, ...]]]
 Scaled = list[tuple[str, int, int, int]]   # meter, at, multiplier, coefficient (``scaled``)
+Segment = tuple[str, list[date], list[int]]   # a meter, its days (ascending) and their integer weights
+_K = TypeVar("_K", bound=Hashable)
+_D = TypeVar("_D", bound=Hashable)
 
 
 class MonthIndex:
@@ -37,66 +43,96 @@ class MonthIndex:
     def __init__(self, usage: MonthUsage, config: ChargebackConfig, pools: frozenset[str]):
         self.days = days = {day: usage.first_day + timedelta(days=day - 1) for day in range(1, 32)}
         self.prec = getcontext().prec   # the context the Decimal weights are summed in
+        self.sixty = getcontext().copy()   # what mtd_split.decimal_parts counts a line's steps in
+        self.sixty.prec = 60
+        self._rates: dict[tuple[tuple[str, Decimal], ...], Scaled | None] = {}
+        self._weights: dict[tuple[tuple[str, Decimal], ...], Scaled | None] = {}
         self.quantity: dict[str, dict[Cell, int | Decimal]] = {}   # department -> cell -> quantity
-        self.groups: dict[tuple[str, str], list[GroupRow]] = {}    # (subscription, deployment) -> its groups
-        self.pools: dict[tuple[str, str], list[GroupRow]] = {}     # (department, pool deployment) -> its groups
-        self.columns: dict[tuple[str, str], Columns] = {}          # (subscription, deployment)
-        self.pool_columns: dict[tuple[str, str], Columns] = {}     # (department, pool deployment)
         claims: dict[str, str] = {}
-        by_pair: dict[tuple[str, str], dict[int, list[int | Decimal]]] = {}
-        by_pool: dict[tuple[str, str], dict[int, list[int | Decimal]]] = {}
+        pairs: dict[tuple[str, str], _Gathered] = {}   # (subscription, deployment)
+        by_pool: dict[tuple[str, str], _Gathered] = {}   # (department, pool deployment)
         for group in usage.group_rows():
             subscription, deployment, _model, day, _spilled, counts = group
             dept = claims.get(subscription)
             if dept is None:
                 dept = claims[subscription] = config.department_for(subscription)
                 self.quantity[dept] = self.quantity.get(dept, {})
-            pair = (subscription, deployment)
-            _list(self.groups, pair).append(group)
-            _add_day(by_pair, pair, day, counts)
+            found = pairs.get((subscription, deployment))   # _gather, written out: once per group
+            if found is None:
+                pairs[(subscription, deployment)] = ({day: counts}, [group])
+            else:
+                found[1].append(group)
+                before = found[0].get(day)
+                found[0][day] = counts if before is None else list(map(add, before, counts))
             if deployment in pools:
-                _list(self.pools, (dept, deployment)).append(group)
-                _add_day(by_pool, (dept, deployment), day, counts)
+                _gather(by_pool, (dept, deployment), day, group)
             if counts[AUDIO_AT]:
                 quantity, cell = self.quantity[dept], (deployment, AUDIO, days[day])
                 quantity[cell] = quantity.get(cell, 0) + Decimal(counts[AUDIO_AT])
-        for (subscription, deployment), by_day in by_pair.items():
-            found = self.columns[(subscription, deployment)] = _columns(by_day)
-            self._quantities(self.quantity[claims[subscription]], deployment, found)
-        self.pool_columns = {key: _columns(by_day) for key, by_day in by_pool.items()}
+        self.groups = {pair: rows for pair, (_by_day, rows) in pairs.items()}   # (subscription, deployment)
+        self.pools = {key: rows for key, (_by_day, rows) in by_pool.items()}    # (department, pool deployment)
+        self.columns = {pair: _columns(by_day, days) for pair, (by_day, _rows) in pairs.items()}
+        self.pool_columns = {key: _columns(by_day, days) for key, (by_day, _rows) in by_pool.items()}
+        summed: dict[str, dict[tuple[str, str], dict[int, int]]] = {}   # department -> (deployment, meter) -> day
+        for (subscription, deployment), (days_of, _dates, figures) in self.columns.items():
+            mine = summed.get(claims[subscription])
+            if mine is None:
+                mine = summed[claims[subscription]] = {}
+            for meter, at in _TOKENS:
+                column = figures[at]
+                if any(column):
+                    add_days(mine, (deployment, meter), compress(days_of, column),
+                             compress(column, column))   # type: ignore[arg-type]  # not audio: ints
+        for dept, cells in summed.items():
+            quantity = self.quantity[dept]
+            for (deployment, meter), by_day in cells.items():
+                quantity.update({(deployment, meter, days[day]): amount for day, amount in by_day.items()})
 
-    def _quantities(self, quantity: dict[Cell, int | Decimal], deployment: str, columns: Columns) -> None:
-        """Add one (subscription, deployment)'s token quantities to its department's cells (integers)."""
-        days, figures = columns
-        for meter, at in _TOKENS:
-            column = figures[at]
-            if any(column):
-                for day, amount in zip(days, column, strict=True):
-                    if amount:
-                        cell = (deployment, meter, self.days[day])
-                        quantity[cell] = quantity.get(cell, 0) + amount
+
+    def rates(self, rates: dict[str, Decimal]) -> Scaled | None:
+        """A pay-as-you-go line's rates ``scaled``, in meter order (one line's price is many lines')."""
+        key = tuple(sorted(rates.items()))
+        if key not in self._rates:
+            self._rates[key] = scaled(list(key))
+        return self._rates[key]
+
+    def weights(self, weights: dict[str, Decimal]) -> Scaled | None:
+        """A pool line's weights ``scaled``, every meter in meter order (0 where the pool names none)."""
+        key = tuple(sorted(weights.items()))
+        if key not in self._weights:
+            self._weights[key] = scaled([(meter, weights.get(meter, _NOTHING)) for meter, _at in BY_NAME])
+        return self._weights[key]
 
 
-def _list(lists: dict[tuple[str, str], list[GroupRow]], key: tuple[str, str]) -> list[GroupRow]:
-    found = lists.get(key)
+# A (subscription or department, deployment)'s days, each its groups' counts summed (the aggregate's own list
+# while one group has the day: read, never changed), and its groups in order.
+_Gathered = tuple[dict[int, list[int | Decimal]], list[GroupRow]]
+
+
+def _gather(gathered: dict[tuple[str, str], _Gathered], key: tuple[str, str], day: int, group: GroupRow) -> None:
+    found = gathered.get(key)
     if found is None:
-        found = lists[key] = []
-    return found
-
-
-def _add_day(by: dict[tuple[str, str], dict[int, list[int | Decimal]]], key: tuple[str, str], day: int,
-             counts: list[int | Decimal]) -> None:
-    """The day's counts summed (the aggregate's own list while one group has the day: read, never changed)."""
-    by_day = by.get(key)
-    if by_day is None:
-        by_day = by[key] = {}
+        gathered[key] = ({day: group[5]}, [group])
+        return
+    by_day, rows = found
+    rows.append(group)
     summed = by_day.get(day)
-    by_day[day] = counts if summed is None else list(map(add, summed, counts))
+    by_day[day] = group[5] if summed is None else list(map(add, summed, group[5]))
 
 
-def _columns(by_day: dict[int, list[int | Decimal]]) -> Columns:
+def add_days(steps: dict[_K, dict[_D, int]], key: _K, days: Iterable[_D], amounts: Iterable[int]) -> None:
+    """Add ``amounts`` to ``steps[key]`` day by day."""
+    found = steps.get(key)
+    if found is None:
+        steps[key] = dict(zip(days, amounts))   # strict: both from one column  # noqa: B905
+        return
+    for day, amount in zip(days, amounts):   # noqa: B905
+        found[day] = found.get(day, 0) + amount
+
+
+def _columns(by_day: dict[int, list[int | Decimal]], dates: dict[int, date]) -> Columns:
     days = sorted(by_day)
-    return days, list(zip(*(by_day[day] for day in days), strict=True))
+    return days, [dates[day] for day in days], list(zip(*(by_day[day] for day in days), strict=True))
 
 
 def scaled(rated: list[tuple[str, Decimal]]) -> Scaled | None:
@@ -113,37 +149,33 @@ def scaled(rated: list[tuple[str, Decimal]]) -> Scaled | None:
             for (meter, _rate), (coefficient, exponent) in zip(rated, shifts, strict=True)]
 
 
-def int_weights(rates: Scaled, columns: Columns | None, first: int, last: int, dates: dict[int, date],
-                prec: int) -> tuple[list[Key], list[int]] | None:
-    """The (meter, day) keys of days ``first``..``last`` in order, with their weights as integers: one common
-    factor (``10**R / unit``) times what the Decimal sums (``payg_by_groups``, ``pool_by_groups``) make, since
-    those are exact: quantity x rate within ``prec`` digits. None where they might not be, or are not made of
-    integers (audio seconds at a rate or weight other than 0): the weights then are those sums themselves."""
-    keys: list[Key] = []
-    weights: list[int] = []
+def int_weights(rates: Scaled, columns: Columns | None, first: int, last: int, prec: int) -> list[Segment] | None:
+    """The (meter, day) keys of days ``first``..``last`` with their weights as integers, per meter in the order
+    of ``rates`` and by day: one common factor (``10**R / unit``) times what the Decimal sums
+    (``payg_by_groups``, ``pool_by_groups``) make, since those are exact: quantity x rate within ``prec``
+    digits. None where they might not be, or are not made of integers (audio seconds at a rate or weight other
+    than 0): the weights then are those sums themselves."""
+    segments: list[Segment] = []
     if columns is None:
-        return keys, weights
-    days, figures = columns
+        return segments
+    days, dated, figures = columns
     low, high = bisect_left(days, first), bisect_right(days, last)
-    limit = 10 ** prec
+    span, limit = dated[low:high], 10 ** prec
     for meter, at, multiplier, coefficient in rates:
         column = figures[at][low:high]
         if not any(column):
             continue
+        used = list(compress(span, column))
         if at == AUDIO_AT:   # Decimal seconds: weigh 0 (a key each all the same), else the Decimal sums
             if multiplier:
                 return None
-            used = [dates[day] for day, quantity in zip(days[low:high], column, strict=True) if quantity]
-            keys.extend((meter, day) for day in used)
-            weights.extend(0 for _day in used)
+            segments.append((meter, used, [0] * len(used)))
             continue
-        for day, quantity in zip(days[low:high], column, strict=True):
-            if quantity:
-                if quantity * coefficient >= limit:   # not audio: an int
-                    return None
-                keys.append((meter, dates[day]))
-                weights.append(quantity * multiplier)   # type: ignore[arg-type]  # not audio: an int
-    return keys, weights
+        quantities: list[int] = list(compress(column, column))   # type: ignore[arg-type]  # not audio: ints
+        if max(quantities) * coefficient >= limit:
+            return None
+        segments.append((meter, used, [quantity * multiplier for quantity in quantities]))
+    return segments
 
 
 def payg_by_groups(line: PaygLine, groups: list[GroupRow], dates: dict[int, date]) -> dict[Key, Decimal]:

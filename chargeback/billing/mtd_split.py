@@ -33,32 +33,30 @@ def whole_parts(units: int, weights: Sequence[int]) -> list[int] | None:
     whole = sum(weights)
     if units * whole >= EXACT_BELOW:
         return None
-    parts: list[int] = []
-    minus: list[int] = []   # minus each remainder: the largest sorts first, a stable sort keeps ties in key order
-    for weight in weights:
-        part, remainder = divmod(units * weight, whole)
-        parts.append(part)
-        minus.append(-remainder)
+    products = [units * weight for weight in weights]
+    parts = [product // whole for product in products]
     left_over = units - sum(parts)
     if left_over:
-        order = sorted(range(len(parts)), key=minus.__getitem__)
-        if left_over < len(order) and minus[order[left_over - 1]] == minus[order[left_over]] \
-                and not _rounded_alike(parts, minus, order, left_over):
+        remainders = [product % whole for product in products]
+        # the largest first; a stable sort, reversed or not, keeps equal remainders in key order
+        order = sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)
+        if left_over < len(order) and remainders[order[left_over - 1]] == remainders[order[left_over]] \
+                and not _rounded_alike(parts, remainders, order, left_over):
             return None   # equal remainders either side of the cut that the 60-digit figures may order apart
         for at in order[:left_over]:
             parts[at] += 1
     return parts
 
 
-def _rounded_alike(parts: list[int], minus: list[int], order: list[int], cut: int) -> bool:
+def _rounded_alike(parts: list[int], remainders: list[int], order: list[int], cut: int) -> bool:
     """Whether the keys whose exact remainder ties at the cut have shares of one magnitude: the same number
     of digits before the point (or all under 1, then the same fraction), so the 60-digit division rounds
     each at the same decimal place and their remainders stay equal (ties to the smaller key, as here)."""
-    tie = minus[order[cut]]
+    tie = remainders[order[cut]]
     low, high = cut, cut
-    while low > 0 and minus[order[low - 1]] == tie:
+    while low > 0 and remainders[order[low - 1]] == tie:
         low -= 1
-    while high + 1 < len(order) and minus[order[high + 1]] == tie:
+    while high + 1 < len(order) and remainders[order[high + 1]] == tie:
         high += 1
     return len({len(str(parts[at])) if parts[at] else 0 for at in order[low:high + 1]}) == 1
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TypeVar
 
 from chargeback.config.actuals import ActualsConfig
@@ -70,9 +71,15 @@ class Price:
     def tokens_per_unit(self) -> int:
         return UNITS[self.unit or "1M"]
 
+    @cached_property
+    def _by_meter(self) -> dict[str, Decimal]:
+        # Made once per entry (a frozen dataclass keeps a cached_property in its __dict__, outside its fields:
+        # equality, hash and repr are the fields' alone). Pricing asks for a line's rates meter by meter.
+        return dict(self.rates)
+
     def named(self, meter: str) -> Decimal | None:
         """The rate the entry names for ``meter`` (no defaults)."""
-        return dict(self.rates).get(meter)
+        return self._by_meter.get(meter)
 
     def rate(self, meter: str) -> Decimal | None:
         """The rate in effect for ``meter``: named, else the documented cached default, else None (unpriced)."""

@@ -75,34 +75,55 @@ class UsageTotals(TokenViews):
 class LineUsage:
     """Totals gathered into one invoice line, with the subscriptions, models and days they came from.
 
-    The groups' counts are kept as added and summed column by column when ``totals`` is first read: one
-    ``MeterQuantities`` per line, not one per group added.
+    The groups are kept as added (subscription, model, day, counts) and read when first asked for: the
+    counts summed column by column, the subscriptions, models and days gathered (one pass per line, not
+    a set update and a comparison per group added).
     """
 
-    __slots__ = ("_parts", "_totals", "first_day", "last_day", "models", "subscriptions")
+    __slots__ = ("_parts", "_read")
 
     def __init__(self) -> None:
-        self._parts: list[Sequence[int | Decimal]] = []   # each: requests, unmetered, FIELDS quantities
-        self._totals: UsageTotals | None = None
-        self.subscriptions: set[str] = set()
-        self.models: set[str] = set()
-        self.first_day: date | None = None
-        self.last_day: date | None = None
+        self._parts: list[tuple[str, str, date, Sequence[int | Decimal]]] = []
+        self._read: tuple[UsageTotals, set[str], set[str], date | None, date | None] | None = None
+
+    def _facts(self) -> tuple[UsageTotals, set[str], set[str], date | None, date | None]:
+        if self._read is None:
+            if not self._parts:
+                self._read = (UsageTotals(), set(), set(), None, None)
+            else:
+                subscriptions, models, days, counts = zip(*self._parts, strict=True)
+                self._read = (_summed(counts), set(subscriptions), set(models) - {""}, min(days), max(days))
+        return self._read
 
     @property
     def totals(self) -> UsageTotals:
-        if self._totals is None:
-            self._totals = _summed(self._parts)
-        return self._totals
+        return self._facts()[0]
+
+    @property
+    def subscriptions(self) -> set[str]:
+        return self._facts()[1]
+
+    @property
+    def models(self) -> set[str]:
+        return self._facts()[2]
+
+    @property
+    def first_day(self) -> date | None:
+        return self._facts()[3]
+
+    @property
+    def last_day(self) -> date | None:
+        return self._facts()[4]
 
     def add_counts(self, subscription: str, model: str, day: date, counts: Sequence[int | Decimal]) -> None:
         """Add one group given as ``MonthUsage.group_rows`` gives it (the counts are kept, never changed)."""
-        self._parts.append(counts)
-        self._totals = None
-        self.subscriptions.add(subscription)
-        if model:
-            self.models.add(model)
-        self._span(day, day)
+        self._parts.append((subscription, model, day, counts))
+        self._read = None
+
+    def add_all(self, parts: list[tuple[str, str, date, Sequence[int | Decimal]]]) -> None:
+        """``add_counts`` for each (subscription, model, day, counts), in order."""
+        self._parts.extend(parts)
+        self._read = None
 
     def add(self, key: UsageKey, totals: UsageTotals) -> None:
         self.add_counts(key.subscription, key.model, key.day, (totals.requests, totals.unmetered,
@@ -110,27 +131,23 @@ class LineUsage:
 
     def merge(self, other: LineUsage) -> None:
         self._parts.extend(other._parts)
-        self._totals = None
-        self.subscriptions |= other.subscriptions
-        self.models |= other.models
-        if other.first_day is not None and other.last_day is not None:
-            self._span(other.first_day, other.last_day)
-
-    def _span(self, first: date, last: date) -> None:
-        if self.first_day is None or first < self.first_day:
-            self.first_day = first
-        if self.last_day is None or last > self.last_day:
-            self.last_day = last
+        self._read = None
 
 
-def _summed(parts: list[Sequence[int | Decimal]]) -> UsageTotals:
+def _summed(parts: Sequence[Sequence[int | Decimal]]) -> UsageTotals:
     """Column sums (exact: integers, and ``audio_seconds`` in a 60-digit context) as one group's totals."""
     if not parts:
         return UsageTotals()
-    with localcontext() as ctx:
-        ctx.prec = 60
-        columns = [sum(column) for column in zip(*parts, strict=True)]
-    return UsageTotals(int(columns[0]), int(columns[1]), MeterQuantities.from_values(columns[2:]))
+    columns = list(zip(*parts, strict=True))
+    seconds, columns[_AUDIO_SECONDS] = columns[_AUDIO_SECONDS], ()
+    sums = [sum(column) for column in columns]   # integers: exact
+    if any(seconds):
+        with localcontext() as ctx:
+            ctx.prec = 60
+            sums[_AUDIO_SECONDS] = sum(seconds)
+    else:
+        sums[_AUDIO_SECONDS] = sum(seconds)   # zeros: exact in any context
+    return UsageTotals(int(sums[0]), int(sums[1]), MeterQuantities.from_values(sums[2:]))
 
 
 class MonthUsage:
@@ -218,10 +235,13 @@ class MonthUsage:
         are exact in any order). The counts are the aggregate's own list (requests, unmetered, then the
         ``FIELDS`` quantities): read them, never change them."""
         groups, spilled = self._groups, self._spilled
-        for key in sorted(groups) if ordered else groups:   # keys alone sort faster than items, in the same order
-            yield key[0], key[1], key[2], key[3], "", groups[key]
-        for spill in sorted(spilled) if ordered else spilled:
-            yield spill[0], spill[1], spill[2], spill[3], spill[4], spilled[spill]
+        # keys alone sort faster than items, in the same order; a list made at once, faster than yielded
+        rows: list[GroupRow] = [(key[0], key[1], key[2], key[3], "", groups[key])
+                                for key in (sorted(groups) if ordered else groups)]
+        if spilled:
+            rows += [(spill[0], spill[1], spill[2], spill[3], spill[4], spilled[spill])
+                     for spill in (sorted(spilled) if ordered else spilled)]
+        return iter(rows)
 
     def __len__(self) -> int:
         return len(self._groups) + len(self._spilled)
