@@ -7,16 +7,16 @@ Everything else is a sum of those, so every total reconciles exactly with the li
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date, timedelta
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import TypeVar
 
 from chargeback.billing import meter_rates
 from chargeback.billing.charges import DepartmentCharges, MonthCharges, PaygLine, PoolCharge, PoolLine, UnpricedUsage
 from chargeback.billing.pools import PoolPeriod
 from chargeback.config.model import UNALLOCATED, ChargebackConfig, Price, effective_periods
-from chargeback.money import round_money, zero
+from chargeback.money import quantum, round_money, zero
 from chargeback.months import month_bounds
 from chargeback.usage.aggregation import LineUsage, MonthUsage
 from chargeback.usage.meters import MeterQuantities
@@ -26,8 +26,6 @@ _UNPRICED = -1   # _target: a day's deployment with neither a price nor a pool i
 # department, subscription, deployment, price period, spilled from ("" for calls the deployment was called for)
 _PaygKey = tuple[str, str, str, tuple[Price, date, date], str]
 _K = TypeVar("_K")
-_Part = tuple[str, str, date, Sequence[int | Decimal]]   # subscription, model, day, counts: LineUsage.add_all
-_Stream = tuple[list[int], list[list[_Part] | None]]   # _Pricing._stream
 
 
 def price_month(month: str, usage: MonthUsage, config: ChargebackConfig) -> MonthCharges:
@@ -43,6 +41,7 @@ def price_month(month: str, usage: MonthUsage, config: ChargebackConfig) -> Mont
 class _Pricing:
     def __init__(self, month: str, first_day: date, next_first_day: date, config: ChargebackConfig):
         self.month, self.config, self.currency = month, config, config.currency
+        self.step = quantum(config.currency)   # what round_money rounds to
         self.first_day, self.next_first_day = first_day, next_first_day
         self.days_in_month = (next_first_day - first_day).days
         self.price_periods: dict[str, list[tuple[Price, date, date]]] = {}
@@ -54,7 +53,6 @@ class _Pricing:
         self.payg: dict[tuple[str, str, str, int, str], LineUsage] = {}
         self.claims: dict[str, str] = {}                                 # subscription -> department
         self.targets: dict[tuple[str, date], int | PoolPeriod] = {}   # (deployment, day) -> _target
-        self.slots: dict[str, list[int]] = {}                            # deployment -> day -> _stream's slot
         self.unpriced: dict[tuple[str, str, str], LineUsage] = {}        # (dept, sub, deployment)
         self.unmetered: dict[str, int] = defaultdict(int)                # deployment -> streams without usage
         self.unclaimed: set[str] = set()                                 # subscriptions no department claims
@@ -62,25 +60,12 @@ class _Pricing:
         self.warnings: list[str] = []
 
     def run(self, usage: MonthUsage) -> MonthCharges:
-        days = [self.first_day + timedelta(days=day - 1) for day in range(self.days_in_month + 1)]   # [0]: unused
-        streams: dict[tuple[str, str, str], _Stream] = {}
-        gathered: dict[int, tuple[LineUsage, list[_Part]]] = {}   # id of a line -> it and its groups, in order
+        days = {day: self.first_day + timedelta(days=day - 1) for day in range(1, self.days_in_month + 1)}
+        route = self._route
         # As stored, not sorted: what a line, pool or warning is made of is summed exactly (integers, and audio
         # seconds in the 60-digit context) and every list below is sorted, so the order of groups decides nothing.
         for subscription, deployment, model, day, spilled_from, counts in usage.group_rows(ordered=False):
-            stream = streams.get((subscription, deployment, spilled_from))
-            if stream is None:
-                stream = streams[(subscription, deployment, spilled_from)] = self._stream(subscription, deployment)
-            slots, slot_parts = stream
-            parts = slot_parts[slots[day]]
-            if parts is None:   # the first of this stream's groups for its line (that other streams may share)
-                line = self._line(subscription, deployment, days[day], spilled_from)
-                parts = slot_parts[slots[day]] = gathered.setdefault(id(line), (line, []))[1]
-            if counts[1]:
-                self.unmetered[deployment] += int(counts[1])
-            parts.append((subscription, model, days[day], counts))
-        for line, parts in gathered.values():   # in the order the groups came, as if added one by one
-            line.add_all(parts)
+            route(subscription, deployment, model, days[day], spilled_from, counts)
         lines: dict[str, list[PaygLine | PoolLine]] = defaultdict(list)
         for (dept, _sub, _deployment, period, spilled_from), line_usage in sorted(self._payg_lines(), key=_payg_order):
             lines[dept].append(self._payg_line(dept, period, line_usage, spilled_from))
@@ -93,43 +78,32 @@ class _Pricing:
             departments=tuple(departments), pools=tuple(pools), unpriced=tuple(self._unpriced()),
             warnings=tuple(self.warnings), grand_total=sum((d.total for d in departments), self._zero()))
 
-    def _stream(self, subscription: str, deployment: str) -> _Stream:
-        """A (subscription, deployment, spilled from)'s groups: per day of the month the slot of what prices
-        the deployment that day (``slots``), per slot the groups gathered for its line once one has (``_line``)."""
-        if subscription not in self.claims:
-            dept = self.claims[subscription] = self.config.department_for(subscription)
-            if dept == UNALLOCATED:
-                self.unclaimed.add(subscription)
-        slots = self.slots.get(deployment)
-        if slots is None:
-            targets: dict[int | tuple[str, int], int] = {}   # the target (a pool period by id) -> its slot
-            slots = [0] * (self.days_in_month + 1)
-            for day in range(1, self.days_in_month + 1):
-                target = self._target_on(deployment, self.first_day + timedelta(days=day - 1))
-                key = ("pool", id(target)) if isinstance(target, PoolPeriod) else target
-                slots[day] = targets.setdefault(key, len(targets))
-            self.slots[deployment] = slots
-        return slots, [None] * (max(slots) + 1)
-
-    def _line(self, subscription: str, deployment: str, day: date, spilled_from: str) -> LineUsage:
-        """The line a group goes to: the price, the pool, or the unpriced list in effect that day.
+    def _route(self, subscription: str, deployment: str, model: str, day: date, spilled_from: str,
+               counts: list[int | Decimal]) -> None:
+        """Send one day's group to the price, the pool, or the unpriced list in effect that day.
 
         A spilled group's ``deployment`` is the one that served it (aggregation put it there), so a call a PTU
         spilled to a standard deployment is priced at that deployment's rates and never counts in the pool.
         """
-        dept = self.claims[subscription]
-        target = self._target_on(deployment, day)
-        if isinstance(target, PoolPeriod):
-            return _line(target.use, dept)
-        if target == _UNPRICED:
-            return _line(self.unpriced, (dept, subscription, deployment))
-        return _line(self.payg, (dept, subscription, deployment, target, spilled_from))   # the price period's index
-
-    def _target_on(self, deployment: str, day: date) -> int | PoolPeriod:
+        dept = self.claims.get(subscription)
+        if dept is None:
+            dept = self.claims[subscription] = self.config.department_for(subscription)
+            if dept == UNALLOCATED:
+                self.unclaimed.add(subscription)
+        if counts[1]:
+            self.unmetered[deployment] += int(counts[1])
         target = self.targets.get((deployment, day))
         if target is None:
             target = self.targets[(deployment, day)] = self._target(deployment, day)
-        return target
+        if target.__class__ is int:
+            if target != _UNPRICED:   # the index of the price period in effect
+                key = (dept, subscription, deployment, target, spilled_from)
+                line = self.payg.get(key) or self.payg.setdefault(key, LineUsage())
+            else:
+                line = _line(self.unpriced, (dept, subscription, deployment))
+        else:
+            line = _line(target.use, dept)   # type: ignore[union-attr]  # a PoolPeriod
+        line.add_counts(subscription, model, day, counts)
 
     def _target(self, deployment: str, day: date) -> int | PoolPeriod:
         """What prices ``deployment`` on ``day``: the index of its price period, its pool period, or _UNPRICED."""
@@ -162,7 +136,7 @@ class _Pricing:
             unit=price.unit, input_rate=price.input, cached_input_rate=price.cached_input_rate,
             output_rate=price.output, requests=t.requests, unmetered=t.unmetered, prompt_tokens=t.prompt_tokens,
             cached_tokens=t.cached_tokens, completion_tokens=t.completion_tokens,
-            reasoning_tokens=t.reasoning_tokens, exact_amount=exact, amount=round_money(exact, self.currency),
+            reasoning_tokens=t.reasoning_tokens, exact_amount=exact, amount=exact.quantize(self.step, ROUND_HALF_UP),
             meters=t.meters, rates=rates, price_from=price.effective_from,
             spilled_from=spilled_from)
         missing = meter_rates.unrated(t.meters, rates)

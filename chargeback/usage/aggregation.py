@@ -75,55 +75,38 @@ class UsageTotals(TokenViews):
 class LineUsage:
     """Totals gathered into one invoice line, with the subscriptions, models and days they came from.
 
-    The groups are kept as added (subscription, model, day, counts) and read when first asked for: the
-    counts summed column by column, the subscriptions, models and days gathered (one pass per line, not
-    a set update and a comparison per group added).
+    The groups' counts are kept as added and summed column by column when ``totals`` is first read: one
+    ``MeterQuantities`` per line, not one per group added.
     """
 
-    __slots__ = ("_parts", "_read")
+    __slots__ = ("_parts", "_totals", "first_day", "last_day", "models", "subscriptions")
 
     def __init__(self) -> None:
-        self._parts: list[tuple[str, str, date, Sequence[int | Decimal]]] = []
-        self._read: tuple[UsageTotals, set[str], set[str], date | None, date | None] | None = None
-
-    def _facts(self) -> tuple[UsageTotals, set[str], set[str], date | None, date | None]:
-        if self._read is None:
-            if not self._parts:
-                self._read = (UsageTotals(), set(), set(), None, None)
-            else:
-                subscriptions, models, days, counts = zip(*self._parts, strict=True)
-                self._read = (_summed(counts), set(subscriptions), set(models) - {""}, min(days), max(days))
-        return self._read
+        self._parts: list[Sequence[int | Decimal]] = []   # each: requests, unmetered, FIELDS quantities
+        self._totals: UsageTotals | None = None
+        self.subscriptions: set[str] = set()
+        self.models: set[str] = set()
+        self.first_day: date | None = None
+        self.last_day: date | None = None
 
     @property
     def totals(self) -> UsageTotals:
-        return self._facts()[0]
-
-    @property
-    def subscriptions(self) -> set[str]:
-        return self._facts()[1]
-
-    @property
-    def models(self) -> set[str]:
-        return self._facts()[2]
-
-    @property
-    def first_day(self) -> date | None:
-        return self._facts()[3]
-
-    @property
-    def last_day(self) -> date | None:
-        return self._facts()[4]
+        if self._totals is None:
+            self._totals = _summed(self._parts)
+        return self._totals
 
     def add_counts(self, subscription: str, model: str, day: date, counts: Sequence[int | Decimal]) -> None:
         """Add one group given as ``MonthUsage.group_rows`` gives it (the counts are kept, never changed)."""
-        self._parts.append((subscription, model, day, counts))
-        self._read = None
-
-    def add_all(self, parts: list[tuple[str, str, date, Sequence[int | Decimal]]]) -> None:
-        """``add_counts`` for each (subscription, model, day, counts), in order."""
-        self._parts.extend(parts)
-        self._read = None
+        self._parts.append(counts)
+        self._totals = None
+        self.subscriptions.add(subscription)
+        if model:
+            self.models.add(model)
+        # _span(day, day), written out: once per group priced
+        if self.first_day is None or day < self.first_day:
+            self.first_day = day
+        if self.last_day is None or day > self.last_day:
+            self.last_day = day
 
     def add(self, key: UsageKey, totals: UsageTotals) -> None:
         self.add_counts(key.subscription, key.model, key.day, (totals.requests, totals.unmetered,
@@ -131,7 +114,17 @@ class LineUsage:
 
     def merge(self, other: LineUsage) -> None:
         self._parts.extend(other._parts)
-        self._read = None
+        self._totals = None
+        self.subscriptions |= other.subscriptions
+        self.models |= other.models
+        if other.first_day is not None and other.last_day is not None:
+            self._span(other.first_day, other.last_day)
+
+    def _span(self, first: date, last: date) -> None:
+        if self.first_day is None or first < self.first_day:
+            self.first_day = first
+        if self.last_day is None or last > self.last_day:
+            self.last_day = last
 
 
 def _summed(parts: Sequence[Sequence[int | Decimal]]) -> UsageTotals:

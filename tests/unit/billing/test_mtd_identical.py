@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -24,6 +24,7 @@ from chargeback.billing import mtd_cells
 from chargeback.billing.pricing import price_month
 from chargeback.config.loading import parse_config
 from chargeback.config.model import ChargebackConfig
+from chargeback.months import month_bounds
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.events import RawEvent, parse_batch
 from chargeback.workflow.month_to_date import to_date_document
@@ -45,7 +46,8 @@ JPY = ("currency: USD", "currency: JPY")
 MONTHS = {
     "as the bench, smaller": (7, 8, 5000, "v2", "0", 0.0, ()),
     "hourly pool replaced, spill-over": (11, 3, 2500, "v2", "12.5", 0.15, (HOURLY,)),
-    "audio-weighted pool, rate missing": (3, 5, 2500, "v2", "3.333", 0.05, (NO_WHISPER_PRICE, AUDIO_POOL, MISSING_RATE)),
+    "audio-weighted pool, rate missing": (3, 5, 2500, "v2", "3.333", 0.05,
+                                          (NO_WHISPER_PRICE, AUDIO_POOL, MISSING_RATE)),
     "v1, many departments": (5, 12, 2000, "v1", "5", 0.0, ()),
     "yen": (13, 4, 1500, "v2", "7", 0.1, (JPY,)),
     "few events": (17, 6, 300, "v2", "0", 0.3, (HOURLY,)),
@@ -78,9 +80,6 @@ def _spilled(line: str, rng: random.Random, share: float) -> str:
 
 def _old_document(config: ChargebackConfig, as_of: str, usage: MonthUsage) -> dict[str, object]:
     """workflow/month_to_date.price_to_date_step's document as def4b52 built it, from the old code only."""
-    from datetime import datetime, timedelta   # noqa: PLC0415  # as the old step had them
-
-    from chargeback.months import month_bounds   # noqa: PLC0415
     charges = pricing_def4b52.price_month(MONTH, usage, config)
     first_day, next_first_day = month_bounds(MONTH)
     now = max(datetime.fromisoformat(as_of).date(), first_day)

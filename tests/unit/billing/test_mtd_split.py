@@ -8,7 +8,7 @@ case where the two differ: equal exact remainders of shares of different magnitu
 from __future__ import annotations
 
 import random
-from decimal import Decimal as D
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -16,9 +16,10 @@ import pytest
 from chargeback.billing.mtd_split import EXACT_BELOW, decimal_parts, whole_parts
 
 
-def _decimal(units: int, weights: list[int], scale: D = D(1)) -> list[int]:
+def _decimal(units: int, weights: list[int], scale: Decimal = Decimal(1)) -> list[int]:
     keys = [f"k{n:03d}" for n in range(len(weights))]   # in order: ties go to the earlier key
-    parts = decimal_parts(D(units) / 100, {k: D(w) * scale for k, w in zip(keys, weights, strict=True)}, D("0.01"))
+    weighed = {k: Decimal(w) * scale for k, w in zip(keys, weights, strict=True)}
+    parts = decimal_parts(Decimal(units) / 100, weighed, Decimal("0.01"))
     return [parts[k] for k in keys]
 
 
@@ -52,7 +53,7 @@ def test_whole_parts_are_the_decimal_parts_or_nothing(seed: int):
         answered += 1
         assert sum(mine) == units
         # a scale the cells' integer weights leave out (10**R / unit) changes nothing in the Decimal split
-        assert mine == _decimal(units, weights) == _decimal(units, weights, D("0.0000025")), (units, weights)
+        assert mine == _decimal(units, weights) == _decimal(units, weights, Decimal("0.0000025")), (units, weights)
     assert answered > 300 and declined > 0
 
 
