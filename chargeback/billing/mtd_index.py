@@ -88,7 +88,6 @@ class MonthIndex:
             for (deployment, meter), by_day in cells.items():
                 quantity.update({(deployment, meter, days[day]): amount for day, amount in by_day.items()})
 
-
     def rates(self, rates: dict[str, Decimal]) -> Scaled | None:
         """A pay-as-you-go line's rates ``scaled``, in meter order (one line's price is many lines')."""
         key = tuple(sorted(rates.items()))
