@@ -5,6 +5,14 @@ currency's minor unit): a pay-as-you-go line by each (meter, day)'s exact list c
 (meter, day)'s weighted tokens. A pool's cost accrues by day: month to date shows the department's share
 of the pool period's days elapsed (``line.amount x elapsed / days``, rounded once), and its whole share as
 what the month will cost. A pool share with no weighted usage lands on meter ``capacity``.
+
+How, cheaply (the refresh prices the month so far every time): the month's groups are read once
+(chargeback/billing/mtd_index) into day columns per (subscription, deployment) and per (department, pool);
+a line's weights are then integers, ``quantity x rate`` scaled by one common factor, split by an integer
+largest remainder (chargeback/billing/mtd_split) that gives what the Decimal split of the first version
+gives, or declines; audio seconds at a rate (Decimal seconds x rate / 3600, rounded group by group) and the
+declined lines take that Decimal split itself, the weights summed group by group as they always were.
+tests/unit/billing/test_mtd_identical.py compares the documents with the first version's, byte for byte.
 """
 from __future__ import annotations
 
