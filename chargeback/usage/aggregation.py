@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal, localcontext
@@ -102,7 +103,6 @@ class LineUsage:
         self.subscriptions.add(subscription)
         if model:
             self.models.add(model)
-        # _span(day, day), written out: once per group priced
         if self.first_day is None or day < self.first_day:
             self.first_day = day
         if self.last_day is None or day > self.last_day:
@@ -134,12 +134,8 @@ def _summed(parts: Sequence[Sequence[int | Decimal]]) -> UsageTotals:
     columns = list(zip(*parts, strict=True))
     seconds, columns[_AUDIO_SECONDS] = columns[_AUDIO_SECONDS], ()
     sums = [sum(column) for column in columns]   # integers: exact
-    if any(seconds):
-        with localcontext() as ctx:
-            ctx.prec = 60
-            sums[_AUDIO_SECONDS] = sum(seconds)
-    else:
-        sums[_AUDIO_SECONDS] = sum(seconds)   # zeros: exact in any context
+    with localcontext(prec=60) if any(seconds) else nullcontext():   # zeros are exact in any context
+        sums[_AUDIO_SECONDS] = sum(seconds)
     return UsageTotals(int(sums[0]), int(sums[1]), MeterQuantities.from_values(sums[2:]))
 
 
@@ -228,9 +224,8 @@ class MonthUsage:
         are exact in any order). The counts are the aggregate's own list (requests, unmetered, then the
         ``FIELDS`` quantities): read them, never change them."""
         groups, spilled = self._groups, self._spilled
-        # keys alone sort faster than items, in the same order; a list made at once, faster than yielded
-        rows: list[GroupRow] = [(key[0], key[1], key[2], key[3], "", groups[key])
-                                for key in (sorted(groups) if ordered else groups)]
+        rows: list[GroupRow] = [(key[0], key[1], key[2], key[3], "", groups[key])   # made at once: faster
+                                for key in (sorted(groups) if ordered else groups)]   # keys sort faster than items
         if spilled:
             rows += [(spill[0], spill[1], spill[2], spill[3], spill[4], spilled[spill])
                      for spill in (sorted(spilled) if ordered else spilled)]
