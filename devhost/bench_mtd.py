@@ -64,8 +64,7 @@ class _Sends:
 def _refresh(ctx, as_of: str) -> tuple[int, int]:
     """(partitions read, rows read)."""
     changed = changed_partitions(ctx, MONTH)
-    rows = sum(refresh_partition_step(ctx, MONTH, part["partition"], part["watermark"], part["previous"])["records"]
-               for part in changed)
+    rows = sum(refresh_partition_step(ctx, MONTH, **part)["records"] for part in changed)   # as the orchestrator
     price_to_date_step(ctx, MONTH, as_of)
     return len(changed), rows
 

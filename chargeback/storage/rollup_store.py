@@ -120,8 +120,10 @@ class RollupStore:
     def drop_superseded(self, month: str, partition: str, digest: str | None, base: str | None,
                         current: str) -> None:
         """Delete the aggregate ``digest`` a refresh read from and superseded by ``current``, unless it is the
-        partition's ``base`` (the merged sum names it; None: not known, so it is kept for the rewrite)."""
-        if base is not None and digest and digest not in (base, current):
+        partition's ``base`` (the merged sum names it). ``base`` None (no ``~merged`` row: no merged sum yet,
+        or one written before that row existed, which may name it): deleted too; at worst the merged sum,
+        not finding it, is merged again once, exactly, and writes its row."""
+        if digest and digest not in (base, current):
             self._delete(part_blob(month, partition, digest))
 
     def stored_part(self, month: str, partition: str, digest: str | None = None) -> StoredPart | None:
