@@ -51,20 +51,24 @@ class MonthIndex:
         claims: dict[str, str] = {}
         pairs: dict[tuple[str, str], _Gathered] = {}   # (subscription, deployment)
         by_pool: dict[tuple[str, str], _Gathered] = {}   # (department, pool deployment)
-        for group in usage.group_rows():
+        last: tuple[str, str] = ("", "")
+        pair_days: dict[int, list[int | Decimal]] = {}   # these four: the last group's (subscription, deployment)
+        pair_rows: list[GroupRow] = []
+        dept, pooled = "", False
+        for group in usage.group_rows():   # in order: a (subscription, deployment)'s groups mostly follow each other
             subscription, deployment, _model, day, _spilled, counts = group
-            dept = claims.get(subscription)
-            if dept is None:
-                dept = claims[subscription] = config.department_for(subscription)
-                self.quantity[dept] = self.quantity.get(dept, {})
-            found = pairs.get((subscription, deployment))   # _gather, written out: once per group
-            if found is None:
-                pairs[(subscription, deployment)] = ({day: counts}, [group])
-            else:
-                found[1].append(group)
-                before = found[0].get(day)
-                found[0][day] = counts if before is None else list(map(add, before, counts))
-            if deployment in pools:
+            if subscription != last[0] or deployment != last[1]:
+                last = (subscription, deployment)
+                found_dept = claims.get(subscription)
+                if found_dept is None:
+                    found_dept = claims[subscription] = config.department_for(subscription)
+                    self.quantity[found_dept] = self.quantity.get(found_dept, {})
+                pair_days, pair_rows = pairs.get(last) or pairs.setdefault(last, ({}, []))
+                dept, pooled = found_dept, deployment in pools
+            pair_rows.append(group)   # _gather, written out: once per group
+            before = pair_days.get(day)
+            pair_days[day] = counts if before is None else list(map(add, before, counts))
+            if pooled:
                 _gather(by_pool, (dept, deployment), day, group)
             if counts[AUDIO_AT]:
                 quantity, cell = self.quantity[dept], (deployment, AUDIO, days[day])
