@@ -64,19 +64,20 @@ class Counted:
 
     def to_dict(self) -> dict[str, Any]:
         """The digests as one base64 text each (sorted, 8 bytes apiece), the window's ETags in the order of
-        its digests."""
-        recent = sorted(self.recent)
+        its digests. ``recent`` (the earlier shape, [[hex digest, ETag], ...]) is left empty: code from before
+        reads no window, so every row it meets there is a counted key with another ETag, and it reads the
+        partition whole (exact, as for a redelivery) instead of failing."""
+        window = sorted(self.recent)
         return {"keys": _packed(sorted(self.keys)), "latest": _iso(self.latest), "since": _iso(self.since),
-                "recent": _packed(recent), "etags": [self.recent[key] for key in recent]}
+                "recent": [], "window": _packed(window), "etags": [self.recent[key] for key in window]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Counted:
-        recent = data["recent"]
-        if isinstance(recent, list):   # written before the ETags were kept apart: [[hex digest, ETag], ...]
-            window = {bytes.fromhex(key): etag for key, etag in recent}
-        else:
-            window = dict(zip(_unpacked(recent), data["etags"], strict=True))
-        return cls(set(_unpacked(data["keys"])), _time(data["latest"]), _time(data["since"]), window)
+        if "window" in data:
+            recent = dict(zip(_unpacked(data["window"]), data["etags"], strict=True))
+        else:   # written before: [[hex digest, ETag], ...]
+            recent = {bytes.fromhex(key): etag for key, etag in data["recent"]}
+        return cls(set(_unpacked(data["keys"])), _time(data["latest"]), _time(data["since"]), recent)
 
 
 @dataclass

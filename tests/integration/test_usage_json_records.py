@@ -54,8 +54,9 @@ def test_what_was_counted_is_kept_as_packed_digests():
                       recent)
     data = json.loads(json.dumps(counted.to_dict()))
     assert base64.b64decode(data["keys"]) == b"".join(sorted(keys))           # 8 bytes a row, sorted
-    assert base64.b64decode(data["recent"]) == b"".join(sorted(recent))
+    assert base64.b64decode(data["window"]) == b"".join(sorted(recent))
     assert data["etags"] == [recent[key] for key in sorted(recent)]
+    assert data["recent"] == []   # the earlier shape's field: code from before sees no window (reads whole)
     assert Counted.from_dict(data) == counted
 
 
@@ -85,3 +86,28 @@ def test_a_null_column_is_read_as_absent():
     assert mine == sdk
     assert (mine.meters.input, mine.meters.output, mine.tags, mine.end_user, mine.served_deployment) == (
         12, 0, (), "", "")
+
+
+def earlier_from_dict(data):
+    """Counted.from_dict as it was before the window was packed (commit def4b52)."""
+    packed = base64.b64decode(data["keys"])
+    keys = {packed[i:i + 8] for i in range(0, len(packed), 8)}
+    since = data["since"] and datetime.fromisoformat(data["since"])
+    latest = data["latest"] and datetime.fromisoformat(data["latest"])
+    return Counted(keys, latest, since, {bytes.fromhex(key): etag for key, etag in data["recent"]})
+
+
+def test_code_from_before_reads_the_new_shape_whole_and_exact(app_services):
+    usage = app_services.usage
+    usage.write(records())
+    partition = partition_key(records()[0], usage.shards)
+    reader = PartitionReader(app_services.account)
+    first = reader.read("2026-10", partition)
+    stored = json.loads(json.dumps(first.counted.to_dict()))
+    assert first.counted.recent and Counted.from_dict(stored) == first.counted   # rows inside the window
+    earlier = earlier_from_dict(stored)
+    assert earlier.recent == {} and earlier.keys == first.counted.keys
+    again = reader.read("2026-10", partition, reader.read("2026-10", partition).usage, earlier)
+    assert again.delta is None and again.usage == first.usage   # read whole: no window, every row is counted
+    assert reader.read("2026-10", partition, reader.read("2026-10", partition).usage,
+                       Counted.from_dict(stored)).delta is not None   # today's code skips the window
