@@ -40,6 +40,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
+from chargeback.overlap import together
 from chargeback.storage.account import StorageAccount, storage_errors
 from chargeback.storage.documents import DocumentStore
 from chargeback.storage.rollup_parts import (
@@ -146,9 +147,8 @@ class RollupStore:
 
     def month_usage(self, month: str) -> MonthUsage:
         """The month's usage as of the last refresh: every partition's aggregate merged."""
-        listing = self._listing(month)
+        listing, merged = together(lambda: self._listing(month), lambda: self._merged(month))
         rows = listing.rows
-        merged = self._merged(month)
         if merged is None or any(digest is None for _watermark, digest in rows.values()):
             return self.rebuild(month, rows)
         digests: dict[str, str] = merged["parts"]

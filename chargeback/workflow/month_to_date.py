@@ -28,6 +28,7 @@ from chargeback.billing.pricing import price_month
 from chargeback.config.model import ChargebackConfig
 from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
+from chargeback.overlap import together
 from chargeback.storage.account import StorageAccount
 from chargeback.storage.rollup_parts import cumulative
 from chargeback.storage.rollup_store import RollupStore
@@ -61,8 +62,8 @@ class MonthToDateContext:
 def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, Any]]:
     """The month's partitions written since their rollup was read (or never rolled up), with their ETag."""
     month_bounds(month)
-    current = ctx.usage.watermarks(month)
-    rows, bases = ctx.rollups.parts_and_bases(month)
+    current, (rows, bases) = together(lambda: ctx.usage.watermarks(month),
+                                      lambda: ctx.rollups.parts_and_bases(month))
     rolled = {p: mark for p, (mark, _digest) in rows.items()}
     changed = {p for p, mark in current.items() if rolled.get(p) != mark}
     # A legacy partition (first key scheme) reads minus its records rewritten under the current key
@@ -113,8 +114,8 @@ def config_in_force(config: ConfigSource) -> ChargebackConfig:
 
 def price_to_date_step(ctx: MonthToDateContext, month: str, as_of: str) -> dict[str, Any]:
     """Price the month so far from the rollups; store and return the month-to-date document."""
-    config = config_in_force(ctx.config)
-    document = to_date_document(config, month, as_of, ctx.rollups.month_usage(month))
+    config, usage = together(lambda: config_in_force(ctx.config), lambda: ctx.rollups.month_usage(month))
+    document = to_date_document(config, month, as_of, usage)
     ctx.rollups.put_month_to_date(month, document)
     return document
 
