@@ -7,6 +7,7 @@ for a row, a lost blob, legacy partitions), and no part blob is left that nothin
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -76,17 +77,24 @@ def month_of(services) -> list[UsageRecord]:
     return base
 
 
+def refreshed_month(new_account) -> tuple[Any, MonthToDateContext, list[UsageRecord]]:
+    """``new_account()`` (the ``fresh`` fixture) with ``month_of`` stored, refreshed once and priced (the
+    merged sum written)."""
+    services = new_account()
+    ctx = context(services)
+    base = month_of(services)
+    refresh(ctx)
+    exact(ctx, services)
+    return services, ctx, base
+
+
 def late(k: int, who: int = 0, day: int = 28) -> UsageRecord:
     """A new record on ``day`` in line group (sub ``who``, gpt-4o, day): ids from 1000, a multiple of 4."""
     return record(1_000 + 4 * k, day, 10, who, 2_000 + k)
 
 
 def test_delta_only_refreshes_leave_the_merged_blob_alone_and_stay_exact(fresh):  # noqa: F811
-    services = fresh()
-    ctx = context(services)
-    month_of(services)
-    refresh(ctx)
-    exact(ctx, services)   # the first: merged from the parts, written
+    services, ctx, _base = refreshed_month(fresh)   # the first: merged from the parts, written
     puts = merged_puts(ctx)
     for k in range(5):
         services.usage.write([late(k)])
@@ -98,11 +106,7 @@ def test_delta_only_refreshes_leave_the_merged_blob_alone_and_stay_exact(fresh):
 
 
 def test_two_refreshes_without_pricing_leave_no_middle_aggregate(fresh):  # noqa: F811
-    services = fresh()
-    ctx = context(services)
-    month_of(services)
-    refresh(ctx)
-    exact(ctx, services)
+    services, ctx, _base = refreshed_month(fresh)
     for k in range(3):   # no month_usage between: nothing but the refresh itself can clean up
         services.usage.write([late(k, who=k)])
         refresh(ctx)
@@ -139,11 +143,7 @@ def test_the_merged_blob_is_rewritten_when_the_deltas_pass_a_quarter_of_its_grou
 
 
 def test_a_read_whole_partition_makes_the_rewrite(fresh):  # noqa: F811
-    services = fresh()
-    ctx = context(services)
-    base = month_of(services)
-    refresh(ctx)
-    exact(ctx, services)
+    services, ctx, base = refreshed_month(fresh)
     puts = merged_puts(ctx)
     services.usage.write([base[27]])   # redelivered: its partition is read whole, no delta
     assert refresh(ctx) == ["whole"]
@@ -153,11 +153,7 @@ def test_a_read_whole_partition_makes_the_rewrite(fresh):  # noqa: F811
 
 
 def test_a_delta_too_big_for_a_row_is_swapped_in_exactly(fresh, monkeypatch):  # noqa: F811
-    services = fresh()
-    ctx = context(services)
-    month_of(services)
-    refresh(ctx)
-    exact(ctx, services)
+    services, ctx, _base = refreshed_month(fresh)
     monkeypatch.setattr(rollup_parts, "DELTA_BYTES", 40)   # no delta fits a row
     puts = merged_puts(ctx)
     for k in range(3):
@@ -171,11 +167,7 @@ def test_a_delta_too_big_for_a_row_is_swapped_in_exactly(fresh, monkeypatch):  #
 
 
 def test_a_crash_between_the_merged_blob_and_its_row_costs_a_swap_not_a_miscount(fresh, monkeypatch):  # noqa: F811
-    services = fresh()
-    ctx = context(services)
-    base = month_of(services)
-    refresh(ctx)
-    exact(ctx, services)
+    services, ctx, base = refreshed_month(fresh)
     services.usage.write([late(0)])
     refresh(ctx)
     exact(ctx, services)
@@ -201,11 +193,7 @@ def test_a_crash_between_the_merged_blob_and_its_row_costs_a_swap_not_a_miscount
 
 
 def test_a_stale_merged_row_and_a_refresh_listed_before_another_stay_exact(fresh):  # noqa: F811
-    services = fresh()
-    ctx = context(services)
-    month_of(services)
-    refresh(ctx)
-    exact(ctx, services)
+    services, ctx, _base = refreshed_month(fresh)
     table = services.account.table(ROLLUP_TABLE)
     old = table.get_entity(MONTH, MERGED_ROW)
     services.usage.write([late(0, day=29), late(1, day=2)])
@@ -232,11 +220,7 @@ def test_a_stale_merged_row_and_a_refresh_listed_before_another_stay_exact(fresh
 
 
 def test_a_lost_merged_blob_is_merged_again_and_deltas_follow(fresh):  # noqa: F811
-    services = fresh()
-    ctx = context(services)
-    month_of(services)
-    refresh(ctx)
-    exact(ctx, services)
+    services, ctx, _base = refreshed_month(fresh)
     services.usage.write([late(0)])
     refresh(ctx)
     ctx.rollups._delete(merged_blob(MONTH))

@@ -31,14 +31,20 @@ def records() -> list[UsageRecord]:
     ]
 
 
-def test_the_readers_rows_aggregate_as_the_sdks(app_services):
-    usage = app_services.usage
+def stored_rows(usage) -> str:
+    """``records()`` stored, and a row from before meters (text token columns) beside them: their partition."""
     usage.write(records())
     partition = partition_key(records()[0], usage.shards)
-    usage.table.upsert_entity({   # a row from before meters: text token columns
+    usage.table.upsert_entity({
         "PartitionKey": partition, "RowKey": "first-release", "EventTime": datetime(2026, 10, 31, 21, tzinfo=UTC),
         "Subscription": "sub-a", "Deployment": "gpt-4o", "PromptTokens": "1000", "CachedTokens": "200",
         "CompletionTokens": "30", "ReasoningTokens": "0"})
+    return partition
+
+
+def test_the_readers_rows_aggregate_as_the_sdks(app_services):
+    usage = app_services.usage
+    partition = stored_rows(usage)
     read = PartitionReader(app_services.account).read("2026-10", partition)
     sdk = aggregate_partition(usage, "2026-10", partition)
     assert read.usage == sdk and read.delta is None and read.rows == 7

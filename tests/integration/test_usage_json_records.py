@@ -13,17 +13,12 @@ from chargeback.storage.usage_delta import COLUMNS, Counted, PartitionReader, di
 from chargeback.storage.usage_json import event_time, row_record
 from chargeback.storage.usage_table import AGGREGATION_COLUMNS, entity_to_record, partition_key
 
-from .test_usage_delta_rows import records
+from .test_usage_delta_rows import records, stored_rows
 
 
 def test_every_row_is_the_record_the_sdk_makes(app_services):
     usage = app_services.usage
-    usage.write(records())
-    partition = partition_key(records()[0], usage.shards)
-    usage.table.upsert_entity({   # a row from before meters: text token columns
-        "PartitionKey": partition, "RowKey": "first-release", "EventTime": datetime(2026, 10, 31, 21, tzinfo=UTC),
-        "Subscription": "sub-a", "Deployment": "gpt-4o", "PromptTokens": "1000", "CachedTokens": "200",
-        "CompletionTokens": "30", "ReasoningTokens": "0"})
+    partition = stored_rows(usage)
     rows = {row["RowKey"]: row for row in PartitionReader(app_services.account)._rows(partition, "", COLUMNS)}
     sdk = {entity["RowKey"]: entity_to_record(entity) for entity in usage.table.query_entities(
         "PartitionKey eq @p", parameters={"p": partition}, select=AGGREGATION_COLUMNS)}
