@@ -32,7 +32,7 @@ def full_aggregation(inv: invoicing.InvoicingContext, run_id: str) -> dict:
 def month_end(services, run_id: str) -> dict:
     ctx = services.month_to_date
     for part in changed_partitions(ctx, MONTH):   # none on a refreshed month
-        refresh_partition_step(ctx, MONTH, part["partition"], part["watermark"])
+        refresh_partition_step(ctx, MONTH, **part)   # as the orchestrator passes it
     usage = ctx.rollups.month_usage(MONTH)
     return invoicing.price_usage_step(services.invoicing, MONTH, run_id, usage)
 
@@ -45,7 +45,7 @@ def bench_month_end(connection_string: str, events: int, repeats: int = 3,
         _ingest(generated.lines)
         ctx = s.month_to_date
         for part in changed_partitions(ctx, MONTH):   # the last month-to-date refresh
-            refresh_partition_step(ctx, MONTH, part["partition"], part["watermark"])
+            refresh_partition_step(ctx, MONTH, **part)   # as the orchestrator passes it
         price_to_date_step(ctx, MONTH, datetime(2026, 11, 1, tzinfo=UTC).isoformat())
         runs, totals = [], set()
         for run in range(repeats):
