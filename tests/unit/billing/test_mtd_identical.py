@@ -30,6 +30,7 @@ from chargeback.usage.events import RawEvent, parse_batch
 from chargeback.workflow.month_to_date import to_date_document
 from devhost.generate.month import generate_month
 from tests.unit.billing import mtd_def4b52, pricing_def4b52
+from tests.unit.billing.test_mtd_cells_reference import _spilled
 
 MONTH = "2026-10"
 HOURLY = ("    monthly_cost: 26000.00\n    weights: {input: 1, cached_input: 0, output: 4}\n",
@@ -68,14 +69,6 @@ def _month(name: str) -> tuple[MonthUsage, ChargebackConfig]:
     records, dead = parse_batch([RawEvent(line.encode(), "0", n) for n, line in enumerate(lines)])
     assert not dead
     return MonthUsage(MONTH).add_all(records), parse_config(yaml)
-
-
-def _spilled(line: str, rng: random.Random, share: float) -> str:
-    doc = json.loads(line)
-    if share and doc.get("deploymentId") == "gpt-4o-ptu" and rng.random() < share:
-        doc["servedDeployment"] = "gpt-4o"   # the PTU spilled this call to the standard deployment
-        return json.dumps(doc)
-    return line
 
 
 def _old_document(config: ChargebackConfig, as_of: str, usage: MonthUsage) -> dict[str, object]:
