@@ -52,7 +52,7 @@ class _Pricing:
         # (dept, sub, deployment, index of the price period, spilled from) -> the line's usage
         self.payg: dict[tuple[str, str, str, int, str], LineUsage] = {}
         self.claims: dict[str, str] = {}                                 # subscription -> department
-        self.targets: dict[tuple[str, date], int | PoolPeriod] = {}   # (deployment, day) -> _target
+        self.targets: dict[str, list[int | PoolPeriod | None]] = {}   # deployment -> day -> _target
         self.unpriced: dict[tuple[str, str, str], LineUsage] = {}        # (dept, sub, deployment)
         self.unmetered: dict[str, int] = defaultdict(int)                # deployment -> streams without usage
         self.unclaimed: set[str] = set()                                 # subscriptions no department claims
@@ -61,11 +61,14 @@ class _Pricing:
 
     def run(self, usage: MonthUsage) -> MonthCharges:
         days = {day: self.first_day + timedelta(days=day - 1) for day in range(1, self.days_in_month + 1)}
-        route = self._route
         # As stored, not sorted: what a line, pool or warning is made of is summed exactly (integers, and audio
         # seconds in the 60-digit context) and every list below is sorted, so the order of groups decides nothing.
-        for subscription, deployment, model, day, spilled_from, counts in usage.group_rows(ordered=False):
-            route(subscription, deployment, model, days[day], spilled_from, counts)
+        groups, spilled = usage.stored_groups()
+        self._route_groups(groups, days)
+        for (subscription, deployment, model, day, spilled_from), counts in spilled.items():
+            line = self._line_of(subscription, deployment, self._day_target(deployment, day, days), spilled_from)
+            line.add_counts(subscription, model, days[day], counts)
+            self._unmetered(deployment, counts)
         lines: dict[str, list[PaygLine | PoolLine]] = defaultdict(list)
         for (dept, _sub, _deployment, period, spilled_from), line_usage in sorted(self._payg_lines(), key=_payg_order):
             lines[dept].append(self._payg_line(dept, period, line_usage, spilled_from))
@@ -78,9 +81,41 @@ class _Pricing:
             departments=tuple(departments), pools=tuple(pools), unpriced=tuple(self._unpriced()),
             warnings=tuple(self.warnings), grand_total=sum((d.total for d in departments), self._zero()))
 
-    def _route(self, subscription: str, deployment: str, model: str, day: date, spilled_from: str,
-               counts: list[int | Decimal]) -> None:
-        """Send one day's group to the price, the pool, or the unpriced list in effect that day.
+    def _route_groups(self, groups: dict[tuple[str, str, str, int], list[int | Decimal]],
+                      days: dict[int, date]) -> None:
+        """Every group not spilled to its line (``_line_of``), in runs: the groups one after the other of one
+        subscription, deployment and model that go to one line are added to it at once (``add_run``); stored
+        in key order, as the month-to-date sum is, a run is that model's days of one price or pool period."""
+        subscription = deployment = model = ""
+        targets: list[int | PoolPeriod | None] = []
+        target: int | PoolPeriod | None = None
+        line, low, high = LineUsage(), 0, 0   # the run: its line, groups, first and last day
+        parts: list[list[int | Decimal]] = []
+        unmetered = self.unmetered
+        for (sub, dep, mod, day), counts in groups.items():
+            if dep != deployment:   # and a new run
+                deployment, targets, target = dep, self._targets_of(dep), None
+            now = targets[day]
+            if now is None:
+                now = targets[day] = self._target(dep, days[day])
+            if now is not target or mod != model or sub != subscription:
+                if parts:
+                    line.add_run(subscription, model, days[low], days[high], parts)
+                subscription, model, target = sub, mod, now
+                line, parts, low, high = self._line_of(sub, dep, now), [], day, day
+            parts.append(counts)
+            if day < low:
+                low = day
+            elif day > high:
+                high = day
+            if counts[1]:
+                unmetered[dep] += int(counts[1])
+        if parts:
+            line.add_run(subscription, model, days[low], days[high], parts)
+
+    def _line_of(self, subscription: str, deployment: str, target: int | PoolPeriod,
+                 spilled_from: str = "") -> LineUsage:
+        """The line a group goes to on a day ``target`` (``_target``) prices its deployment.
 
         A spilled group's ``deployment`` is the one that served it (aggregation put it there), so a call a PTU
         spilled to a standard deployment is priced at that deployment's rates and never counts in the pool.
@@ -90,20 +125,30 @@ class _Pricing:
             dept = self.claims[subscription] = self.config.department_for(subscription)
             if dept == UNALLOCATED:
                 self.unclaimed.add(subscription)
+        if target.__class__ is not int:
+            return _line(target.use, dept)   # type: ignore[union-attr]  # a PoolPeriod
+        if target == _UNPRICED:
+            return _line(self.unpriced, (dept, subscription, deployment))
+        key = (dept, subscription, deployment, target, spilled_from)   # target: the index of the price period
+        return self.payg.get(key) or self.payg.setdefault(key, LineUsage())
+
+    def _targets_of(self, deployment: str) -> list[int | PoolPeriod | None]:
+        """The deployment's ``_target`` per day of the month (index: the day), None until asked."""
+        found = self.targets.get(deployment)
+        if found is None:
+            found = self.targets[deployment] = [None] * 32
+        return found
+
+    def _day_target(self, deployment: str, day: int, days: dict[int, date]) -> int | PoolPeriod:
+        targets = self._targets_of(deployment)
+        found = targets[day]
+        if found is None:
+            found = targets[day] = self._target(deployment, days[day])
+        return found
+
+    def _unmetered(self, deployment: str, counts: list[int | Decimal]) -> None:
         if counts[1]:
             self.unmetered[deployment] += int(counts[1])
-        target = self.targets.get((deployment, day))
-        if target is None:
-            target = self.targets[(deployment, day)] = self._target(deployment, day)
-        if target.__class__ is int:
-            if target != _UNPRICED:   # the index of the price period in effect
-                key = (dept, subscription, deployment, target, spilled_from)
-                line = self.payg.get(key) or self.payg.setdefault(key, LineUsage())
-            else:
-                line = _line(self.unpriced, (dept, subscription, deployment))
-        else:
-            line = _line(target.use, dept)   # type: ignore[union-attr]  # a PoolPeriod
-        line.add_counts(subscription, model, day, counts)
 
     def _target(self, deployment: str, day: date) -> int | PoolPeriod:
         """What prices ``deployment`` on ``day``: the index of its price period, its pool period, or _UNPRICED."""
