@@ -8,7 +8,7 @@ import azure.durable_functions as df
 
 import chargeback.workflow.notifying as notifications
 from chargeback.wiring import services
-from chargeback.workflow import budget_alerts, invoicing, month_to_date
+from chargeback.workflow import budget_alerts, invoicing, month_to_date, mtd_refresh
 
 from .names import (
     AGGREGATE_PARTITION,
@@ -16,6 +16,7 @@ from .names import (
     MTD_ALERTS,
     MTD_CHANGED_PARTITIONS,
     MTD_PRICE,
+    MTD_REFRESH,
     MTD_REFRESH_PARTITION,
     NOTIFY_DEPARTMENT,
     PRICE_MONTH,
@@ -45,7 +46,8 @@ def aggregate_usage_partition(request: dict) -> list:
     with the index ETag listed before the read), their month-to-date rollups are refreshed instead."""
     if "refresh" in request:
         return [month_to_date.refresh_partition_step(services().month_to_date, request["month"], r["partition"],
-                                                     r["watermark"], r.get("previous"), r.get("base"))
+                                                     r["watermark"], r.get("previous"), r.get("base"),
+                                                     r.get("since"))
                 for r in request["refresh"]]
     return [invoicing.aggregate_partition_step(services().invoicing, request["month"], request["run_id"], p)
             for p in request["partitions"]]
@@ -87,6 +89,16 @@ def notify_department(request: dict) -> list:
                                                  request["invoices"], request.get("config_fingerprint"))
 
 
+@_activity(MTD_REFRESH)
+def mtd_refresh_to_date(request: dict) -> dict:
+    """Refresh and price the month so far in one go, or (``changed``) list the partitions to fan out."""
+    done = mtd_refresh.refresh_to_date_step(services().month_to_date, request["month"], request["as_of"])
+    if "changed" in done:
+        return done
+    document = done["document"]
+    return {"total": document["total"], "currency": document["currency"], "partitions": done["partitions"]}
+
+
 @_activity(MTD_CHANGED_PARTITIONS)
 def mtd_changed_partitions(request: dict) -> list:
     return month_to_date.changed_partitions(services().month_to_date, request["month"])
@@ -95,7 +107,8 @@ def mtd_changed_partitions(request: dict) -> list:
 @_activity(MTD_REFRESH_PARTITION)
 def mtd_refresh_partition(request: dict) -> dict:
     return month_to_date.refresh_partition_step(services().month_to_date, request["month"], request["partition"],
-                                                request["watermark"], request.get("previous"), request.get("base"))
+                                                request["watermark"], request.get("previous"), request.get("base"),
+                                                request.get("since"))
 
 
 @_activity(MTD_PRICE)

@@ -8,6 +8,7 @@ RENDER_MONTH_DOCUMENTS = "render_month_documents"
 RECORD_RUN = "record_invoicing_run"
 NOTIFY_DEPARTMENT = "notify_department"
 # Month to date (orchestrations/month_to_date.py)
+MTD_REFRESH = "mtd_refresh"   # the hourly refresh in one activity, when few partitions changed
 MTD_CHANGED_PARTITIONS = "mtd_changed_partitions"
 MTD_REFRESH_PARTITION = "mtd_refresh_partition"
 MTD_PRICE = "mtd_price_to_date"

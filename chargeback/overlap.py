@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -28,3 +28,20 @@ def together(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
         if done is not None:
             raise done
         return pending.result(), other
+
+
+def at_once(*calls: Callable[[], Any]) -> tuple[Any, ...]:
+    """Every call's result, in order: the last runs in this thread, the others each in one of their own.
+    All run to the end whatever the others do; an error is raised as ``together`` raises it (this
+    thread's first, then the others' in order)."""
+    if not calls:
+        return ()
+    with ThreadPoolExecutor(max_workers=max(1, len(calls) - 1), thread_name_prefix="overlap") as pool:
+        pending = [pool.submit(call) for call in calls[:-1]]
+        try:
+            last = calls[-1]()
+        finally:
+            errors = [done for done in (future.exception() for future in pending) if done is not None]
+        if errors:
+            raise errors[0]
+        return (*(future.result() for future in pending), last)

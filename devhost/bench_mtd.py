@@ -31,7 +31,8 @@ from chargeback.config.loading import parse_config
 from chargeback.storage.usage_delta import MARGIN
 from chargeback.usage.reading import aggregate_stored_month
 from chargeback.wiring import configured
-from chargeback.workflow.month_to_date import changed_partitions, price_to_date_step, refresh_partition_step
+from chargeback.workflow.month_to_date import price_to_date_step, refresh_partition_step
+from chargeback.workflow.mtd_refresh import refresh_to_date_step
 from devhost.eventhub import batches
 from devhost.functions import user_function
 from devhost.generate.month import generate_month
@@ -64,11 +65,13 @@ class _Sends:
 
 
 def _refresh(ctx, as_of: str) -> tuple[int, int]:
-    """(partitions read, rows read)."""
-    changed = changed_partitions(ctx, MONTH)
-    rows = sum(refresh_partition_step(ctx, MONTH, **part)["records"] for part in changed)   # as the orchestrator
+    """(partitions read, rows read), as orchestrations/month_to_date runs it: in one step when few changed."""
+    done = refresh_to_date_step(ctx, MONTH, as_of)
+    if "changed" not in done:
+        return len(done["partitions"]), sum(part["records"] for part in done["partitions"])
+    rows = sum(refresh_partition_step(ctx, MONTH, **part)["records"] for part in done["changed"])
     price_to_date_step(ctx, MONTH, as_of)
-    return len(changed), rows
+    return len(done["changed"]), rows
 
 
 def bench_mtd_refresh(connection_string: str, events: int, repeats: int = 3,

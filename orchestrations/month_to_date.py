@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities.names import MTD_ALERTS, MTD_CHANGED_PARTITIONS, MTD_PRICE, MTD_REFRESH_PARTITION
+from activities.names import MTD_ALERTS, MTD_PRICE, MTD_REFRESH, MTD_REFRESH_PARTITION
 from chargeback.months import parse_month
 from orchestrations.names import MONTH_TO_DATE
 
@@ -32,14 +32,18 @@ def mtd_instance(month: str) -> str:
 def month_to_date(context: df.DurableOrchestrationContext):
     month = (context.get_input() or {})["month"]
     as_of = context.current_utc_datetime.isoformat()
-    changed = yield context.call_activity_with_retry(MTD_CHANGED_PARTITIONS, RETRY, {"month": month})
-    refreshed: list[dict] = []
+    # The hourly case (a few partitions written since): refreshed and priced in one activity
+    # (chargeback/workflow/mtd_refresh); else it lists the changed partitions, fanned out here.
+    document = yield context.call_activity_with_retry(MTD_REFRESH, RETRY, {"month": month, "as_of": as_of})
+    refreshed: list[dict] = document.get("partitions", [])
+    changed = document.get("changed", [])
     for start in range(0, len(changed), FAN_OUT):
         wave = [context.call_activity_with_retry(MTD_REFRESH_PARTITION, RETRY, {"month": month, **part})
                 for part in changed[start:start + FAN_OUT]]
         refreshed.extend((yield context.task_all(wave)))
         context.set_custom_status({"stage": "refreshing", "done": len(refreshed), "total": len(changed)})
-    document = yield context.call_activity_with_retry(MTD_PRICE, RETRY, {"month": month, "as_of": as_of})
+    if "changed" in document:
+        document = yield context.call_activity_with_retry(MTD_PRICE, RETRY, {"month": month, "as_of": as_of})
     alerts = yield context.call_activity_with_retry(MTD_ALERTS, RETRY, {"month": month})
     return {"month": month, "as_of": as_of, "partitions_read": len(refreshed),
             "records_read": sum(r["records"] for r in refreshed), "total": document["total"],

@@ -11,6 +11,7 @@ the partition's current aggregate in by adding them, however many refreshes ran 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
@@ -66,6 +67,45 @@ class Listing:
     rows: Rows
     deltas: Deltas = field(default_factory=dict)
     bases: dict[str, str] | None = None   # None: no ``~merged`` row (or its map did not fit one)
+    since: dict[str, str] = field(default_factory=dict)   # partition -> its aggregate's Counted.since (ISO)
+
+    def with_part(self, part: PreparedPart) -> None:
+        """The listing as it is once ``part`` is stored."""
+        row = part.row
+        self.rows[row["RowKey"]] = (row["Watermark"], row["Digest"])
+        self.since.pop(row["RowKey"], None)
+        self.deltas.pop(row["RowKey"], None)
+        if row.get("Since"):
+            self.since[row["RowKey"]] = row["Since"]
+        if row.get("Previous") and row.get("Delta"):
+            self.deltas[row["RowKey"]] = (row["Previous"], row["Delta"])
+
+
+@dataclass
+class PreparedPart:
+    """An aggregate ready to store: its blob's name and body (not yet packed) and its row."""
+
+    blob: str
+    body: bytes
+    row: dict[str, Any]
+
+
+def prepared_part(month: str, partition: str, watermark: str, usage: MonthUsage, counted: Counted | None = None,
+                  since: Since | None = None) -> PreparedPart:
+    """The aggregate's document and row. ``since``: what ``usage`` adds to its base, kept on the row (when
+    it fits a binary property) and in the document; the row also keeps ``counted.since``, so that a refresh
+    may start reading the rows written after it before the document is fetched."""
+    encoded = encode_groups(since.usage) if since is not None else None
+    delta = row_delta(encoded, usage) if encoded is not None else None
+    kept = (since.base, encoded) if since is not None and encoded is not None and delta is not None else None
+    body = encode_part(usage, counted, kept)
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    row: dict[str, Any] = {"PartitionKey": month, "RowKey": partition, "Watermark": watermark, "Digest": digest}
+    if counted is not None and counted.since is not None:
+        row["Since"] = counted.since.isoformat()
+    if kept is not None:
+        row.update(Previous=kept[0], Delta=delta)
+    return PreparedPart(part_blob(month, partition, digest), body, row)
 
 
 def listing_of(found: list[Any]) -> Listing:
@@ -73,7 +113,8 @@ def listing_of(found: list[Any]) -> Listing:
     rows = [row for row in found if row["RowKey"] != MERGED_ROW]
     listing = Listing({row["RowKey"]: (row["Watermark"], row.get("Digest")) for row in rows},
                       {row["RowKey"]: (row["Previous"], bytes(row["Delta"])) for row in rows
-                       if row.get("Previous") and row.get("Delta")})
+                       if row.get("Previous") and row.get("Delta")},
+                      since={row["RowKey"]: row["Since"] for row in rows if row.get("Since")})
     special = [row for row in found if row["RowKey"] == MERGED_ROW]
     if special and special[0].get("Parts"):
         listing.bases = loads(bytes(special[0]["Parts"]))

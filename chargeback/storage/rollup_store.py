@@ -33,7 +33,6 @@ The priced month so far is one blob, ``rollups/{month}/month_to_date.json.z``.
 """
 from __future__ import annotations
 
-import hashlib
 from contextlib import suppress
 from typing import Any
 
@@ -48,30 +47,29 @@ from chargeback.storage.rollup_parts import (
     MERGED_ROW,
     ZLIB,
     Listing,
+    PreparedPart,
     Rows,
     Since,
     StoredPart,
     dumps,
     encode_part,
-    groups_in,
     listing_of,
     loads,
     merged_blob,
     pack,
     part_blob,
-    row_delta,
+    prepared_part,
     stored_part,
 )
+from chargeback.storage.rollup_sum import Summed, sum_listed
 from chargeback.storage.usage_delta import Counted
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.rollup_delta import (
     FORMAT,
     RollupMismatch,
-    add_groups,
     attribution_of,
     decode_groups,
     encode_groups,
-    patch_encoded,
     with_attribution,
 )
 
@@ -99,7 +97,7 @@ class RollupStore:
     def parts_and_bases(self, month: str) -> tuple[Rows, dict[str, str] | None]:
         """``parts`` and, from the same listing, the digest the merged sum names for each partition (None:
         not known; a partition it does not name is absent)."""
-        listing = self._listing(month, deltas=False)
+        listing = self.listing(month, deltas=False)
         return listing.rows, listing.bases
 
     def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage, counted: Counted | None = None,
@@ -107,17 +105,14 @@ class RollupStore:
         """Blob first, row second: a row never names an aggregate that is not there yet. Returns the digest.
         ``since``: what ``usage`` adds to its base, kept on the row (when it fits) and in the document, so
         that ``month_usage`` adds it to the merged sum without reading either aggregate."""
-        encoded = encode_groups(since.usage) if since is not None else None
-        delta = row_delta(encoded, usage) if encoded is not None else None
-        kept = (since.base, encoded) if since is not None and encoded is not None and delta is not None else None
-        body = encode_part(usage, counted, kept)
-        digest = hashlib.sha256(body).hexdigest()[:32]
-        self.documents.put(ROLLUPS, part_blob(month, partition, digest), pack(body), ZLIB)
-        row: dict[str, Any] = {"PartitionKey": month, "RowKey": partition, "Watermark": watermark, "Digest": digest}
-        if kept is not None:
-            row.update(Previous=kept[0], Delta=delta)
-        with storage_errors(f"recording the rollup of {partition}"):
-            self.account.table(ROLLUP_TABLE).upsert_entity(row, mode=UpdateMode.REPLACE)
+        return self.store_part(prepared_part(month, partition, watermark, usage, counted, since))
+
+    def store_part(self, part: PreparedPart) -> str:
+        """``part``'s blob, then its row (prepared_part). Returns its digest."""
+        self.documents.put(ROLLUPS, part.blob, pack(part.body), ZLIB)
+        with storage_errors(f"recording the rollup of {part.row['RowKey']}"):
+            self.account.table(ROLLUP_TABLE).upsert_entity(part.row, mode=UpdateMode.REPLACE)
+        digest: str = part.row["Digest"]
         return digest
 
     def drop_superseded(self, month: str, partition: str, digest: str | None, base: str | None,
@@ -127,7 +122,7 @@ class RollupStore:
         or one written before that row existed, which may name it): deleted too; at worst the merged sum,
         not finding it, is merged again once, exactly, and writes its row."""
         if digest and digest not in (base, current):
-            self._delete(part_blob(month, partition, digest))
+            self.delete(part_blob(month, partition, digest))
 
     def stored_part(self, month: str, partition: str, digest: str | None = None) -> StoredPart | None:
         """The partition's aggregate ``digest`` (None: its current one) and what it counted (None: none, or
@@ -137,7 +132,7 @@ class RollupStore:
                 digest = self.account.table(ROLLUP_TABLE).get_entity(month, partition, select=["Digest"]).get("Digest")
             if digest:
                 with suppress(FileNotFoundError, RollupMismatch):
-                    return stored_part(digest, self._document(month, partition, digest))
+                    return stored_part(digest, self.document(month, partition, digest))
         return None
 
     def part(self, month: str, partition: str) -> MonthUsage:
@@ -147,36 +142,15 @@ class RollupStore:
 
     def month_usage(self, month: str) -> MonthUsage:
         """The month's usage as of the last refresh: every partition's aggregate merged."""
-        listing, merged = together(lambda: self._listing(month), lambda: self._merged(month))
-        rows = listing.rows
-        if merged is None or any(digest is None for _watermark, digest in rows.values()):
-            return self.rebuild(month, rows)
-        digests: dict[str, str] = merged["parts"]
-        attribution: dict[str, dict[str, Any]] = merged["attribution"]
-        usage = decode_groups(merged["usage"])
-        changed = sorted(p for p in set(rows) | set(digests) if rows.get(p, ("", None))[1] != digests.get(p))
-        added: list[MonthUsage] = []   # while every change is a delta, the sum's encoding can be patched
-        swapped, grown = False, 0
-        try:
-            for partition in changed:
-                previous = digests.get(partition)
-                delta = listing.deltas.get(partition)
-                if delta is not None and previous is not None and delta[0] == previous:
-                    document = loads(delta[1])
-                    grown += groups_in(document["usage"])
-                    added.append(decode_groups(document["usage"]))
-                    add_groups(usage, added[-1])
-                    attribution[partition] = document["attribution"]
-                    continue
-                self._swap(usage, attribution, month, partition, previous, rows.get(partition))
-                swapped = True
-        except (RollupMismatch, FileNotFoundError):
-            return self.rebuild(month, rows)
-        if swapped or grown * REWRITE_SHARE > groups_in(merged["usage"]):
-            self._rewrite(month, usage, merged, rows, changed, attribution, None if swapped else added)
-        elif listing.bases != digests:
-            self._put_bases(month, digests)   # a rewrite that stopped before its row: say what the sum names
-        return with_attribution(usage, [attribution[p] for p in sorted(attribution)])
+        listing, merged = together(lambda: self.listing(month), lambda: self.merged(month))
+        return self.brought_up(month, listing, sum_listed(self, month, listing, merged, REWRITE_SHARE))
+
+    def brought_up(self, month: str, listing: Listing, summed: Summed) -> MonthUsage:
+        """``summed``'s usage after its write, or (none) every part merged again."""
+        if summed.usage is None:
+            return self.rebuild(month, listing.rows)
+        summed.write()
+        return summed.usage
 
     def rebuild(self, month: str, rows: Rows | None = None) -> MonthUsage:
         """Merge every partition's aggregate again, in partition order, and keep the sum (first-format
@@ -196,7 +170,7 @@ class RollupStore:
                 digest = self.put_part(month, partition, watermark, part)
             usage.merge(part)
             digests[partition], attribution[partition] = digest, attribution_of(part)
-        self._put_merged(month, usage, digests, attribution)
+        self.put_merged(month, usage, digests, attribution)
         return usage
 
     def put_month_to_date(self, month: str, document: dict[str, Any]) -> None:
@@ -214,49 +188,22 @@ class RollupStore:
         return document
 
     def _rows(self, month: str) -> Rows:
-        return self._listing(month, deltas=False).rows
+        return self.listing(month, deltas=False).rows
 
-    def _listing(self, month: str, deltas: bool = True) -> Listing:
+    def listing(self, month: str, deltas: bool = True) -> Listing:
         """Every row of the month in one query: the partitions' (``Delta`` too if asked) and ``~merged``."""
-        columns = ["RowKey", "Watermark", "Digest", "Parts", *(["Previous", "Delta"] if deltas else [])]
+        columns = ["RowKey", "Watermark", "Digest", "Since", "Parts", *(["Previous", "Delta"] if deltas else [])]
         with storage_errors(f"listing rollups of {month}"):
             return listing_of(list(self.account.table(ROLLUP_TABLE).query_entities(
                 "PartitionKey eq @m", parameters={"m": month}, select=columns)))
 
-    def _swap(self, usage: MonthUsage, attribution: dict[str, dict[str, Any]], month: str, partition: str,
-              previous: str | None, current: tuple[str, str | None] | None) -> None:
-        """Take the partition's previous aggregate out of the sum and put its current one in."""
-        if previous is not None:
-            add_groups(usage, decode_groups(self._document(month, partition, previous)["usage"]), -1)
-            attribution.pop(partition, None)
-        if current is not None and current[1] is not None:
-            document = self._document(month, partition, current[1])
-            add_groups(usage, decode_groups(document["usage"]))
-            attribution[partition] = document["attribution"]
-
-    def _rewrite(self, month: str, usage: MonthUsage, merged: dict[str, Any], rows: Rows, changed: list[str],
-                 attribution: dict[str, dict[str, Any]], added: list[MonthUsage] | None) -> None:
-        """Write the sum as it is now (its encoding patched in the groups of ``added``, the deltas taken in,
-        when nothing was swapped), then its part map, then delete the aggregates it no longer names."""
-        encoded: dict[str, Any] | None = None
-        if added is not None:
-            encoded = merged["usage"]
-            for part in added:
-                patch_encoded(encoded, usage, part)
-        before: dict[str, str] = merged["parts"]
-        digests = {p: digest for p, (_watermark, digest) in rows.items() if digest is not None}
-        self._put_merged(month, usage, digests, attribution, encoded)
-        for partition in changed:
-            if partition in before and digests.get(partition) != before[partition]:
-                self._delete(part_blob(month, partition, before[partition]))
-
     def _part(self, month: str, partition: str, digest: str | None) -> MonthUsage:
         if digest is None:
             return MonthUsage.from_dict(self.documents.get_json(ROLLUPS, part_blob(month, partition)))
-        document = self._document(month, partition, digest)
+        document = self.document(month, partition, digest)
         return with_attribution(decode_groups(document["usage"]), [document["attribution"]])
 
-    def _document(self, month: str, partition: str, digest: str) -> dict[str, Any]:
+    def document(self, month: str, partition: str, digest: str) -> dict[str, Any]:
         data = self.documents.get(ROLLUPS, part_blob(month, partition, digest))
         if data is None:
             raise FileNotFoundError(f"{ROLLUPS}/{part_blob(month, partition, digest)} does not exist")
@@ -265,12 +212,12 @@ class RollupStore:
             raise RollupMismatch(f"rollup {partition}/{digest} is not in format {FORMAT}")
         return document
 
-    def _merged(self, month: str) -> dict[str, Any] | None:
+    def merged(self, month: str) -> dict[str, Any] | None:
         data = self.documents.get(ROLLUPS, merged_blob(month))
         document = loads(data) if data is not None else None
         return document if document is not None and document.get("format") == FORMAT else None
 
-    def _put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
+    def put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
                     attribution: dict[str, dict[str, Any]], encoded: dict[str, Any] | None = None) -> None:
         """The sum, then its part map on ``~merged`` (a crash between the two leaves the row naming older
         bases: refreshes then keep deltas the sum cannot use, it swaps, exactly, and the row is written
@@ -279,9 +226,9 @@ class RollupStore:
                     "usage": encode_groups(usage) if encoded is None else encoded,
                     "attribution": dict(sorted(attribution.items()))}
         self.documents.put(ROLLUPS, merged_blob(month), pack(dumps(document)), ZLIB)
-        self._put_bases(month, digests)
+        self.put_bases(month, digests)
 
-    def _put_bases(self, month: str, digests: dict[str, str]) -> None:
+    def put_bases(self, month: str, digests: dict[str, str]) -> None:
         parts = pack(dumps(dict(sorted(digests.items()))))
         row = {"PartitionKey": month, "RowKey": MERGED_ROW, "Parts": parts if len(parts) <= DELTA_BYTES else b""}
         with storage_errors(f"recording the merged rollup of {month}"):
@@ -294,6 +241,6 @@ class RollupStore:
             self.account.table(ROLLUP_TABLE).upsert_entity(
                 {"PartitionKey": month, "RowKey": partition, "Watermark": ""})
 
-    def _delete(self, name: str) -> None:
+    def delete(self, name: str) -> None:
         with storage_errors(f"deleting {ROLLUPS}/{name}"), suppress(ResourceNotFoundError):
             self.account.container(ROLLUPS).delete_blob(name)

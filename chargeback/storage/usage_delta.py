@@ -91,6 +91,18 @@ class PartitionRead:
     delta: MonthUsage | None
 
 
+@dataclass
+class Fetched:
+    """A partition's rows stamped at or after ``since``, as the service sent them, fetched while its
+    aggregate was being read (``since`` from its rollup row, chargeback/storage/rollup_parts.prepared_part);
+    ``began``: the server's time of the first answer, ``start``: time.monotonic() when the query was sent."""
+
+    since: datetime
+    rows: list[dict[str, Any]]
+    began: datetime | None
+    start: float
+
+
 class _Whole(Exception):
     """The rows since the last read cannot be added to its aggregate: read the partition whole."""
 
@@ -102,14 +114,23 @@ class PartitionReader:
         self.account = account
         self._began: datetime | None = None   # the storage server's time when this read began
 
+    def fetch_since(self, partition: str, since: datetime) -> Fetched:
+        """The query ``read`` makes for an aggregate whose ``Counted.since`` is ``since``, made ahead."""
+        start = time.monotonic()
+        self._began = None
+        rows = list(self._rows(partition, _stamped_since(since), COLUMNS))
+        return Fetched(since, rows, self._began, start)
+
     def read(self, month: str, partition: str, previous: MonthUsage | None = None,
-             counted: Counted | None = None) -> PartitionRead:
-        """The rows since ``counted`` added to ``previous`` (its aggregate), or the partition read whole."""
+             counted: Counted | None = None, fetched: Fetched | None = None) -> PartitionRead:
+        """The rows since ``counted`` added to ``previous`` (its aggregate), or the partition read whole.
+        ``fetched``: those rows fetched ahead (``fetch_since``), used if fetched since ``counted.since``."""
         rows = [0]
         self._began = None
         if previous is not None and counted is not None:
             try:
-                return self._since(month, partition, previous, counted, rows)
+                return self._since(month, partition, previous, counted, rows,
+                                   fetched if fetched is not None and fetched.since == counted.since else None)
             except _Whole:
                 pass
         whole = self._whole(month, partition)
@@ -128,15 +149,17 @@ class PartitionReader:
         return PartitionRead(usage, counted, len(seen), None)
 
     def _since(self, month: str, partition: str, previous: MonthUsage, counted: Counted,
-               rows: list[int]) -> PartitionRead:
+               rows: list[int], fetched: Fetched | None) -> PartitionRead:
         if counted.since is None:
             raise _Whole
-        start = time.monotonic()
+        start = time.monotonic() if fetched is None else fetched.start   # the read's duration includes the wait
+        self._began = None if fetched is None else fetched.began
         seen: list[Seen] = []
         delta = MonthUsage(month)
         added: set[bytes] = set()
         recent, keys = counted.recent, counted.keys
-        for row in self._rows(partition, f" and Timestamp ge datetime'{_odata(counted.since)}'", COLUMNS):
+        found = self._rows(partition, _stamped_since(counted.since), COLUMNS) if fetched is None else fetched.rows
+        for row in found:
             rows[0] += 1
             key, etag = digest(row["RowKey"]), row["odata.etag"]
             if recent.get(key) != etag:   # not counted in the window unchanged: a new row, or read it whole
@@ -189,6 +212,10 @@ def _bound(counted: Counted, seen: list[Seen], began: datetime | None, duration:
     counted.since = since if counted.since is None else max(counted.since, since)
     floor = counted.since
     counted.recent = {key: etag for key, at, etag in seen if at >= floor}
+
+
+def _stamped_since(since: datetime) -> str:
+    return f" and Timestamp ge datetime'{_odata(since)}'"
 
 
 def _odata(at: datetime) -> str:

@@ -30,7 +30,7 @@ from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
 from chargeback.overlap import together
 from chargeback.storage.account import StorageAccount
-from chargeback.storage.rollup_parts import cumulative
+from chargeback.storage.rollup_parts import Listing, PreparedPart, cumulative, prepared_part
 from chargeback.storage.rollup_store import RollupStore
 from chargeback.storage.usage_delta import PartitionReader
 from chargeback.storage.usage_table import legacy_partition
@@ -62,23 +62,43 @@ class MonthToDateContext:
 def changed_partitions(ctx: MonthToDateContext, month: str) -> list[dict[str, Any]]:
     """The month's partitions written since their rollup was read (or never rolled up), with their ETag."""
     month_bounds(month)
-    current, (rows, bases) = together(lambda: ctx.usage.watermarks(month),
-                                      lambda: ctx.rollups.parts_and_bases(month))
-    rolled = {p: mark for p, (mark, _digest) in rows.items()}
-    changed = {p for p, mark in current.items() if rolled.get(p) != mark}
+    current, listing = together(lambda: ctx.usage.watermarks(month),
+                                lambda: ctx.rollups.listing(month, deltas=False))
+    return changes(current, listing)
+
+
+def changes(current: dict[str, str], listing: Listing) -> list[dict[str, Any]]:
+    """The partitions whose index ETag (``current``) is not the one their rollup row was read under."""
+    rows = listing.rows
+    changed = {p for p, mark in current.items() if (rows.get(p) or ("", ""))[0] != mark}
     # A legacy partition (first key scheme) reads minus its records rewritten under the current key
     # (storage.usage_legacy), so its content changes when a current partition does, though its own ETag
     # never moves: re-read it with them. Only months from before the key change have legacy partitions.
     if any(not legacy_partition(p) for p in changed):
         changed |= {p for p in current if legacy_partition(p)}
     # ``previous``: the stored aggregate's digest ("" for none), so the refresh need not look it up;
-    # ``base``: the one the merged sum names ("" none, None not known), what the refresh's delta adds to.
+    # ``base``: the one the merged sum names ("" none, None not known), what the refresh's delta adds to;
+    # ``since``: where its delta read starts (its aggregate's Counted.since; None: not on the row).
+    bases = listing.bases
     return [{"partition": p, "watermark": current[p], "previous": (rows.get(p) or ("", ""))[1] or "",
-             "base": None if bases is None else bases.get(p, "")} for p in sorted(changed)]
+             "base": None if bases is None else bases.get(p, ""), "since": listing.since.get(p)}
+            for p in sorted(changed)]
+
+
+@dataclass
+class Refreshed:
+    """A partition's aggregate read up to date and ready to store (``part``), the aggregate it supersedes
+    (``superseded``: delete once ``part`` is stored, unless it is ``base``) and what the read did."""
+
+    part: PreparedPart
+    superseded: str | None
+    base: str | None
+    result: dict[str, Any]
 
 
 def refresh_partition_step(ctx: MonthToDateContext, month: str, partition: str, watermark: str,
-                           previous: str | None = None, base: str | None = None) -> dict[str, Any]:
+                           previous: str | None = None, base: str | None = None,
+                           since: str | None = None) -> dict[str, Any]:
     """Bring one partition's aggregate up to date and store it under ``watermark`` (listed before this read):
     the rows written since its last read added to it (chargeback/storage/usage_delta), or, for a partition
     never read, a legacy one, or rows written again, the partition read whole. ``records``: rows read.
@@ -87,21 +107,43 @@ def refresh_partition_step(ctx: MonthToDateContext, month: str, partition: str, 
     then starts from that aggregate, itself exact, and the merged sum swaps aggregates (rollup_store).
     ``base``: the aggregate the merged sum names (as listed; None: not known, the stored one is taken). What
     the new aggregate adds to it is kept with it (rollup_parts.cumulative); the aggregate read from is
-    deleted unless it is the base (nothing else names it once the row names the new one)."""
+    deleted unless it is the base (nothing else names it once the row names the new one). ``since``: the
+    stored aggregate's Counted.since as its row has it: the rows written since are fetched while the
+    aggregate is (usage_delta.Fetched; used only if the aggregate says the same)."""
     if legacy_partition(partition):
         usage = aggregate_partition(ctx.usage, month, partition)
         digest = ctx.rollups.put_part(month, partition, watermark, usage)
         ctx.rollups.drop_superseded(month, partition, previous, base, digest)
         return {"partition": partition, "records": sum(t.requests for _, t in usage.groups()) + usage.outside_month,
                 "read": "whole"}
-    stored = ctx.rollups.stored_part(month, partition, previous)
-    reader = PartitionReader(ctx.usage.account)
+    refreshed = refreshed_partition(ctx, month, partition, watermark, previous, base, since)
+    store_refreshed(ctx, month, refreshed)
+    return refreshed.result
+
+
+def refreshed_partition(ctx: MonthToDateContext, month: str, partition: str, watermark: str,
+                        previous: str | None = None, base: str | None = None,
+                        since: str | None = None) -> Refreshed:
+    """``refresh_partition_step`` up to the writes (a current-scheme partition)."""
+    account = ctx.usage.account
+    if previous and since:
+        fetched, stored = together(   # the query's wait and the aggregate's overlap
+            lambda: PartitionReader(account).fetch_since(partition, datetime.fromisoformat(since)),
+            lambda: ctx.rollups.stored_part(month, partition, previous))
+    else:
+        stored, fetched = ctx.rollups.stored_part(month, partition, previous), None
+    reader = PartitionReader(account)
     read = reader.read(month, partition) if stored is None else reader.read(month, partition, stored.usage,
-                                                                             stored.counted)
-    since = cumulative(stored, base, read.delta)
-    digest = ctx.rollups.put_part(month, partition, watermark, read.usage, read.counted, since)
-    ctx.rollups.drop_superseded(month, partition, stored.digest if stored else previous, base, digest)
-    return {"partition": partition, "records": read.rows, "read": "whole" if read.delta is None else "since"}
+                                                                             stored.counted, fetched)
+    part = prepared_part(month, partition, watermark, read.usage, read.counted,
+                         cumulative(stored, base, read.delta))
+    return Refreshed(part, stored.digest if stored else previous, base,
+                     {"partition": partition, "records": read.rows, "read": "whole" if read.delta is None else "since"})
+
+
+def store_refreshed(ctx: MonthToDateContext, month: str, refreshed: Refreshed) -> None:
+    digest = ctx.rollups.store_part(refreshed.part)
+    ctx.rollups.drop_superseded(month, refreshed.part.row["RowKey"], refreshed.superseded, refreshed.base, digest)
 
 
 def config_in_force(config: ConfigSource) -> ChargebackConfig:

@@ -97,7 +97,7 @@ def run(services, plan, pause: float) -> list[str]:
         elif action == "pause":
             time.sleep(pause)
         elif action == "lose_merged":
-            ctx.rollups._delete(merged_blob(MONTH))
+            ctx.rollups.delete(merged_blob(MONTH))
         elif action == "old_merged" and snapshots:
             ctx.rollups.documents.put(ROLLUPS, merged_blob(MONTH), snapshots[0], "application/zlib")
         elif action == "drop_deltas":

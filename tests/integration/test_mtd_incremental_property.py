@@ -117,7 +117,7 @@ def test_any_arrivals_and_refreshes_equal_a_full_read(fresh, plan):
         elif action == "racing":
             refresh(ctx, during=arg)
         elif action == "lose_merged":
-            ctx.rollups._delete(merged_blob(MONTH))
+            ctx.rollups.delete(merged_blob(MONTH))
         elif action == "old_merged" and snapshots:
             ctx.rollups.documents.put(ROLLUPS, merged_blob(MONTH), snapshots[0], "application/zlib")
         elif action == "refresh":
@@ -137,8 +137,8 @@ def test_a_missing_current_aggregate_is_read_again_by_the_next_refresh(fresh):
     refresh(ctx)
     (partition, digest), _other = sorted(
         (p, row[1]) for p, row in ctx.rollups._rows(MONTH).items())
-    ctx.rollups._delete(part_blob(MONTH, partition, digest))
-    ctx.rollups._delete(merged_blob(MONTH))
+    ctx.rollups.delete(part_blob(MONTH, partition, digest))
+    ctx.rollups.delete(merged_blob(MONTH))
     with pytest.raises(FileNotFoundError):
         ctx.rollups.month_usage(MONTH)
     assert [c["partition"] for c in changed_partitions(ctx, MONTH)] == [partition]

@@ -178,7 +178,7 @@ def test_a_crash_between_the_merged_blob_and_its_row_costs_a_swap_not_a_miscount
     services.usage.write([base[27], late(1)])   # read whole: the next month_usage rewrites
     refresh(ctx)
     with monkeypatch.context() as patched:
-        patched.setattr(RollupStore, "_put_bases", crash)
+        patched.setattr(RollupStore, "put_bases", crash)
         with pytest.raises(RuntimeError):
             ctx.rollups.month_usage(MONTH)   # the blob is written, ~merged still names the bases before
     for k in range(2, 5):
@@ -223,7 +223,7 @@ def test_a_lost_merged_blob_is_merged_again_and_deltas_follow(fresh):  # noqa: F
     services, ctx, _base = refreshed_month(fresh)
     services.usage.write([late(0)])
     refresh(ctx)
-    ctx.rollups._delete(merged_blob(MONTH))
+    ctx.rollups.delete(merged_blob(MONTH))
     exact(ctx, services)
     puts = merged_puts(ctx)
     for k in range(1, 4):

@@ -64,7 +64,7 @@ class Plan:
         self.blobs: list[bytes] = []
         self.crashing = False
         self.happened: set[str] = set()
-        put_bases = RollupStore._put_bases
+        put_bases = RollupStore.put_bases
 
         def maybe_crash(store, month, digests):
             if self.crashing:
@@ -72,7 +72,7 @@ class Plan:
                 raise Crash
             put_bases(store, month, digests)
 
-        monkeypatch.setattr(RollupStore, "_put_bases", maybe_crash)
+        monkeypatch.setattr(RollupStore, "put_bases", maybe_crash)
 
     def write(self, batch):
         """Each record under an id of its own (``again`` redelivers): most reads then add rows."""
@@ -112,7 +112,7 @@ class Plan:
         self.monkeypatch.setattr(rollup_parts, "DELTA_BYTES", 40 if on else 60_000)
 
     def lose_merged(self, _arg):
-        self.ctx.rollups._delete(merged_blob(MONTH))
+        self.ctx.rollups.delete(merged_blob(MONTH))
 
     def old_merged(self, _arg):
         if self.blobs:

@@ -1,0 +1,88 @@
+"""The hourly month-to-date refresh in one step, its round trips overlapped.
+
+An hour's usage lands in one or two partitions (chargeback/storage/usage_table: a partition is a slice of
+the month's hours), so the hourly refresh is a few partitions read since their last read and the month
+priced again. Run as three activities (``changed_partitions``, ``refresh_partition_step`` per partition,
+``price_to_date_step``), it lists the rollup rows twice and waits for every request in turn; here, in one,
+the partition index, the rollup rows (with their deltas), the merged sum and the configuration are asked
+for at once; each changed partition's new rows are fetched while its stored aggregate is; the aggregates
+are stored while the month is priced (from the merged sum plus the deltas just computed, exactly what
+``RollupStore.month_usage`` would read back once they are stored); the month-to-date document is written
+beside whatever keeps the merged sum current. More than ``FEW`` changed partitions (the month's first
+refresh, a backlog, late usage across the month) or a legacy one: nothing is read, the changed partitions
+are returned, and the orchestrator fans them out as before (orchestrations/month_to_date).
+
+Ordering kept from the three steps: a part's blob before its row (store_part); the merged sum is written
+only once the aggregates it names are stored (its write runs after the store); a delta the merged sum
+cannot take in (a partition read whole, a delta too big for its row, a base it does not name) makes the
+sum read the stored aggregates, so then they are stored first. The document is derived data: written
+before a failed store, the next refresh reads the same rows again and writes the same figures.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chargeback.months import month_bounds
+from chargeback.overlap import at_once, together
+from chargeback.storage.rollup_parts import Listing
+from chargeback.storage.rollup_store import REWRITE_SHARE
+from chargeback.storage.rollup_sum import Summed, sum_listed
+from chargeback.storage.usage_table import legacy_partition
+from chargeback.workflow.month_to_date import (
+    MonthToDateContext,
+    Refreshed,
+    changes,
+    config_in_force,
+    refreshed_partition,
+    store_refreshed,
+    to_date_document,
+)
+
+FEW = 4   # changed partitions refreshed within the one step; more are fanned out to activities
+
+
+def refresh_to_date_step(ctx: MonthToDateContext, month: str, as_of: str, few: int = FEW) -> dict[str, Any]:
+    """Refresh and price the month so far in one go: ``{"document", "partitions"}`` (the month-to-date
+    document, stored, and what each partition's read did), or, with more than ``few`` changed partitions
+    or a legacy one, ``{"changed": [...]}`` (as ``changed_partitions`` lists them) and nothing done."""
+    month_bounds(month)
+    current, listing, merged, config = at_once(
+        lambda: ctx.usage.watermarks(month), lambda: ctx.rollups.listing(month),
+        lambda: ctx.rollups.merged(month), lambda: config_in_force(ctx.config))
+    changed = changes(current, listing)
+    if len(changed) > few or any(legacy_partition(part["partition"]) for part in changed):
+        return {"changed": changed}
+    refreshed: list[Refreshed] = list(at_once(*(
+        (lambda part=part: refreshed_partition(ctx, month, **part)) for part in changed)))
+    for one in refreshed:
+        listing.with_part(one.part)
+
+    def store() -> None:
+        for one in refreshed:
+            store_refreshed(ctx, month, one)
+
+    def priced() -> tuple[Summed, dict[str, Any] | None]:
+        summed = sum_listed(ctx.rollups, month, listing, merged, REWRITE_SHARE)
+        usage = summed.usage
+        return summed, None if usage is None else to_date_document(config, month, as_of, usage)
+
+    if _takes_deltas(listing, merged, refreshed):
+        _stored, (summed, document) = together(store, priced)
+    else:   # the sum reads the stored aggregates, or merges them all again
+        store()
+        summed, document = priced()
+    if document is None:
+        document = to_date_document(config, month, as_of, ctx.rollups.brought_up(month, listing, summed))
+        ctx.rollups.put_month_to_date(month, document)
+    else:
+        together(summed.write, lambda: ctx.rollups.put_month_to_date(month, document))
+    return {"document": document, "partitions": [one.result for one in refreshed]}
+
+
+def _takes_deltas(listing: Listing, merged: dict[str, Any] | None, refreshed: list[Refreshed]) -> bool:
+    """The merged sum takes every refreshed partition in by its delta, reading no stored aggregate."""
+    if merged is None:
+        return False
+    parts: dict[str, str] = merged["parts"]
+    return all(listing.deltas.get(p, ("", b""))[0] == parts.get(p)
+               for p in (one.part.row["RowKey"] for one in refreshed))
