@@ -138,7 +138,7 @@ def _split_payg(steps: _Steps, line: PaygLine, index: MonthIndex, step: Decimal)
                                                      line.period_end.day, index.prec)
     if weights is None or not _add_whole(steps, line.deployment, int(index.sixty.divide(line.amount, step)),
                                          line.period_start, weights):
-        _add(steps, line.deployment, line.amount, payg_by_groups(line, index.groups.get(pair, []), index.days),
+        _add(steps, line.deployment, line.amount, payg_by_groups(line, index.groups(pair), index.days),
              step, line.period_start)
 
 
@@ -158,7 +158,7 @@ def _split_pool(todate: DepartmentToDate, steps: _Steps, line: PoolLine, index: 
                                                      line.period_end.day, index.prec)
     if weights is None or not _add_whole(steps, line.pool, int(index.sixty.divide(accrued, step)), fallback_day,
                                          weights):
-        _add(steps, line.pool, accrued, pool_by_groups(line, index.pools.get(mine, []), index.days), step,
+        _add(steps, line.pool, accrued, pool_by_groups(line, index.pool_groups(mine), index.days), step,
              fallback_day)
 
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal, getcontext
 from itertools import compress
 from operator import add
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from chargeback.billing.charges import PaygLine, PoolLine
 from chargeback.billing.meter_rates import SECONDS_PER_HOUR
@@ -48,33 +48,15 @@ class MonthIndex:
         self._rates: dict[tuple[tuple[str, Decimal], ...], Scaled | None] = {}
         self._weights: dict[tuple[tuple[str, Decimal], ...], Scaled | None] = {}
         self.quantity: dict[str, dict[Cell, int | Decimal]] = {}   # department -> cell -> quantity
+        self._stored = usage.stored_groups()
         claims: dict[str, str] = {}
         pairs: dict[tuple[str, str], _Gathered] = {}   # (subscription, deployment)
         by_pool: dict[tuple[str, str], _Gathered] = {}   # (department, pool deployment)
-        last: tuple[str, str] = ("", "")
-        pair_days: dict[int, list[int | Decimal]] = {}   # these four: the last group's (subscription, deployment)
-        pair_rows: list[GroupRow] = []
-        dept, pooled = "", False
-        for group in usage.group_rows():   # in order: a (subscription, deployment)'s groups mostly follow each other
-            subscription, deployment, _model, day, _spilled, counts = group
-            if subscription != last[0] or deployment != last[1]:
-                last = (subscription, deployment)
-                found_dept = claims.get(subscription)
-                if found_dept is None:
-                    found_dept = claims[subscription] = config.department_for(subscription)
-                    self.quantity[found_dept] = self.quantity.get(found_dept, {})
-                pair_days, pair_rows = pairs.get(last) or pairs.setdefault(last, ({}, []))
-                dept, pooled = found_dept, deployment in pools
-            pair_rows.append(group)   # _gather, written out: once per group
-            before = pair_days.get(day)
-            pair_days[day] = counts if before is None else list(map(add, before, counts))
-            if pooled:
-                _gather(by_pool, (dept, deployment), day, group)
-            if counts[AUDIO_AT]:
-                quantity, cell = self.quantity[dept], (deployment, AUDIO, days[day])
-                quantity[cell] = quantity.get(cell, 0) + Decimal(counts[AUDIO_AT])
-        self.groups = {pair: rows for pair, (_by_day, rows) in pairs.items()}   # (subscription, deployment)
-        self.pools = {key: rows for key, (_by_day, rows) in by_pool.items()}    # (department, pool deployment)
+        groups, spilled = self._stored
+        self._scan(groups, config, pools, claims, pairs, by_pool)   # in groups()'s order: groups, then spilled
+        self._scan(spilled, config, pools, claims, pairs, by_pool)
+        self._keys = {pair: keys for pair, (_by_day, keys) in pairs.items()}   # (subscription, deployment)
+        self._pool_keys = {key: keys for key, (_by_day, keys) in by_pool.items()}   # (department, pool)
         self.columns = {pair: _columns(by_day, days) for pair, (by_day, _rows) in pairs.items()}
         self.pool_columns = {key: _columns(by_day, days) for key, (by_day, _rows) in by_pool.items()}
         summed: dict[str, dict[tuple[str, str], dict[int, int]]] = {}   # department -> (deployment, meter) -> day
@@ -92,6 +74,51 @@ class MonthIndex:
             for (deployment, meter), by_day in cells.items():
                 quantity.update({(deployment, meter, days[day]): amount for day, amount in by_day.items()})
 
+    def _scan(self, table: dict[Any, list[int | Decimal]], config: ChargebackConfig, pools: frozenset[str],
+              claims: dict[str, str], pairs: dict[tuple[str, str], _Gathered],
+              by_pool: dict[tuple[str, str], _Gathered]) -> None:
+        """Gather the groups of ``table`` (one of ``MonthUsage.stored_groups``, keyed by a ``_Stored``) in key
+        order: a (subscription, deployment)'s groups follow each other."""
+        last_subscription: str | None = None
+        last_deployment: str | None = None
+        pair_days: dict[int, list[int | Decimal]] = {}   # these four: the last group's (subscription, deployment)
+        pair_keys: list[_Stored] = []
+        quantity: dict[Cell, int | Decimal] = {}
+        dept, pooled, days = "", False, self.days
+        for key in sorted(table):
+            counts, subscription, deployment, day = table[key], key[0], key[1], key[3]
+            if subscription != last_subscription or deployment != last_deployment:
+                last_subscription, last_deployment = subscription, deployment
+                found = claims.get(subscription)
+                if found is None:
+                    found = claims[subscription] = config.department_for(subscription)
+                    self.quantity[found] = self.quantity.get(found, {})
+                pair_days, pair_keys = pairs.get((subscription, deployment)) or \
+                    pairs.setdefault((subscription, deployment), ({}, []))
+                dept, pooled, quantity = found, deployment in pools, self.quantity[found]
+            pair_keys.append(key)   # _gather, written out: once per group
+            before = pair_days.get(day)
+            pair_days[day] = counts if before is None else list(map(add, before, counts))
+            if pooled:
+                _gather(by_pool, (dept, deployment), day, key, counts)
+            if counts[AUDIO_AT]:
+                cell = (deployment, AUDIO, days[day])
+                quantity[cell] = quantity.get(cell, 0) + Decimal(counts[AUDIO_AT])
+
+    def groups(self, pair: tuple[str, str]) -> list[GroupRow]:
+        """The groups of a (subscription, deployment), in ``MonthUsage.group_rows``'s order."""
+        return [self._row(key) for key in self._keys.get(pair, ())]
+
+    def pool_groups(self, key: tuple[str, str]) -> list[GroupRow]:
+        """The groups of a (department, pool deployment), in ``MonthUsage.group_rows``'s order."""
+        return [self._row(found) for found in self._pool_keys.get(key, ())]
+
+    def _row(self, key: _Stored) -> GroupRow:
+        groups, spilled = self._stored
+        if len(key) == 4:
+            return key[0], key[1], key[2], key[3], "", groups[key]
+        return key[0], key[1], key[2], key[3], key[4], spilled[key]
+
     def rates(self, rates: dict[str, Decimal]) -> Scaled | None:
         """A pay-as-you-go line's rates ``scaled``, in meter order (one line's price is many lines')."""
         key = tuple(sorted(rates.items()))
@@ -108,19 +135,21 @@ class MonthIndex:
 
 
 # A (subscription or department, deployment)'s days, each its groups' counts summed (the aggregate's own list
-# while one group has the day: read, never changed), and its groups in order.
-_Gathered = tuple[dict[int, list[int | Decimal]], list[GroupRow]]
+# while one group has the day: read, never changed), and its groups' keys in order.
+_Stored = tuple[str, str, str, int] | tuple[str, str, str, int, str]   # MonthUsage.stored_groups' keys
+_Gathered = tuple[dict[int, list[int | Decimal]], list[_Stored]]
 
 
-def _gather(gathered: dict[tuple[str, str], _Gathered], key: tuple[str, str], day: int, group: GroupRow) -> None:
+def _gather(gathered: dict[tuple[str, str], _Gathered], key: tuple[str, str], day: int, stored: _Stored,
+            counts: list[int | Decimal]) -> None:
     found = gathered.get(key)
     if found is None:
-        gathered[key] = ({day: group[5]}, [group])
+        gathered[key] = ({day: counts}, [stored])
         return
-    by_day, rows = found
-    rows.append(group)
+    by_day, keys = found
+    keys.append(stored)
     summed = by_day.get(day)
-    by_day[day] = group[5] if summed is None else list(map(add, summed, group[5]))
+    by_day[day] = counts if summed is None else list(map(add, summed, counts))
 
 
 def add_days(steps: dict[_K, dict[_D, int]], key: _K, days: Iterable[_D], amounts: Iterable[int]) -> None:

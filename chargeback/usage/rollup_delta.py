@@ -40,10 +40,12 @@ def decode_groups(data: dict[str, Any]) -> MonthUsage:
     """Inverse of ``encode_groups`` (no attribution)."""
     usage = MonthUsage(data["month"])
     usage.outside_month = int(data["outside_month"])
+    seconds: dict[str, Decimal] = {}   # audio seconds as text -> the Decimal (immutable: one per text)
+    groups, spilled = usage.stored_groups()
     for row in data["groups"]:
-        usage._groups[(row[0], row[1], row[2], int(row[3]))] = _decoded(row[_GROUP_KEY:])
+        groups[(row[0], row[1], row[2], int(row[3]))] = _decoded(row, _GROUP_KEY, seconds)
     for row in data["spilled"]:
-        usage._spilled[(row[0], row[1], row[2], int(row[3]), row[4])] = _decoded(row[_SPILLED_KEY:])
+        spilled[(row[0], row[1], row[2], int(row[3]), row[4])] = _decoded(row, _SPILLED_KEY, seconds)
     return usage
 
 
@@ -137,10 +139,13 @@ def _encoded(counts: list[int | Decimal]) -> list[int | Decimal | str]:
     return out
 
 
-def _decoded(values: list[Any]) -> list[int | Decimal]:
-    """JSON gives the integer counts back as ``int``; only ``audio_seconds`` needs converting."""
-    if len(values) != _WIDTH:
-        raise ValueError(f"expected {_WIDTH} counts, got {len(values)}")
-    counts = list(values)
-    counts[_AUDIO] = Decimal(counts[_AUDIO])
+def _decoded(row: list[Any], at: int, seconds: dict[str, Decimal]) -> list[int | Decimal]:
+    """The counts of ``row`` from ``at`` on: JSON gives the integer counts back as ``int``; only
+    ``audio_seconds`` needs converting (``seconds``: the texts converted so far)."""
+    counts: list[Any] = row[at:]
+    if len(counts) != _WIDTH:
+        raise ValueError(f"expected {_WIDTH} counts, got {len(counts)}")
+    text = counts[_AUDIO]
+    found = seconds.get(text)
+    counts[_AUDIO] = seconds.setdefault(text, Decimal(text)) if found is None else found
     return counts
