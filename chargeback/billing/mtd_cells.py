@@ -105,7 +105,7 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
     step, nothing = quantum(charges.currency), zero(charges.currency)
     index = MonthIndex(usage, config, frozenset(p.deployment for p in charges.pools))
     out: dict[str, DepartmentToDate] = {}
-    money: dict[int, Decimal] = {}   # whole steps -> the Decimal (immutable: one for every cell of that amount)
+    money = _Money(nothing, step)
     for dept in charges.departments:
         todate = DepartmentToDate(dept.department, charges.currency, markup_percent=charges.markup_percent)
         todate.quantity = index.quantity.get(dept.department, {})
@@ -117,13 +117,27 @@ def month_to_date(charges: MonthCharges, usage: MonthUsage, config: ChargebackCo
                 _split_pool(todate, steps, line, index, step, as_of)
         # In cell order (what cell_rows sorts by); a cell's steps summed, then made money once: the same Decimal
         # as adding each line's part to it in turn (whole steps: exact).
-        todate.cost = {(deployment, meter, day): money.get(units) or money.setdefault(units, nothing + units * step)
+        todate.cost = {(deployment, meter, day): money[units]
                        for (deployment, meter), days in sorted(steps.items()) for day, units in sorted(days.items())}
         out[dept.department] = todate
     return out
 
 
 _Steps = dict[tuple[str, str], dict[date, int]]   # (deployment, meter) -> day -> whole steps of the currency
+
+
+class _Money(dict[int, Decimal]):
+    """Whole steps -> the Decimal ``nothing + units x step`` (immutable: one for every cell of that amount)."""
+
+    def __init__(self, nothing: Decimal, step: Decimal):
+        super().__init__()
+        self.nothing, self.step = nothing, step
+
+    def __missing__(self, units: int) -> Decimal:
+        amount = self[units] = self.nothing + units * self.step
+        return amount
+
+
 _split = decimal_split   # the split itself, by the name its tests know
 
 
@@ -189,8 +203,12 @@ def _add(steps: _Steps, deployment: str, amount: Decimal, weights: dict[Key, Dec
 
 
 def _add_parts(steps: _Steps, deployment: str, keys: list[Key], parts: list[int]) -> None:
-    for (meter, day), part in zip(keys, parts, strict=True):
-        add_days(steps, (deployment, meter), (day,), (part,))
+    for (meter, day), part in zip(keys, parts, strict=True):   # add_days, one day at a time
+        found = steps.get((deployment, meter))
+        if found is None:
+            steps[(deployment, meter)] = {day: part}
+        else:
+            found[day] = found.get(day, 0) + part
 
 
 CELL_COLUMNS = ("deployment", "meter", "day", "quantity", "cost")
