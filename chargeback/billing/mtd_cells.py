@@ -93,7 +93,7 @@ class DepartmentToDate:
         # month_to_date makes the cost cells in order: sorting them again only checks it
         rows = [[deployment, meter, texts[day], str(got(cell, 0)), str(amount)]
                 for cell, amount in sorted(cost.items()) for deployment, meter, day in (cell,)]
-        rest = sorted(cell for cell in quantity if cell not in cost)
+        rest = sorted(quantity.keys() - cost.keys())   # distinct keys: sorted the same whatever their order
         rows += [[deployment, meter, texts.get(day) or day.isoformat(), str(quantity[cell]), "0"]
                  for cell in rest for deployment, meter, day in (cell,)]
         return rows
