@@ -1,0 +1,182 @@
+"""Against Azurite, the hourly refresh in one step (chargeback/workflow/mtd_refresh.refresh_to_date_step)
+against the three steps it fuses (changed_partitions, refresh_partition_step per partition,
+price_to_date_step): the same plan of arrivals (one partition, two, late rows in old partitions, rows
+redelivered or replaced with other usage, so read whole, many partitions at once, more than ``FEW``) and
+faults (the merged blob lost, the deltas dropped from the rollup rows, a ``Since`` on a row moved) played
+on two stores of their own, A refreshed as the orchestrator does (the one step, the three when it lists
+``changed``: devhost/bench_mtd._refresh), B always with the three. After every refresh both stored
+month-to-date documents are the same and each store's month equals a full read of its usage table."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chargeback.storage import usage_delta
+from chargeback.storage.rollup_store import ROLLUP_TABLE, RollupStore, merged_blob
+from chargeback.usage.reading import aggregate_stored_month
+from chargeback.workflow.month_to_date import (
+    MonthToDateContext,
+    changed_partitions,
+    price_to_date_step,
+    refresh_partition_step,
+)
+from chargeback.workflow.mtd_refresh import refresh_to_date_step
+
+from .test_mtd_delta_property import examples
+from .test_mtd_incremental_property import AS_OF, MONTH, fresh, record  # noqa: F401 (fixture)
+
+
+def args(days):
+    """A record's arguments but its id (n, day, hour, who, tokens, variant), on one of ``days``."""
+    return st.tuples(st.integers(0, 40), days, st.integers(0, 23), st.integers(0, 2),
+                     st.integers(0, 3_000_000), st.just(0))
+
+
+ONE = st.just(31)                  # the month's last slice (hours 698-743)
+TWO = st.sampled_from([1, 31])     # its first and its last
+OLD = st.integers(3, 12)           # slices refreshed long ago, or never (new partitions)
+steps = st.lists(st.one_of(
+    st.tuples(st.just("write"), st.lists(args(ONE), min_size=1, max_size=5)),
+    st.tuples(st.just("write"), st.lists(args(TWO), min_size=1, max_size=5)),
+    st.tuples(st.just("write"), st.lists(args(OLD), min_size=1, max_size=3)),    # late rows
+    st.tuples(st.just("spread"), st.lists(st.integers(1, 31), min_size=10, max_size=12, unique=True)),
+    st.tuples(st.just("again"), st.integers(0, 10)),      # an earlier batch redelivered as it was
+    st.tuples(st.just("replace"), st.integers(0, 10)),    # ... or with other usage
+    st.tuples(st.just("refresh"), st.none()),
+    st.tuples(st.just("lose_merged"), st.none()),
+    st.tuples(st.just("drop_deltas"), st.none()),
+    st.tuples(st.just("move_since"), st.sampled_from([-3600, -5, 5, 3600])),
+    st.tuples(st.just("pause"), st.none()),
+), min_size=1, max_size=7)
+
+
+def context(services) -> MonthToDateContext:
+    return MonthToDateContext(usage=services.usage, rollups=RollupStore(services.account), config=services.config)
+
+
+def fused(ctx: MonthToDateContext) -> str:
+    """As devhost/bench_mtd._refresh (and the orchestrator): the one step, or the three if it lists."""
+    done = refresh_to_date_step(ctx, MONTH, AS_OF)
+    if "changed" not in done:
+        return "one step"
+    for part in done["changed"]:
+        refresh_partition_step(ctx, MONTH, **part)
+    price_to_date_step(ctx, MONTH, AS_OF)
+    return "fanned out"
+
+
+def three_steps(ctx: MonthToDateContext) -> None:
+    for part in changed_partitions(ctx, MONTH):
+        refresh_partition_step(ctx, MONTH, **part)
+    price_to_date_step(ctx, MONTH, AS_OF)
+
+
+def without_as_of(document: dict | None) -> dict | None:
+    return None if document is None else {k: v for k, v in document.items() if k != "as_of"}
+
+
+class Twins:
+    """One plan played on two stores: A refreshed by ``fused``, B by ``three_steps``."""
+
+    def __init__(self, a, b, pause: float):
+        self.services = (a, b)
+        self.ctx = (context(a), context(b))
+        self.pause_for = pause
+        self.sent: list[list[tuple]] = []   # each batch as (id, arguments)
+        self.paths: list[str] = []
+
+    def _store(self, batch: list[tuple]) -> None:
+        records = [replace(record(*arguments), record_id=key) for key, arguments in batch]
+        for services in self.services:
+            services.usage.write(records)
+
+    def write(self, batch) -> None:
+        """Each record under an id of its own (``again`` and ``replace`` write one again)."""
+        keyed = [(f"w{len(self.sent)}-{i}", arguments) for i, arguments in enumerate(batch)]
+        self._store(keyed)
+        self.sent.append(keyed)
+
+    def spread(self, days) -> None:
+        self.write([(n, day, 12, n % 3, 10_000 * n, 0) for n, day in enumerate(days)])
+
+    def again(self, n) -> None:
+        if self.sent:
+            self._store(self.sent[n % len(self.sent)])
+
+    def replace(self, n) -> None:
+        if self.sent:
+            batch = [(key, (*arguments[:5], arguments[5] + 1)) for key, arguments in self.sent[n % len(self.sent)]]
+            self._store(batch)
+            self.sent[n % len(self.sent)] = batch
+
+    def lose_merged(self, _arg) -> None:
+        for ctx in self.ctx:
+            ctx.rollups.delete(merged_blob(MONTH))
+
+    def drop_deltas(self, _arg) -> None:
+        for services, ctx in zip(self.services, self.ctx, strict=True):
+            table = services.account.table(ROLLUP_TABLE)
+            for partition in ctx.rollups.parts(MONTH):
+                table.upsert_entity({"PartitionKey": MONTH, "RowKey": partition, "Previous": "", "Delta": b""})
+
+    def move_since(self, seconds) -> None:
+        """Every rollup row's ``Since`` moved (the aggregate's Counted.since stays): the fetched rows are
+        not the ones the aggregate needs, and the read must query again."""
+        for services in self.services:
+            table = services.account.table(ROLLUP_TABLE)
+            for row in table.query_entities("PartitionKey eq @m", parameters={"m": MONTH}, select=["RowKey", "Since"]):
+                if row.get("Since"):
+                    moved = datetime.fromisoformat(row["Since"]) + timedelta(seconds=seconds)
+                    table.upsert_entity({"PartitionKey": MONTH, "RowKey": row["RowKey"], "Since": moved.isoformat()})
+
+    def pause(self, _arg) -> None:
+        time.sleep(self.pause_for)
+
+    def refresh(self, _arg) -> None:
+        a, b = self.ctx
+        self.paths.append(fused(a))
+        three_steps(b)
+        for ctx in self.ctx:
+            assert changed_partitions(ctx, MONTH) == []
+        assert without_as_of(a.rollups.month_to_date(MONTH)) == without_as_of(b.rollups.month_to_date(MONTH))
+        assert a.rollups.month_to_date(MONTH) is not None
+        for ctx, services in zip(self.ctx, self.services, strict=True):
+            assert ctx.rollups.month_usage(MONTH) == aggregate_stored_month(services.usage, MONTH)
+
+    def play(self, plan) -> list[str]:
+        """After 18 records on days 1, 6, ... 26, refreshed (fanned out: 6 partitions, more than FEW)."""
+        self.write([(n, 1 + n % 6 * 5, 9, n % 3, 1_000 + n, 0) for n in range(18)])
+        self.refresh(None)
+        for action, arg in [*plan, ("refresh", None)]:
+            getattr(self, action)(arg)
+        return self.paths
+
+
+@examples(10)
+@given(plan=steps)
+def test_inside_the_margin_the_one_step_prices_as_the_three(fresh, plan):  # noqa: F811
+    Twins(fresh(), fresh(), pause=0.0).play(plan)
+
+
+@examples(4)
+@given(plan=steps)
+def test_past_the_margin_the_one_step_prices_as_the_three(fresh, plan, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(usage_delta, "MARGIN", timedelta(0))
+    Twins(fresh(), fresh(), pause=2.5).play(plan)
+
+
+def test_a_fixed_plan_takes_both_paths(fresh):  # noqa: F811
+    """The month's first refresh fans out, one partition's rows go in one step, a spread over many
+    partitions fans out again, a redelivery (read whole) and a lost merged blob go in one step."""
+    plan = [("write", [(1, 31, 5, 0, 1_000, 0)]), ("refresh", None),
+            ("spread", list(range(1, 31, 2))), ("refresh", None),
+            ("again", 1), ("refresh", None),
+            ("write", [(2, 1, 5, 1, 2_000, 0), (3, 31, 6, 2, 3_000, 0)]), ("lose_merged", None), ("refresh", None),
+            ("replace", 3), ("drop_deltas", None), ("refresh", None),
+            ("write", [(4, 31, 7, 0, 4_000, 0)]), ("move_since", 3600)]
+    assert Twins(fresh(), fresh(), pause=0.0).play(plan) == [
+        "fanned out", "one step", "fanned out", "one step", "one step", "one step", "one step"]
