@@ -37,15 +37,15 @@ class Summed:
 
 
 def sum_listed(store: RollupStore, month: str, listing: Listing, merged: dict[str, Any] | None,
-               share: int) -> Summed:
+               share: int, decoded: MonthUsage | None = None) -> Summed:
     """The merged sum plus what changed since, per ``listing``; rewritten when the deltas taken in exceed
-    1/``share`` of its groups."""
+    1/``share`` of its groups. ``decoded``: ``merged``'s groups already decoded (decode_groups; used up)."""
     rows = listing.rows
     if merged is None or any(digest is None for _watermark, digest in rows.values()):
         return Summed(None)
     digests: dict[str, str] = merged["parts"]
     attribution: dict[str, dict[str, Any]] = merged["attribution"]
-    usage = decode_groups(merged["usage"])
+    usage = decode_groups(merged["usage"]) if decoded is None else decoded
     changed = sorted(p for p in set(rows) | set(digests) if rows.get(p, ("", None))[1] != digests.get(p))
     added: list[MonthUsage] = []   # while every change is a delta, the sum's encoding can be patched
     swapped, grown = False, 0

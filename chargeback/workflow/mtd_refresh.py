@@ -28,6 +28,7 @@ from chargeback.storage.rollup_parts import Listing
 from chargeback.storage.rollup_store import REWRITE_SHARE
 from chargeback.storage.rollup_sum import Summed, sum_listed
 from chargeback.storage.usage_table import legacy_partition
+from chargeback.usage.rollup_delta import decode_groups
 from chargeback.workflow.month_to_date import (
     MonthToDateContext,
     Refreshed,
@@ -52,8 +53,10 @@ def refresh_to_date_step(ctx: MonthToDateContext, month: str, as_of: str, few: i
     changed = changes(current, listing)
     if len(changed) > few or any(legacy_partition(part["partition"]) for part in changed):
         return {"changed": changed}
-    refreshed: list[Refreshed] = list(at_once(*(
-        (lambda part=part: refreshed_partition(ctx, month, **part)) for part in changed)))
+    # The merged sum is decoded here while the partitions' requests wait in other threads.
+    *done, decoded = at_once(*((lambda part=part: refreshed_partition(ctx, month, **part)) for part in changed),
+                             lambda: None if merged is None else decode_groups(merged["usage"]))
+    refreshed: list[Refreshed] = done
     for one in refreshed:
         listing.with_part(one.part)
 
@@ -62,7 +65,7 @@ def refresh_to_date_step(ctx: MonthToDateContext, month: str, as_of: str, few: i
             store_refreshed(ctx, month, one)
 
     def priced() -> tuple[Summed, dict[str, Any] | None]:
-        summed = sum_listed(ctx.rollups, month, listing, merged, REWRITE_SHARE)
+        summed = sum_listed(ctx.rollups, month, listing, merged, REWRITE_SHARE, decoded)
         usage = summed.usage
         return summed, None if usage is None else to_date_document(config, month, as_of, usage)
 
