@@ -193,6 +193,11 @@ class ChargebackConfig:
 
     def fingerprint(self) -> str:
         """``sha256:<hex>`` of the canonical JSON: identifies the config version a run priced with."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        # Made once per config, as Price._by_meter (every part of a config is frozen): each refresh prices with it.
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
