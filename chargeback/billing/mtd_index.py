@@ -53,8 +53,13 @@ class MonthIndex:
         pairs: dict[tuple[str, str], _Gathered] = {}   # (subscription, deployment)
         by_pool: dict[tuple[str, str], _Gathered] = {}   # (department, pool deployment)
         groups, spilled = self._stored
-        self._scan(groups, config, pools, claims, pairs, by_pool)   # in groups()'s order: groups, then spilled
-        self._scan(spilled, config, pools, claims, pairs, by_pool)
+        audio: list[_Stored] = []   # the groups with audio seconds
+        self._scan(groups, config, pools, claims, pairs, by_pool, audio)
+        self._scan(spilled, config, pools, claims, pairs, by_pool, audio)
+        for key in sorted(audio, key=_in_order):   # Decimal: added in groups()'s order
+            quantity, cell = self.quantity[claims[key[0]]], (key[1], AUDIO, days[key[3]])
+            seconds = (groups[key] if len(key) == 4 else spilled[key])[AUDIO_AT]
+            quantity[cell] = quantity.get(cell, 0) + Decimal(seconds)
         self._keys = {pair: keys for pair, (_by_day, keys) in pairs.items()}   # (subscription, deployment)
         self._pool_keys = {key: keys for key, (_by_day, keys) in by_pool.items()}   # (department, pool)
         self.columns = {pair: _columns(by_day, days) for pair, (by_day, _rows) in pairs.items()}
@@ -76,17 +81,18 @@ class MonthIndex:
 
     def _scan(self, table: dict[Any, list[int | Decimal]], config: ChargebackConfig, pools: frozenset[str],
               claims: dict[str, str], pairs: dict[tuple[str, str], _Gathered],
-              by_pool: dict[tuple[str, str], _Gathered]) -> None:
-        """Gather the groups of ``table`` (one of ``MonthUsage.stored_groups``, keyed by a ``_Stored``) in key
-        order: a (subscription, deployment)'s groups follow each other."""
+              by_pool: dict[tuple[str, str], _Gathered], audio: list[_Stored]) -> None:
+        """Gather the groups of ``table`` (one of ``MonthUsage.stored_groups``, keyed by a ``_Stored``) as stored
+        (in key order, as the merged sum is, a (subscription, deployment)'s groups follow each other): every
+        sum made here is of integers, or of audio seconds only asked whether it is 0; the keys of the groups
+        with audio seconds go to ``audio``, to be added in order."""
         last_subscription: str | None = None
         last_deployment: str | None = None
         pair_days: dict[int, list[int | Decimal]] = {}   # these four: the last group's (subscription, deployment)
         pair_keys: list[_Stored] = []
-        quantity: dict[Cell, int | Decimal] = {}
-        dept, pooled, days = "", False, self.days
-        for key in sorted(table):
-            counts, subscription, deployment, day = table[key], key[0], key[1], key[3]
+        dept, pooled = "", False
+        for key, counts in table.items():
+            subscription, deployment, day = key[0], key[1], key[3]
             if subscription != last_subscription or deployment != last_deployment:
                 last_subscription, last_deployment = subscription, deployment
                 found = claims.get(subscription)
@@ -95,23 +101,22 @@ class MonthIndex:
                     self.quantity[found] = self.quantity.get(found, {})
                 pair_days, pair_keys = pairs.get((subscription, deployment)) or \
                     pairs.setdefault((subscription, deployment), ({}, []))
-                dept, pooled, quantity = found, deployment in pools, self.quantity[found]
+                dept, pooled = found, deployment in pools
             pair_keys.append(key)   # _gather, written out: once per group
             before = pair_days.get(day)
             pair_days[day] = counts if before is None else list(map(add, before, counts))
             if pooled:
                 _gather(by_pool, (dept, deployment), day, key, counts)
             if counts[AUDIO_AT]:
-                cell = (deployment, AUDIO, days[day])
-                quantity[cell] = quantity.get(cell, 0) + Decimal(counts[AUDIO_AT])
+                audio.append(key)
 
     def groups(self, pair: tuple[str, str]) -> list[GroupRow]:
         """The groups of a (subscription, deployment), in ``MonthUsage.group_rows``'s order."""
-        return [self._row(key) for key in self._keys.get(pair, ())]
+        return [self._row(key) for key in sorted(self._keys.get(pair, ()), key=_in_order)]
 
     def pool_groups(self, key: tuple[str, str]) -> list[GroupRow]:
         """The groups of a (department, pool deployment), in ``MonthUsage.group_rows``'s order."""
-        return [self._row(found) for found in self._pool_keys.get(key, ())]
+        return [self._row(found) for found in sorted(self._pool_keys.get(key, ()), key=_in_order)]
 
     def _row(self, key: _Stored) -> GroupRow:
         groups, spilled = self._stored
@@ -138,6 +143,11 @@ class MonthIndex:
 # while one group has the day: read, never changed), and its groups' keys in order.
 _Stored = tuple[str, str, str, int] | tuple[str, str, str, int, str]   # MonthUsage.stored_groups' keys
 _Gathered = tuple[dict[int, list[int | Decimal]], list[_Stored]]
+
+
+def _in_order(key: _Stored) -> tuple[int, _Stored]:
+    """``MonthUsage.group_rows``' order: the groups in key order, then the spilled groups in key order."""
+    return len(key), key
 
 
 def _gather(gathered: dict[tuple[str, str], _Gathered], key: tuple[str, str], day: int, stored: _Stored,
