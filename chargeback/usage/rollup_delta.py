@@ -42,8 +42,14 @@ def decode_groups(data: dict[str, Any]) -> MonthUsage:
     usage.outside_month = int(data["outside_month"])
     seconds: dict[str, Decimal] = {}   # audio seconds as text -> the Decimal (immutable: one per text)
     groups, spilled = usage.stored_groups()
-    for row in data["groups"]:
-        groups[(row[0], row[1], row[2], int(row[3]))] = _decoded(row, _GROUP_KEY, seconds)
+    for row in data["groups"]:   # _decoded, written out: once per group
+        key, counts = (row[0], row[1], row[2], int(row[3])), row[_GROUP_KEY:]
+        if len(counts) != _WIDTH:
+            raise ValueError(f"expected {_WIDTH} counts, got {len(counts)}")
+        text = counts[_AUDIO]
+        found = seconds.get(text)
+        counts[_AUDIO] = seconds.setdefault(text, Decimal(text)) if found is None else found
+        groups[key] = counts
     for row in data["spilled"]:
         spilled[(row[0], row[1], row[2], int(row[3]), row[4])] = _decoded(row, _SPILLED_KEY, seconds)
     return usage
