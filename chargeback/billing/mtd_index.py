@@ -202,9 +202,10 @@ def int_weights(rates: Scaled, columns: Columns | None, first: int, last: int, p
         return segments
     days, dated, figures = columns
     low, high = bisect_left(days, first), bisect_right(days, last)
-    span, limit = dated[low:high], 10 ** prec
+    whole = not low and high == len(days)   # the line's period has every day with groups: no slices
+    span, limit = dated if whole else dated[low:high], 10 ** prec
     for meter, at, multiplier, coefficient in rates:
-        column = figures[at][low:high]
+        column = figures[at] if whole else figures[at][low:high]
         if not any(column):
             continue
         used = list(compress(span, column))
