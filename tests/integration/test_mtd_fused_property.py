@@ -26,7 +26,7 @@ from chargeback.workflow.month_to_date import (
 )
 from chargeback.workflow.mtd_refresh import refresh_to_date_step
 
-from .test_mtd_delta_property import examples
+from .test_mtd_delta_property import examples, rows_of, unseen
 from .test_mtd_incremental_property import AS_OF, MONTH, fresh, record  # noqa: F401 (fixture)
 
 
@@ -47,6 +47,8 @@ steps = st.lists(st.one_of(
     st.tuples(st.just("again"), st.integers(0, 10)),      # an earlier batch redelivered as it was
     st.tuples(st.just("replace"), st.integers(0, 10)),    # ... or with other usage
     st.tuples(st.just("refresh"), st.none()),
+    st.tuples(st.just("racing"), st.lists(args(TWO), min_size=1, max_size=3)),   # listed, written, read
+    st.tuples(st.just("missed"), st.lists(args(TWO), min_size=1, max_size=3)),   # ... and not all seen
     st.tuples(st.just("lose_merged"), st.none()),
     st.tuples(st.just("drop_deltas"), st.none()),
     st.tuples(st.just("move_since"), st.sampled_from([-3600, -5, 5, 3600])),
@@ -90,9 +92,13 @@ class Twins:
         self.paths: list[str] = []
 
     def _store(self, batch: list[tuple]) -> None:
-        records = [replace(record(*arguments), record_id=key) for key, arguments in batch]
+        records = self._records(batch)
         for services in self.services:
             services.usage.write(records)
+
+    @staticmethod
+    def _records(batch: list[tuple]) -> list:
+        return [replace(record(*arguments), record_id=key) for key, arguments in batch]
 
     def write(self, batch) -> None:
         """Each record under an id of its own (``again`` and ``replace`` write one again)."""
@@ -133,6 +139,53 @@ class Twins:
                     moved = datetime.fromisoformat(row["Since"]) + timedelta(seconds=seconds)
                     table.upsert_entity({"PartitionKey": MONTH, "RowKey": row["RowKey"], "Since": moved.isoformat()})
 
+    def racing(self, batch) -> None:
+        self._during(batch, hide=False)
+
+    def missed(self, batch) -> None:
+        self._during(batch, hide=True)
+
+    def _during(self, batch, hide: bool) -> None:
+        """A refresh with ``batch`` written once the partition index is listed and before the reads (on A,
+        from within the one step: its index listing writes them before it returns); ``hide``: the reads do
+        not see them, but the last (stamped after them; a row stored before the read began is always
+        seen), as test_mtd_delta_property's ``missed``."""
+        keyed = [(f"w{len(self.sent)}-{i}", arguments) for i, arguments in enumerate(batch)]
+        stored = rows_of(self._records([row for sent in self.sent for row in sent]))
+        records = self._records(keyed)
+        first, last = (records[:-1], records[-1:]) if hide and len(records) > 1 else (records, [])
+        hidden = (rows_of(first) - rows_of(last) if last else rows_of(first)) if hide else set()
+
+        def write(usage) -> None:
+            usage.write(first)
+            if last:
+                usage.write(last)
+
+        (a, b), (usage_a, usage_b) = self.ctx, (self.services[0].usage, self.services[1].usage)
+        listed, done = usage_a.watermarks, []
+
+        def then_write(month):
+            marks = listed(month)
+            if not done:
+                write(usage_a)
+                done.append(True)
+            return marks
+
+        usage_a.watermarks = then_write
+        try:
+            with unseen(hidden - stored):
+                self.paths.append(fused(a))
+        finally:
+            del usage_a.watermarks
+        changed = changed_partitions(b, MONTH)
+        write(usage_b)
+        with unseen(hidden - stored):
+            for part in changed:
+                refresh_partition_step(b, MONTH, **part)
+        price_to_date_step(b, MONTH, AS_OF)
+        self.sent.append(keyed)
+        assert without_as_of(a.rollups.month_to_date(MONTH)) == without_as_of(b.rollups.month_to_date(MONTH))
+
     def pause(self, _arg) -> None:
         time.sleep(self.pause_for)
 
@@ -171,12 +224,16 @@ def test_past_the_margin_the_one_step_prices_as_the_three(fresh, plan, monkeypat
 
 def test_a_fixed_plan_takes_both_paths(fresh):  # noqa: F811
     """The month's first refresh fans out, one partition's rows go in one step, a spread over many
-    partitions fans out again, a redelivery (read whole) and a lost merged blob go in one step."""
+    partitions fans out again; a redelivery (read whole), a lost merged blob, rows replaced with the deltas
+    dropped, a Since moved, rows a read does not see and rows written during a refresh go in one step."""
     plan = [("write", [(1, 31, 5, 0, 1_000, 0)]), ("refresh", None),
             ("spread", list(range(1, 31, 2))), ("refresh", None),
             ("again", 1), ("refresh", None),
             ("write", [(2, 1, 5, 1, 2_000, 0), (3, 31, 6, 2, 3_000, 0)]), ("lose_merged", None), ("refresh", None),
             ("replace", 3), ("drop_deltas", None), ("refresh", None),
-            ("write", [(4, 31, 7, 0, 4_000, 0)]), ("move_since", 3600)]
+            ("write", [(4, 31, 7, 0, 4_000, 0)]), ("move_since", 3600), ("refresh", None),
+            ("write", [(7, 1, 2, 0, 7_000, 0)]), ("missed", [(5, 1, 4, 0, 5_000, 0), (6, 1, 8, 1, 6_000, 0)]),
+            ("racing", [(8, 31, 9, 2, 8_000, 0)])]
     assert Twins(fresh(), fresh(), pause=0.0).play(plan) == [
-        "fanned out", "one step", "fanned out", "one step", "one step", "one step", "one step"]
+        "fanned out", "one step", "fanned out", "one step", "one step", "one step", "one step", "one step",
+        "one step", "one step"]
