@@ -180,6 +180,21 @@ def test_a_since_on_the_row_other_than_the_aggregates_counts_every_row_once(fres
     assert_exact(services, ctx, done["document"])
 
 
+def test_a_row_without_since_reads_since_the_aggregates_own(fresh, past_margin, reads):  # noqa: F811
+    """A rollup row from before ``Since`` was kept on it: nothing is fetched ahead, the aggregate's own
+    ``since`` is queried once, and the row stored has its Since."""
+    services = fresh()
+    ctx = refreshed_month(services)
+    new_rows(services)
+    set_since(services, LAST, "")
+    assert changed_partitions(ctx, MONTH)[0]["since"] is None
+    reads.clear()
+    done = refresh_to_date_step(ctx, MONTH, AS_OF)
+    assert (done["partitions"], reads) == ([{"partition": LAST, "records": 3, "read": "since"}], Counter({LAST: 3}))
+    assert_exact(services, ctx, done["document"])
+    assert ctx.rollups.listing(MONTH).since.get(LAST)
+
+
 # (c) more than few
 
 
@@ -259,6 +274,31 @@ def test_a_failure_while_storing_raises_and_the_next_refresh_is_exact(fresh, mon
     monkeypatch.setattr(RollupStore, "store_part", store_part)
     done = refresh_to_date_step(ctx, MONTH, AS_OF)
     assert [p["partition"] for p in done["partitions"]] == ([LAST] if stored_first else sorted([FIRST, LAST]))
+    named_parts_stored(ctx)
+    assert_exact(services, ctx, done["document"])
+
+
+@pytest.mark.parametrize("failing", ["put_merged", "put_month_to_date"])
+def test_a_failure_after_storing_raises_and_the_next_refresh_is_exact(fresh, monkeypatch, failing):  # noqa: F811
+    """The aggregates stored, then the merged sum's rewrite (due: REWRITE_SHARE made large) or the
+    document's write fails: the next refresh, with nothing changed, writes them exactly."""
+    services = fresh()
+    ctx = refreshed_month(services, pause=0.0)
+    new_rows(services, day=31, first=100, count=2)
+    monkeypatch.setattr(mtd_refresh, "REWRITE_SHARE", 10**6)
+    original = getattr(RollupStore, failing)
+
+    def crash(self, *args, **kwargs):
+        raise Crash
+
+    monkeypatch.setattr(RollupStore, failing, crash)
+    with pytest.raises(Crash):
+        refresh_to_date_step(ctx, MONTH, AS_OF)
+    monkeypatch.setattr(RollupStore, failing, original)
+    assert changed_partitions(ctx, MONTH) == []   # the aggregates were stored
+    named_parts_stored(ctx)
+    done = refresh_to_date_step(ctx, MONTH, AS_OF)
+    assert done["partitions"] == []
     named_parts_stored(ctx)
     assert_exact(services, ctx, done["document"])
 
