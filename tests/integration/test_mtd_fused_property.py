@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chargeback.storage import usage_delta
+from chargeback.storage import rollup_parts, usage_delta
 from chargeback.storage.rollup_store import ROLLUP_TABLE, RollupStore, merged_blob
 from chargeback.usage.reading import aggregate_stored_month
 from chargeback.workflow.month_to_date import (
@@ -53,6 +53,7 @@ steps = st.lists(st.one_of(
     st.tuples(st.just("drop_deltas"), st.none()),
     st.tuples(st.just("move_since"), st.sampled_from([-3600, -5, 5, 3600])),
     st.tuples(st.just("pause"), st.none()),
+    st.tuples(st.just("tiny"), st.booleans()),            # deltas do not fit a row (or fit again)
 ), min_size=1, max_size=7)
 
 
@@ -84,7 +85,8 @@ def without_as_of(document: dict | None) -> dict | None:
 class Twins:
     """One plan played on two stores: A refreshed by ``fused``, B by ``three_steps``."""
 
-    def __init__(self, a, b, pause: float):
+    def __init__(self, a, b, pause: float, patch):
+        self.patch = patch
         self.services = (a, b)
         self.ctx = (context(a), context(b))
         self.pause_for = pause
@@ -186,6 +188,9 @@ class Twins:
         self.sent.append(keyed)
         assert without_as_of(a.rollups.month_to_date(MONTH)) == without_as_of(b.rollups.month_to_date(MONTH))
 
+    def tiny(self, on: bool) -> None:
+        self.patch.setattr(rollup_parts, "DELTA_BYTES", 40 if on else 60_000)
+
     def pause(self, _arg) -> None:
         time.sleep(self.pause_for)
 
@@ -211,21 +216,24 @@ class Twins:
 
 @examples(10)
 @given(plan=steps)
-def test_inside_the_margin_the_one_step_prices_as_the_three(fresh, plan):  # noqa: F811
-    Twins(fresh(), fresh(), pause=0.0).play(plan)
+def test_inside_the_margin_the_one_step_prices_as_the_three(fresh, plan, monkeypatch):  # noqa: F811
+    with monkeypatch.context() as patch:
+        Twins(fresh(), fresh(), 0.0, patch).play(plan)
 
 
 @examples(4)
 @given(plan=steps)
 def test_past_the_margin_the_one_step_prices_as_the_three(fresh, plan, monkeypatch):  # noqa: F811
     monkeypatch.setattr(usage_delta, "MARGIN", timedelta(0))
-    Twins(fresh(), fresh(), pause=2.5).play(plan)
+    with monkeypatch.context() as patch:
+        Twins(fresh(), fresh(), 2.5, patch).play(plan)
 
 
-def test_a_fixed_plan_takes_both_paths(fresh):  # noqa: F811
+def test_a_fixed_plan_takes_both_paths(fresh, monkeypatch):  # noqa: F811
     """The month's first refresh fans out, one partition's rows go in one step, a spread over many
     partitions fans out again; a redelivery (read whole), a lost merged blob, rows replaced with the deltas
-    dropped, a Since moved, rows a read does not see and rows written during a refresh go in one step."""
+    dropped, a Since moved, rows a read does not see, rows written during a refresh and a delta too big for
+    its row go in one step."""
     plan = [("write", [(1, 31, 5, 0, 1_000, 0)]), ("refresh", None),
             ("spread", list(range(1, 31, 2))), ("refresh", None),
             ("again", 1), ("refresh", None),
@@ -233,7 +241,7 @@ def test_a_fixed_plan_takes_both_paths(fresh):  # noqa: F811
             ("replace", 3), ("drop_deltas", None), ("refresh", None),
             ("write", [(4, 31, 7, 0, 4_000, 0)]), ("move_since", 3600), ("refresh", None),
             ("write", [(7, 1, 2, 0, 7_000, 0)]), ("missed", [(5, 1, 4, 0, 5_000, 0), (6, 1, 8, 1, 6_000, 0)]),
-            ("racing", [(8, 31, 9, 2, 8_000, 0)])]
-    assert Twins(fresh(), fresh(), pause=0.0).play(plan) == [
+            ("racing", [(8, 31, 9, 2, 8_000, 0)]), ("tiny", True), ("write", [(9, 31, 1, 1, 9_000, 0)])]
+    assert Twins(fresh(), fresh(), 0.0, monkeypatch).play(plan) == [
         "fanned out", "one step", "fanned out", "one step", "one step", "one step", "one step", "one step",
         "one step", "one step"]
