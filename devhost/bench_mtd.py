@@ -10,11 +10,12 @@ so a load change on the machine moves both and neither pays for collecting the o
 The month is ingested in seconds, not over weeks: a refresh also re-reads, as key and ETag, the rows
 written within the margin (chargeback/storage/usage_delta.MARGIN, 120 s) before the previous refresh began.
 For an hourly refresh that is the previous hour's last two minutes; here it would be the whole month's last
-partition, so the bench waits ``settle`` seconds (MARGIN and a little) between ingesting the held month and
-its refresh, as the hour between two refreshes would (``settle=0``: no wait, the window is every row of the
-changed partition). Repeats after the first still find the previous repeat's 1% in the window (written
-seconds before), as keys. ``mtd_rows_read``: usage rows the refresh read (new rows and window keys, median
-repeat); ``mtd_round_trips``: its HTTP requests to storage (the pipeline's transport sends, pages count).
+partition, so the bench waits ``settle`` seconds (MARGIN and a little) between ingesting usage and
+refreshing, as the hour between two refreshes would: after the held month, and after each repeat's 1% (without
+that wait a repeat's window holds the previous repeat's whole 1%, written seconds before: twice the rows an
+hourly refresh reads; ``settle=0``: no wait anywhere, the first window is every row of the changed partition).
+``mtd_rows_read``: usage rows the refresh read (new rows and window keys, median repeat);
+``mtd_round_trips``: its HTTP requests to storage (the pipeline's transport sends, pages count).
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def bench_mtd_refresh(connection_string: str, events: int, repeats: int = 3,
         fulls, refreshes, read, trips = [], [], [], []
         for run in range(repeats):
             _ingest(lines[held + run * new:held + (run + 1) * new])
+            time.sleep(settle)
             # Each measured from a collected heap (neither pays for collecting the other's garbage), and
             # in turn first and second (the one after pays for whatever the other left Azurite doing).
             for first in ((True, False) if run % 2 == 0 else (False, True)):

@@ -13,14 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from chargeback.storage.rollup_parts import Listing, Rows, groups_in, loads, part_blob
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.rollup_delta import RollupMismatch, add_groups, decode_groups, patch_encoded, with_attribution
 
-if TYPE_CHECKING:
-    from chargeback.storage.rollup_store import RollupStore
+
+class RollupStore(Protocol):
+    """What the sum reads and writes of chargeback/storage/rollup_store.RollupStore."""
+
+    def document(self, month: str, partition: str, digest: str) -> dict[str, Any]: ...
+
+    def put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
+                   attribution: dict[str, dict[str, Any]], encoded: dict[str, Any] | None = None) -> None: ...
+
+    def put_bases(self, month: str, digests: dict[str, str]) -> None: ...
+
+    def delete(self, name: str) -> None: ...
 
 
 def _nothing() -> None:
