@@ -199,9 +199,13 @@ class Twins:
             return marks
 
         usage_a.watermarks = then_write
+        crashed = False
         try:
             with unseen(hidden - stored):
-                self.paths.append(retried(fused, a))
+                self.paths.append(fused(a))
+        except Crash:   # retried as a read that began after the rows were stored: it sees them all
+            crashed = True
+            self.paths.append(fused(a))
         finally:
             del usage_a.watermarks
         changed = changed_partitions(b, MONTH)
@@ -211,7 +215,8 @@ class Twins:
                 refresh_partition_step(b, MONTH, **part)
         retried(lambda ctx: price_to_date_step(ctx, MONTH, AS_OF), b)
         self.sent.append(keyed)
-        assert without_as_of(a.rollups.month_to_date(MONTH)) == without_as_of(b.rollups.month_to_date(MONTH))
+        if not crashed:   # else A read more than B; the next refresh compares them
+            assert without_as_of(a.rollups.month_to_date(MONTH)) == without_as_of(b.rollups.month_to_date(MONTH))
 
     def crash(self, _arg) -> None:
         self.crashing = {id(ctx.rollups) for ctx in self.ctx}
