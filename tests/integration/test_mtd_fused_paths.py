@@ -209,9 +209,22 @@ def test_more_than_few_changed_partitions_are_listed_and_nothing_is_written(fres
     assert len(done["changed"]) == FEW + 1
     assert done == {"changed": changed_partitions(ctx, MONTH)}
     assert rollup_state(services) == before and reads == Counter()
-    # Two changed are more than ``few`` = 1 as well; four are not more than FEW.
+    # Five changed are more than ``few`` = 1 as well.
     assert refresh_to_date_step(ctx, MONTH, AS_OF, few=1)["changed"] == changed_partitions(ctx, MONTH)
     assert rollup_state(services) == before
+
+
+def test_few_changed_partitions_are_refreshed_in_the_one_step(fresh):  # noqa: F811
+    """FEW changed: not more than FEW, all read (together) and priced in the step."""
+    services = fresh()
+    ctx = refreshed_month(services, pause=0.0)
+    days = (1, 6, 11, 31)[:FEW]
+    for day in days:
+        new_rows(services, day=day, first=100 + day, count=1)
+    done = refresh_to_date_step(ctx, MONTH, AS_OF)
+    assert sorted(p["partition"] for p in done["partitions"]) == sorted(
+        partition_key(record(0, day, 12, 0, 0), SLICES_PER_MONTH) for day in days)
+    assert_exact(services, ctx, done["document"])
 
 
 def test_the_months_first_refresh_lists_and_writes_nothing(fresh):  # noqa: F811
