@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal, getcontext
-from itertools import compress
+from itertools import compress, repeat
 from operator import add
 from typing import Any, TypeVar
 
@@ -64,20 +64,20 @@ class MonthIndex:
         self._pool_keys = {key: keys for key, (_by_day, keys) in by_pool.items()}   # (department, pool)
         self.columns = {pair: _columns(by_day, days) for pair, (by_day, _rows) in pairs.items()}
         self.pool_columns = {key: _columns(by_day, days) for key, (by_day, _rows) in by_pool.items()}
-        summed: dict[str, dict[tuple[str, str], dict[int, int]]] = {}   # department -> (deployment, meter) -> day
-        for (subscription, deployment), (days_of, _dates, figures) in self.columns.items():
-            mine = summed.get(claims[subscription])
-            if mine is None:
-                mine = summed[claims[subscription]] = {}
+        seen: set[tuple[str, str]] = set()   # (department, deployment) with cells already
+        for (subscription, deployment), (_days, dated, figures) in self.columns.items():
+            dept = claims[subscription]
+            quantity, first = self.quantity[dept], (dept, deployment) not in seen
+            seen.add((dept, deployment))
             for meter, at in _TOKENS:
                 column = figures[at]
-                if any(column):
-                    add_days(mine, (deployment, meter), compress(days_of, column),
-                             compress(column, column))   # type: ignore[arg-type]  # not audio: ints
-        for dept, cells in summed.items():
-            quantity = self.quantity[dept]
-            for (deployment, meter), by_day in cells.items():
-                quantity.update({(deployment, meter, days[day]): amount for day, amount in by_day.items()})
+                if any(column):   # the cells (deployment, meter, day) made in C; integers: summed in any order
+                    cells = zip(repeat(deployment), repeat(meter), compress(dated, column))
+                    amounts: Iterable[int] = compress(column, column)   # type: ignore[arg-type]  # not audio
+                    if first:
+                        quantity.update(zip(cells, amounts))   # strict: both from one column  # noqa: B905
+                    else:
+                        _add_cells(quantity, cells, amounts)
 
     def _scan(self, table: dict[Any, list[int | Decimal]], config: ChargebackConfig, pools: frozenset[str],
               claims: dict[str, str], pairs: dict[tuple[str, str], _Gathered],
@@ -103,8 +103,9 @@ class MonthIndex:
                     pairs.setdefault((subscription, deployment), ({}, []))
                 dept, pooled = found, deployment in pools
             pair_keys.append(key)   # _gather, written out: once per group
-            before = pair_days.get(day)
-            pair_days[day] = counts if before is None else list(map(add, before, counts))
+            before = pair_days.setdefault(day, counts)
+            if before is not counts:
+                pair_days[day] = list(map(add, before, counts))
             if pooled:
                 _gather(by_pool, (dept, deployment), day, key, counts)
             if counts[AUDIO_AT]:
@@ -172,9 +173,14 @@ def add_days(steps: dict[_K, dict[_D, int]], key: _K, days: Iterable[_D], amount
         found[day] = found.get(day, 0) + amount
 
 
+def _add_cells(quantity: dict[Cell, int | Decimal], cells: Iterable[Cell], amounts: Iterable[int]) -> None:
+    for cell, amount in zip(cells, amounts):   # noqa: B905
+        quantity[cell] = quantity.get(cell, 0) + amount
+
+
 def _columns(by_day: dict[int, list[int | Decimal]], dates: dict[int, date]) -> Columns:
     days = sorted(by_day)
-    return days, [dates[day] for day in days], list(zip(*(by_day[day] for day in days), strict=True))
+    return days, list(map(dates.__getitem__, days)), list(zip(*map(by_day.__getitem__, days), strict=True))
 
 
 def scaled(rated: list[tuple[str, Decimal]]) -> Scaled | None:
