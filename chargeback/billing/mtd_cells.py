@@ -85,14 +85,14 @@ class DepartmentToDate:
         """Every cell as text, ``[deployment, meter, day, quantity, cost]`` (CELL_COLUMNS): the cells with a cost in
         order, then the cells with only a quantity (cost "0") in order."""
         cost, quantity = self.cost, self.quantity
-        texts: dict[date, str] = {}
-        for _deployment, _meter, day in cost:
-            if day not in texts:
-                texts[day] = day.isoformat()
+        cells = list(cost)
+        texts = {day: day.isoformat() for day in {cell[2] for cell in cells}}   # a text per date, made once
         got = quantity.get
-        # month_to_date makes the cost cells in order: sorting them again only checks it
+        # month_to_date makes the cost cells in order: comparing them with their order only checks it (distinct
+        # keys: sorting the items sorts by them)
+        items = zip(cells, cost.values()) if cells == sorted(cells) else sorted(cost.items())   # noqa: B905
         rows = [[deployment, meter, texts[day], str(got(cell, 0)), str(amount)]
-                for cell, amount in sorted(cost.items()) for deployment, meter, day in (cell,)]
+                for cell, amount in items for deployment, meter, day in (cell,)]
         rest = sorted(quantity.keys() - cost.keys())   # distinct keys: sorted the same whatever their order
         rows += [[deployment, meter, texts.get(day) or day.isoformat(), str(quantity[cell]), "0"]
                  for cell in rest for deployment, meter, day in (cell,)]
