@@ -7,8 +7,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal, getcontext
-from itertools import compress, repeat
-from operator import add
+from itertools import compress, groupby, islice, repeat
+from operator import add, itemgetter, lt
 from typing import Any, TypeVar
 
 from chargeback.billing.charges import PaygLine, PoolLine
@@ -60,10 +60,10 @@ class MonthIndex:
             quantity, cell = self.quantity[claims[key[0]]], (key[1], AUDIO, days[key[3]])
             seconds = (groups[key] if len(key) == 4 else spilled[key])[AUDIO_AT]
             quantity[cell] = quantity.get(cell, 0) + Decimal(seconds)
-        self._keys = {pair: keys for pair, (_by_day, keys) in pairs.items()}   # (subscription, deployment)
-        self._pool_keys = {key: keys for key, (_by_day, keys) in by_pool.items()}   # (department, pool)
-        self.columns = {pair: _columns(by_day, days) for pair, (by_day, _rows) in pairs.items()}
-        self.pool_columns = {key: _columns(by_day, days) for key, (by_day, _rows) in by_pool.items()}
+        self._keys = {pair: keys for pair, (_days, _rows, keys) in pairs.items()}   # (subscription, deployment)
+        self._pool_keys = {key: keys for key, (_days, _rows, keys) in by_pool.items()}   # (department, pool)
+        self.columns = {pair: _columns(found, days) for pair, found in pairs.items()}
+        self.pool_columns = {key: _columns(found, days) for key, found in by_pool.items()}
         seen: set[tuple[str, str]] = set()   # (department, deployment) with cells already
         for (subscription, deployment), (_days, dated, figures) in self.columns.items():
             dept = claims[subscription]
@@ -82,34 +82,25 @@ class MonthIndex:
     def _scan(self, table: dict[Any, list[int | Decimal]], config: ChargebackConfig, pools: frozenset[str],
               claims: dict[str, str], pairs: dict[tuple[str, str], _Gathered],
               by_pool: dict[tuple[str, str], _Gathered], audio: list[_Stored]) -> None:
-        """Gather the groups of ``table`` (one of ``MonthUsage.stored_groups``, keyed by a ``_Stored``) as stored
-        (in key order, as the merged sum is, a (subscription, deployment)'s groups follow each other): every
-        sum made here is of integers, or of audio seconds only asked whether it is 0; the keys of the groups
-        with audio seconds go to ``audio``, to be added in order."""
-        last_subscription: str | None = None
-        last_deployment: str | None = None
-        pair_days: dict[int, list[int | Decimal]] = {}   # these four: the last group's (subscription, deployment)
-        pair_keys: list[_Stored] = []
-        dept, pooled = "", False
-        for key, counts in table.items():
-            subscription, deployment, day = key[0], key[1], key[3]
-            if subscription != last_subscription or deployment != last_deployment:
-                last_subscription, last_deployment = subscription, deployment
-                found = claims.get(subscription)
-                if found is None:
-                    found = claims[subscription] = config.department_for(subscription)
-                    self.quantity[found] = self.quantity.get(found, {})
-                pair_days, pair_keys = pairs.get((subscription, deployment)) or \
-                    pairs.setdefault((subscription, deployment), ({}, []))
-                dept, pooled = found, deployment in pools
-            pair_keys.append(key)   # _gather, written out: once per group
-            before = pair_days.setdefault(day, counts)
-            if before is not counts:
-                pair_days[day] = list(map(add, before, counts))
-            if pooled:
-                _gather(by_pool, (dept, deployment), day, key, counts)
-            if counts[AUDIO_AT]:
-                audio.append(key)
+        """Gather the groups of ``table`` (one of ``MonthUsage.stored_groups``, keyed by a ``_Stored``) as stored,
+        in runs of one (subscription, deployment) (in key order, as the merged sum is, its groups follow each
+        other): each run's days, counts and keys added at once, in C; the days summed in ``_columns``. Every sum
+        made here is of integers, or of audio seconds only asked whether it is 0; the keys of the groups with
+        audio seconds go to ``audio``, to be added in order."""
+        keys, rows = list(table), list(table.values())
+        day_of, at = list(map(_DAY, keys)), 0
+        for (subscription, deployment), run in groupby(map(_PAIR, keys)):
+            stop = at + len(list(run))
+            dept = claims.get(subscription)
+            if dept is None:
+                dept = claims[subscription] = config.department_for(subscription)
+                self.quantity[dept] = self.quantity.get(dept, {})
+            run_days, run_rows, run_keys = day_of[at:stop], rows[at:stop], keys[at:stop]
+            _extend(pairs, (subscription, deployment), run_days, run_rows, run_keys)
+            if deployment in pools:
+                _extend(by_pool, (dept, deployment), run_days[:], run_rows[:], run_keys[:])   # not the pair's
+            audio += compress(run_keys, map(_AUDIO, run_rows))
+            at = stop
 
     def groups(self, pair: tuple[str, str]) -> list[GroupRow]:
         """The groups of a (subscription, deployment), in ``MonthUsage.group_rows``'s order."""
@@ -140,10 +131,11 @@ class MonthIndex:
         return self._weights[key]
 
 
-# A (subscription or department, deployment)'s days, each its groups' counts summed (the aggregate's own list
-# while one group has the day: read, never changed), and its groups' keys in order.
+# A (subscription or department, deployment)'s groups as stored: their days, their counts (the aggregate's own
+# lists: read, never changed) and their keys.
 _Stored = tuple[str, str, str, int] | tuple[str, str, str, int, str]   # MonthUsage.stored_groups' keys
-_Gathered = tuple[dict[int, list[int | Decimal]], list[_Stored]]
+_Gathered = tuple[list[int], list[list[int | Decimal]], list[_Stored]]
+_PAIR, _DAY, _AUDIO = itemgetter(0, 1), itemgetter(3), itemgetter(AUDIO_AT)
 
 
 def _in_order(key: _Stored) -> tuple[int, _Stored]:
@@ -151,16 +143,15 @@ def _in_order(key: _Stored) -> tuple[int, _Stored]:
     return len(key), key
 
 
-def _gather(gathered: dict[tuple[str, str], _Gathered], key: tuple[str, str], day: int, stored: _Stored,
-            counts: list[int | Decimal]) -> None:
+def _extend(gathered: dict[tuple[str, str], _Gathered], key: tuple[str, str], days: list[int],
+            rows: list[list[int | Decimal]], keys: list[_Stored]) -> None:
     found = gathered.get(key)
     if found is None:
-        gathered[key] = ({day: counts}, [stored])
+        gathered[key] = (days, rows, keys)   # the run's own slices
         return
-    by_day, keys = found
-    keys.append(stored)
-    summed = by_day.get(day)
-    by_day[day] = counts if summed is None else list(map(add, summed, counts))
+    found[0].extend(days)
+    found[1].extend(rows)
+    found[2].extend(keys)
 
 
 def add_days(steps: dict[_K, dict[_D, int]], key: _K, days: Iterable[_D], amounts: Iterable[int]) -> None:
@@ -178,9 +169,18 @@ def _add_cells(quantity: dict[Cell, int | Decimal], cells: Iterable[Cell], amoun
         quantity[cell] = quantity.get(cell, 0) + amount
 
 
-def _columns(by_day: dict[int, list[int | Decimal]], dates: dict[int, date]) -> Columns:
-    days = sorted(by_day)
-    return days, list(map(dates.__getitem__, days)), list(zip(*map(by_day.__getitem__, days), strict=True))
+def _columns(gathered: _Gathered, dates: dict[int, date]) -> Columns:
+    """The days with groups, ascending, and the counts summed per day, column by column."""
+    days, rows, _keys = gathered
+    if not all(map(lt, days, islice(days, 1, None))):   # not one group a day in order: each day's summed
+        by_day: dict[int, list[int | Decimal]] = {}
+        for day, counts in zip(days, rows, strict=True):
+            before = by_day.setdefault(day, counts)
+            if before is not counts:
+                by_day[day] = list(map(add, before, counts))
+        days = sorted(by_day)
+        rows = list(map(by_day.__getitem__, days))
+    return days, list(map(dates.__getitem__, days)), list(zip(*rows, strict=True))
 
 
 def scaled(rated: list[tuple[str, Decimal]]) -> Scaled | None:
