@@ -7,8 +7,11 @@ threads already (chargeback/usage/reading reads partitions in a pool).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 A = TypeVar("A")
@@ -45,3 +48,29 @@ def at_once(*calls: Callable[[], Any]) -> tuple[Any, ...]:
         if errors:
             raise errors[0]
         return (*(future.result() for future in pending), last)
+
+
+SWITCH = 0.0005   # seconds; CPython's default is 0.005
+_switching = threading.Lock()
+_inside = [0, 0.0]   # steps inside prompt_switches, and the interval before the first came in
+
+
+@contextmanager
+def prompt_switches() -> Iterator[None]:
+    """Within: a thread holding the GIL is asked to let go of it ``SWITCH`` after another thread asked for it
+    (sys.setswitchinterval; "the interpreter's thread switch interval", 5 ms by default). A step that
+    overlaps requests with computing otherwise makes a thread whose answer came in, or that has a request
+    to send, wait up to 5 ms behind the computing one at each turn. Process-wide: set by the first step in,
+    put back by the last one out."""
+    with _switching:
+        if not _inside[0]:
+            _inside[1] = sys.getswitchinterval()
+            sys.setswitchinterval(min(SWITCH, _inside[1]))
+        _inside[0] += 1
+    try:
+        yield
+    finally:
+        with _switching:
+            _inside[0] -= 1
+            if not _inside[0]:
+                sys.setswitchinterval(_inside[1])

@@ -23,11 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 from chargeback.months import month_bounds
-from chargeback.overlap import at_once, together
+from chargeback.overlap import at_once, prompt_switches, together
 from chargeback.storage.rollup_parts import Listing
 from chargeback.storage.rollup_store import REWRITE_SHARE
 from chargeback.storage.rollup_sum import Summed, sum_listed
 from chargeback.storage.usage_table import legacy_partition
+from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.rollup_delta import decode_groups
 from chargeback.workflow.month_to_date import (
     MonthToDateContext,
@@ -47,15 +48,18 @@ def refresh_to_date_step(ctx: MonthToDateContext, month: str, as_of: str, few: i
     document, stored, and what each partition's read did), or, with more than ``few`` changed partitions
     or a legacy one, ``{"changed": [...]}`` (as ``changed_partitions`` lists them) and nothing done."""
     month_bounds(month)
-    current, listing, merged, config = at_once(
-        lambda: ctx.usage.watermarks(month), lambda: ctx.rollups.listing(month),
-        lambda: ctx.rollups.merged(month), lambda: config_in_force(ctx.config))
-    changed = changes(current, listing)
-    if len(changed) > few or any(legacy_partition(part["partition"]) for part in changed):
+    with prompt_switches():
+        return _refresh(ctx, month, as_of, few)
+
+
+def _refresh(ctx: MonthToDateContext, month: str, as_of: str, few: int) -> dict[str, Any]:
+    # In other threads the listing and then at once the changed partitions' reads (their requests go out as
+    # soon as the listing says which), and the configuration; here meanwhile the merged sum, read and decoded.
+    (listing, changed, done), config, (merged, decoded) = at_once(
+        lambda: _listed(ctx, month, few), lambda: config_in_force(ctx.config),
+        lambda: _decoded(ctx.rollups.merged(month)))
+    if done is None:
         return {"changed": changed}
-    # The merged sum is decoded here while the partitions' requests wait in other threads.
-    *done, decoded = at_once(*((lambda part=part: refreshed_partition(ctx, month, **part)) for part in changed),
-                             lambda: None if merged is None else decode_groups(merged["usage"]))
     refreshed: list[Refreshed] = done
     for one in refreshed:
         listing.with_part(one.part)
@@ -80,6 +84,22 @@ def refresh_to_date_step(ctx: MonthToDateContext, month: str, as_of: str, few: i
     else:
         together(summed.write, lambda: ctx.rollups.put_month_to_date(month, document))
     return {"document": document, "partitions": [one.result for one in refreshed]}
+
+
+def _listed(ctx: MonthToDateContext, month: str,
+            few: int) -> tuple[Listing, list[dict[str, Any]], list[Refreshed] | None]:
+    """The rollup rows, the partitions changed since, and those read up to date (None: more than ``few``
+    or a legacy one, left to the fan-out)."""
+    current, listing = together(lambda: ctx.usage.watermarks(month), lambda: ctx.rollups.listing(month))
+    changed = changes(current, listing)
+    if len(changed) > few or any(legacy_partition(part["partition"]) for part in changed):
+        return listing, changed, None
+    return listing, changed, list(at_once(
+        *((lambda part=part: refreshed_partition(ctx, month, **part)) for part in changed)))
+
+
+def _decoded(merged: dict[str, Any] | None) -> tuple[dict[str, Any] | None, MonthUsage | None]:
+    return merged, None if merged is None else decode_groups(merged["usage"])
 
 
 def _takes_deltas(listing: Listing, merged: dict[str, Any] | None, refreshed: list[Refreshed]) -> bool:
