@@ -53,13 +53,14 @@ class MonthIndex:
         pairs: dict[tuple[str, str], _Gathered] = {}   # (subscription, deployment)
         by_pool: dict[tuple[str, str], _Gathered] = {}   # (department, pool deployment)
         groups, spilled = self._stored
-        audio: list[_Stored] = []   # the groups with audio seconds
-        self._scan(groups, config, pools, claims, pairs, by_pool, audio)
-        self._scan(spilled, config, pools, claims, pairs, by_pool, audio)
-        for key in sorted(audio, key=_in_order):   # Decimal: added in groups()'s order
-            quantity, cell = self.quantity[claims[key[0]]], (key[1], AUDIO, days[key[3]])
-            seconds = (groups[key] if len(key) == 4 else spilled[key])[AUDIO_AT]
-            quantity[cell] = quantity.get(cell, 0) + Decimal(seconds)
+        audio: tuple[list[_Stored], list[_Stored]] = ([], [])   # each table's groups with audio seconds
+        self._scan(groups, config, pools, claims, pairs, by_pool, audio[0])
+        self._scan(spilled, config, pools, claims, pairs, by_pool, audio[1])
+        tables: tuple[dict[Any, list[int | Decimal]], ...] = (groups, spilled)
+        for table, keys in zip(tables, audio, strict=True):   # Decimal: added in groups()'s order,
+            for key in sorted(keys):   # the groups in key order, then the spilled groups in key order
+                quantity, cell = self.quantity[claims[key[0]]], (key[1], AUDIO, days[key[3]])
+                quantity[cell] = quantity.get(cell, 0) + Decimal(table[key][AUDIO_AT])
         self._keys = {pair: keys for pair, (_days, _rows, keys) in pairs.items()}   # (subscription, deployment)
         self._pool_keys = {key: keys for key, (_days, _rows, keys) in by_pool.items()}   # (department, pool)
         self.columns = {pair: _columns(found, days) for pair, found in pairs.items()}
