@@ -3,8 +3,9 @@
 The month (generated, ingested through the real trigger) is refreshed once with its last ``repeats`` x 1%
 of events (by time) held back; then each repeat, the next 1% arrives, as the next hour's usage would, and
 both are measured on the month as it then stands. Baseline: read every partition, aggregate, price_month.
-Measured: the refresh's steps as its activities run them (changed partitions, read what was written there
-since, price from the rollups), without the Durable host's constant overhead. The ratio is the median of the
+Measured: the refresh as the orchestrator runs it (its one-step activity, chargeback/workflow/mtd_refresh,
+when few partitions changed, as an hour's usage does; else the three steps), without the Durable host's
+constant overhead. The ratio is the median of the
 repeats' ratios (each pair measured back to back, in turn full first and refresh first, each from a collected heap,
 so a load change on the machine moves both and neither pays for collecting the other's garbage).
 The month is ingested in seconds, not over weeks: a refresh also re-reads, as key and ETag, the rows
