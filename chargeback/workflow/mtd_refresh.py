@@ -15,8 +15,8 @@ are returned, and the orchestrator fans them out as before (orchestrations/month
 Ordering kept from the three steps: a part's blob before its row (store_part); the merged sum is written
 only once the aggregates it names are stored (its write runs after the store); a delta the merged sum
 cannot take in (a partition read whole, a delta too big for its row, a base it does not name) makes the
-sum read the stored aggregates, so then they are stored first. The document is derived data: written
-before a failed store, the next refresh reads the same rows again and writes the same figures.
+sum read the stored aggregates, so then they are stored first. The document is written after the store,
+so a failed store leaves the previous document (tests/integration/test_mtd_fused_paths.py).
 """
 from __future__ import annotations
 
