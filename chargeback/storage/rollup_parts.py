@@ -108,12 +108,6 @@ def prepared_part(month: str, partition: str, watermark: str, usage: MonthUsage,
     return PreparedPart(part_blob(month, partition, digest), body, row)
 
 
-def merged_document(data: bytes | None) -> dict[str, Any] | None:
-    """The merged sum's document from its blob (None: no blob, or one in another format)."""
-    document = loads(data) if data is not None else None
-    return document if document is not None and document.get("format") == FORMAT else None
-
-
 def listing_of(found: list[Any]) -> Listing:
     """The table's entities for a month (``Delta`` only where asked for) as a Listing."""
     rows = [row for row in found if row["RowKey"] != MERGED_ROW]

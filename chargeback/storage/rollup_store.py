@@ -56,7 +56,6 @@ from chargeback.storage.rollup_parts import (
     listing_of,
     loads,
     merged_blob,
-    merged_document,
     pack,
     part_blob,
     prepared_part,
@@ -214,11 +213,9 @@ class RollupStore:
         return document
 
     def merged(self, month: str) -> dict[str, Any] | None:
-        return merged_document(self.merged_data(month))
-
-    def merged_data(self, month: str) -> bytes | None:
-        """The merged sum's blob as stored (``merged_document`` reads it), None if there is none."""
-        return self.documents.get(ROLLUPS, merged_blob(month))
+        data = self.documents.get(ROLLUPS, merged_blob(month))
+        document = loads(data) if data is not None else None
+        return document if document is not None and document.get("format") == FORMAT else None
 
     def put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
                     attribution: dict[str, dict[str, Any]], encoded: dict[str, Any] | None = None) -> None:
