@@ -94,12 +94,6 @@ class RollupStore:
         """partition -> (the index ETag its stored aggregate was read under, the aggregate's digest)."""
         return self._rows(month)
 
-    def parts_and_bases(self, month: str) -> tuple[Rows, dict[str, str] | None]:
-        """``parts`` and, from the same listing, the digest the merged sum names for each partition (None:
-        not known; a partition it does not name is absent)."""
-        listing = self.listing(month, deltas=False)
-        return listing.rows, listing.bases
-
     def put_part(self, month: str, partition: str, watermark: str, usage: MonthUsage, counted: Counted | None = None,
                  since: Since | None = None) -> str:
         """Blob first, row second: a row never names an aggregate that is not there yet. Returns the digest.
