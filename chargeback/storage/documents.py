@@ -7,6 +7,7 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
+from chargeback.storage import blob_wire
 from chargeback.storage.account import StorageAccount, storage_errors
 
 RUNS, INVOICES, EXPORTS = "runs", "invoices", "exports"
@@ -16,25 +17,36 @@ JSON = "application/json"
 
 
 class DocumentStore:
-    """Put and get blobs by ``container`` and name; JSON helpers for run artifacts."""
+    """Put, get and delete blobs by ``container`` and name; JSON helpers for run artifacts.
+
+    Whole-blob get, put (up to ``blob_wire.LEAN_PUT_BYTES``) and delete are lean requests through the
+    container client's own pipeline (chargeback/storage/blob_wire); larger uploads, ranges, properties and
+    listings are the SDK's."""
 
     def __init__(self, account: StorageAccount):
         self.account = account
 
     def put(self, container: str, name: str, data: bytes, content_type: str,
             metadata: dict[str, str] | None = None) -> str:
+        ascii_metadata = {k: _ascii(v) for k, v in (metadata or {}).items()}
         with storage_errors(f"writing {container}/{name}"):
-            self.account.container(container).upload_blob(
-                name, data, overwrite=True, content_settings=ContentSettings(content_type=content_type),
-                metadata={k: _ascii(v) for k, v in (metadata or {}).items()})
+            client = self.account.container(container)
+            if len(data) <= blob_wire.LEAN_PUT_BYTES:
+                blob_wire.put(client, name, data, content_type, ascii_metadata)
+            else:
+                client.upload_blob(name, data, overwrite=True, metadata=ascii_metadata,
+                                   content_settings=ContentSettings(content_type=content_type))
         return name
 
     def get(self, container: str, name: str) -> bytes | None:
+        """The whole blob, None when it does not exist."""
         with storage_errors(f"reading {container}/{name}"):
-            try:
-                return self.account.container(container).download_blob(name).readall()
-            except ResourceNotFoundError:
-                return None
+            return blob_wire.get(self.account.container(container), name)
+
+    def delete(self, container: str, name: str) -> None:
+        """Delete the blob; one that does not exist is already what was asked."""
+        with storage_errors(f"deleting {container}/{name}"):
+            blob_wire.delete(self.account.container(container), name)
 
     def get_range(self, container: str, name: str, offset: int, length: int) -> bytes | None:
         """Up to ``length`` bytes from ``offset`` (one ranged GET; fewer, or none, past the blob's end), or None
