@@ -19,6 +19,7 @@ from typing import Any
 
 from chargeback.storage.usage_delta import Counted
 from chargeback.usage.aggregation import MonthUsage
+from chargeback.usage.rollup_binary import PackedGroups, is_packed, pack_groups, packed_header
 from chargeback.usage.rollup_delta import (
     FORMAT,
     add_groups,
@@ -41,7 +42,32 @@ def part_blob(month: str, partition: str, digest: str | None = None) -> str:
 
 
 def merged_blob(month: str) -> str:
-    return f"{month}/merged.json.z"
+    """The merged sum (``merged_payload``). Its first encoding, JSON rows, was ``merged.json.z``: a month that
+    has only that one is summed again once (RollupStore.rebuild) and written here."""
+    return f"{month}/merged.groups.z"
+
+
+def merged_payload(usage: MonthUsage, digests: dict[str, str], attribution: dict[str, dict[str, Any]]) -> bytes:
+    """The merged sum's blob: its groups packed (chargeback/usage/rollup_binary; read back on every refresh),
+    its part map and the partitions' attribution in the header; JSON rows if a count does not fit 64 bits."""
+    extra = {"format": FORMAT, "parts": dict(sorted(digests.items())),
+             "attribution": dict(sorted(attribution.items()))}
+    packed = pack_groups(usage, extra)
+    return pack(packed if packed is not None else dumps({**extra, "usage": encode_groups(usage)}))
+
+
+def merged_document(data: bytes) -> dict[str, Any] | None:
+    """``{"format", "parts", "attribution", "usage"}`` of a ``merged_payload`` (``usage``: PackedGroups, or
+    the JSON rows), None if not in this format."""
+    body = zlib.decompress(data)
+    document: dict[str, Any]
+    if is_packed(body):
+        header, numbers = packed_header(body)
+        document = {"format": header.get("format"), "parts": header["parts"],
+                    "attribution": header["attribution"], "usage": PackedGroups(header, numbers)}
+    else:
+        document = json.loads(body)
+    return document if document.get("format") == FORMAT else None
 
 
 @dataclass
@@ -164,7 +190,9 @@ def row_delta(encoded: dict[str, Any], usage: MonthUsage) -> bytes | None:
     return packed if len(packed) <= DELTA_BYTES else None
 
 
-def groups_in(encoded: dict[str, Any]) -> int:
+def groups_in(encoded: dict[str, Any] | PackedGroups) -> int:
+    if isinstance(encoded, PackedGroups):
+        return len(encoded)
     return len(encoded["groups"]) + len(encoded["spilled"])
 
 

@@ -7,8 +7,9 @@ digest of its aggregate. A refresh reads a partition again only when its index E
 follows the partitions written since. Aggregates are content-addressed and never rewritten:
 ``rollups/{month}/parts/{partition}/{digest}.json.z`` (chargeback/storage/rollup_parts, zlib).
 
-``rollups/{month}/merged.json.z`` is the sum of the parts it names by digest, each partition's *base*
-(always self-consistent: it is written whole, from a sum and the digests it was summed from). Right after
+``rollups/{month}/merged.groups.z`` (rollup_parts.merged_payload) is the sum of the parts it names by
+digest, each partition's *base* (always self-consistent: it is written whole, from a sum and the digests it
+was summed from). Right after
 it, its part map is written to the row ``~merged`` (no partition key starts with ``~``: ``YYYY-MM~NN``,
 legacy ``YYYY-MM~sub~NN``), so the listing a refresh does anyway tells it each partition's base. A refresh
 that only added rows keeps on the partition's row (and in its part document, rollup_parts.Since) what its
@@ -56,6 +57,8 @@ from chargeback.storage.rollup_parts import (
     listing_of,
     loads,
     merged_blob,
+    merged_document,
+    merged_payload,
     pack,
     part_blob,
     prepared_part,
@@ -69,7 +72,6 @@ from chargeback.usage.rollup_delta import (
     RollupMismatch,
     attribution_of,
     decode_groups,
-    encode_groups,
     with_attribution,
 )
 
@@ -207,19 +209,16 @@ class RollupStore:
         return document
 
     def merged(self, month: str) -> dict[str, Any] | None:
+        """The merged sum as rollup_parts.merged_document reads it (its groups not decoded yet)."""
         data = self.documents.get(ROLLUPS, merged_blob(month))
-        document = loads(data) if data is not None else None
-        return document if document is not None and document.get("format") == FORMAT else None
+        return merged_document(data) if data is not None else None
 
     def put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
-                    attribution: dict[str, dict[str, Any]], encoded: dict[str, Any] | None = None) -> None:
+                   attribution: dict[str, dict[str, Any]]) -> None:
         """The sum, then its part map on ``~merged`` (a crash between the two leaves the row naming older
         bases: refreshes then keep deltas the sum cannot use, it swaps, exactly, and the row is written
-        again). ``encoded``: ``usage`` already encoded (rollup_delta.patch_encoded), else encoded here."""
-        document = {"format": FORMAT, "parts": dict(sorted(digests.items())),
-                    "usage": encode_groups(usage) if encoded is None else encoded,
-                    "attribution": dict(sorted(attribution.items()))}
-        self.documents.put(ROLLUPS, merged_blob(month), pack(dumps(document)), ZLIB)
+        again)."""
+        self.documents.put(ROLLUPS, merged_blob(month), merged_payload(usage, digests, attribution), ZLIB)
         self.put_bases(month, digests)
 
     def put_bases(self, month: str, digests: dict[str, str]) -> None:

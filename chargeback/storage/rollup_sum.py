@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 from chargeback.storage.rollup_parts import Listing, Rows, groups_in, loads, part_blob
 from chargeback.usage.aggregation import MonthUsage
-from chargeback.usage.rollup_delta import RollupMismatch, add_groups, decode_groups, patch_encoded, with_attribution
+from chargeback.usage.rollup_binary import decode_usage
+from chargeback.usage.rollup_delta import RollupMismatch, add_groups, decode_groups, with_attribution
 
 
 class RollupStore(Protocol):
@@ -26,7 +27,7 @@ class RollupStore(Protocol):
     def document(self, month: str, partition: str, digest: str) -> dict[str, Any]: ...
 
     def put_merged(self, month: str, usage: MonthUsage, digests: dict[str, str],
-                   attribution: dict[str, dict[str, Any]], encoded: dict[str, Any] | None = None) -> None: ...
+                   attribution: dict[str, dict[str, Any]]) -> None: ...
 
     def put_bases(self, month: str, digests: dict[str, str]) -> None: ...
 
@@ -55,9 +56,8 @@ def sum_listed(store: RollupStore, month: str, listing: Listing, merged: dict[st
         return Summed(None)
     digests: dict[str, str] = merged["parts"]
     attribution: dict[str, dict[str, Any]] = merged["attribution"]
-    usage = decode_groups(merged["usage"]) if decoded is None else decoded
+    usage = decode_usage(merged["usage"]) if decoded is None else decoded
     changed = sorted(p for p in set(rows) | set(digests) if rows.get(p, ("", None))[1] != digests.get(p))
-    added: list[MonthUsage] = []   # while every change is a delta, the sum's encoding can be patched
     swapped, grown = False, 0
     try:
         for partition in changed:
@@ -66,8 +66,7 @@ def sum_listed(store: RollupStore, month: str, listing: Listing, merged: dict[st
             if delta is not None and previous is not None and delta[0] == previous:
                 document = loads(delta[1])
                 grown += groups_in(document["usage"])
-                added.append(decode_groups(document["usage"]))
-                add_groups(usage, added[-1])
+                add_groups(usage, decode_groups(document["usage"]))
                 attribution[partition] = document["attribution"]
                 continue
             _swap(store, usage, attribution, month, partition, previous, rows.get(partition))
@@ -77,7 +76,7 @@ def sum_listed(store: RollupStore, month: str, listing: Listing, merged: dict[st
     write = _nothing
     if swapped or grown * share > groups_in(merged["usage"]):
         def write() -> None:
-            _rewrite(store, month, usage, merged, rows, changed, attribution, None if swapped else added)
+            _rewrite(store, month, usage, merged, rows, changed, attribution)
     elif listing.bases != digests:
         def write() -> None:
             store.put_bases(month, digests)   # a rewrite that stopped before its row: say what the sum names
@@ -99,17 +98,11 @@ def _swap(store: RollupStore, usage: MonthUsage, attribution: dict[str, dict[str
 
 
 def _rewrite(store: RollupStore, month: str, usage: MonthUsage, merged: dict[str, Any], rows: Rows,
-             changed: list[str], attribution: dict[str, dict[str, Any]], added: list[MonthUsage] | None) -> None:
-    """Write the sum as it is now (its encoding patched in the groups of ``added``, the deltas taken in,
-    when nothing was swapped), then its part map, then delete the aggregates it no longer names."""
-    encoded: dict[str, Any] | None = None
-    if added is not None:
-        encoded = merged["usage"]
-        for part in added:
-            patch_encoded(encoded, usage, part)
+             changed: list[str], attribution: dict[str, dict[str, Any]]) -> None:
+    """Write the sum as it is now, then its part map, then delete the aggregates it no longer names."""
     before: dict[str, str] = merged["parts"]
     digests = {p: digest for p, (_watermark, digest) in rows.items() if digest is not None}
-    store.put_merged(month, usage, digests, attribution, encoded)
+    store.put_merged(month, usage, digests, attribution)
     for partition in changed:
         if partition in before and digests.get(partition) != before[partition]:
             store.delete(part_blob(month, partition, before[partition]))

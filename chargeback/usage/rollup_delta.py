@@ -55,34 +55,6 @@ def decode_groups(data: dict[str, Any]) -> MonthUsage:
     return usage
 
 
-def patch_encoded(encoded: dict[str, Any], usage: MonthUsage, part: MonthUsage) -> None:
-    """Make ``encoded`` (``encode_groups`` of an earlier ``usage``) that of ``usage`` now, where only the
-    groups of ``part`` changed: a month's sum is re-encoded in the few groups a refresh touched, not all."""
-    encoded["outside_month"] = usage.outside_month
-    kinds: list[tuple[str, dict[Any, list[int | Decimal]], dict[Any, list[int | Decimal]]]] = [
-        ("groups", usage._groups, part._groups), ("spilled", usage._spilled, part._spilled)]
-    for name, mine, theirs in kinds:
-        if not theirs:
-            continue
-        rows: list[list[Any]] = encoded[name]
-        width = _GROUP_KEY if name == "groups" else _SPILLED_KEY
-        index = {(*row[:3], int(row[3]), *row[4:width]): at for at, row in enumerate(rows)}
-        gone = False
-        for key in theirs:
-            counts = mine.get(key)
-            at = index.get(key)
-            if counts is None:
-                gone = gone or at is not None
-                if at is not None:
-                    rows[at] = []
-            elif at is None:
-                rows.append([*key, *_encoded(counts)])
-            else:
-                rows[at] = [*key, *_encoded(counts)]
-        if gone:
-            encoded[name] = [row for row in rows if row]
-
-
 def attribution_of(usage: MonthUsage) -> dict[str, Any]:
     """The attribution alone, in MonthUsage.to_dict's shape (whatever keys that shape gives it)."""
     shell = MonthUsage(usage.month)

@@ -29,7 +29,7 @@ from chargeback.storage.rollup_store import REWRITE_SHARE
 from chargeback.storage.rollup_sum import Summed, sum_listed
 from chargeback.storage.usage_table import legacy_partition
 from chargeback.usage.aggregation import MonthUsage
-from chargeback.usage.rollup_delta import decode_groups
+from chargeback.usage.rollup_binary import decode_usage
 from chargeback.workflow.month_to_date import (
     MonthToDateContext,
     Refreshed,
@@ -99,7 +99,7 @@ def _listed(ctx: MonthToDateContext, month: str,
 
 
 def _decoded(merged: dict[str, Any] | None) -> tuple[dict[str, Any] | None, MonthUsage | None]:
-    return merged, None if merged is None else decode_groups(merged["usage"])
+    return merged, None if merged is None else decode_usage(merged["usage"])
 
 
 def _takes_deltas(listing: Listing, merged: dict[str, Any] | None, refreshed: list[Refreshed]) -> bool:

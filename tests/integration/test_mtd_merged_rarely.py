@@ -16,6 +16,7 @@ from chargeback.storage.rollup_store import MERGED_ROW, ROLLUP_TABLE, ROLLUPS, R
 from chargeback.usage.meters import MeterQuantities
 from chargeback.usage.reading import aggregate_stored_month
 from chargeback.usage.record import UsageRecord
+from chargeback.usage.rollup_binary import decode_usage
 from chargeback.workflow.month_to_date import MonthToDateContext, changed_partitions, refresh_partition_step
 from tests.fixtures.legacy_usage import store_as_first_release
 
@@ -48,8 +49,7 @@ def merged_puts(ctx: MonthToDateContext) -> list[str]:
 def merged_groups(ctx: MonthToDateContext) -> int:
     """How many line groups the stored merged blob holds, read from the blob itself."""
     data = ctx.rollups.documents.get(ROLLUPS, merged_blob(MONTH))
-    usage = rollup_parts.loads(data)["usage"]
-    return len(usage["groups"]) + len(usage["spilled"])
+    return len(decode_usage(rollup_parts.merged_document(data)["usage"]))   # MonthUsage: groups + spilled
 
 
 def part_blobs(ctx: MonthToDateContext) -> set[str]:
@@ -62,7 +62,7 @@ def named(ctx: MonthToDateContext) -> set[str]:
     names = {part_blob(MONTH, p, d) for p, (_mark, d) in ctx.rollups.parts(MONTH).items() if d}
     data = ctx.rollups.documents.get(ROLLUPS, merged_blob(MONTH))
     if data is not None:
-        names |= {part_blob(MONTH, p, d) for p, d in rollup_parts.loads(data)["parts"].items()}
+        names |= {part_blob(MONTH, p, d) for p, d in rollup_parts.merged_document(data)["parts"].items()}
     return names
 
 
