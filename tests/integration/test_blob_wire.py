@@ -71,6 +71,14 @@ def test_put_replaces_content_and_metadata(container):
     assert blob_wire.get(container, "o.json") == b'{"v": 22}'   # an XML or JSON type is not parsed either
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/xml", "text/xml; charset=utf-8"])
+def test_a_body_is_never_parsed_as_its_content_type(container, content_type):
+    data = b"\x78\x9c not a document <{"   # zlib-like bytes under a document type
+    blob_wire.put(container, "typed", data, content_type)
+    assert blob_wire.get(container, "typed") == data
+    assert container.get_blob_client("typed").get_blob_properties().content_settings.content_type == content_type
+
+
 def test_missing_blob_or_container_reads_none_and_deletes_false(storage, container):
     assert blob_wire.get(container, "never/written") is None
     assert blob_wire.delete(container, "never/written") is False
