@@ -235,5 +235,4 @@ class RollupStore:
                 {"PartitionKey": month, "RowKey": partition, "Watermark": ""})
 
     def delete(self, name: str) -> None:
-        with storage_errors(f"deleting {ROLLUPS}/{name}"), suppress(ResourceNotFoundError):
-            self.account.container(ROLLUPS).delete_blob(name)
+        self.documents.delete(ROLLUPS, name)   # a missing blob is fine

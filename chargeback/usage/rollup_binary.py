@@ -107,17 +107,20 @@ def _fill(table: dict[Any, list[int | Decimal]], flat: list[int], start: int, se
     section starts."""
     keys = [tuple(key) for key in section["keys"]]
     zero = seconds.setdefault(_ZERO_AUDIO, Decimal(_ZERO_AUDIO))
-    rows: list[list[Any]] = []
     stop = start + step * int(section["count"])
-    for at in range(start, stop, step):
-        key = keys[flat[at]]
-        counts: list[Any] = flat[at + 2:at + step]
+    # by columns, in C where it can be: each group's key index, its day, and its counts
+    found = map(keys.__getitem__, flat[start:stop:step])
+    days = flat[start + 1:stop:step]
+    rows: list[list[Any]] = [flat[at:at + _WIDTH] for at in range(start + 2, stop, step)]
+    for counts in rows:
         counts[_AUDIO] = zero
-        table[(key[0], key[1], key[2], flat[at + 1], key[3]) if spilled else (*key, flat[at + 1])] = counts
-        rows.append(counts)
+    if spilled:
+        table.update(zip([(k[0], k[1], k[2], day, k[3]) for k, day in zip(found, days)], rows))   # noqa: B905
+    else:
+        table.update(zip([(k[0], k[1], k[2], day) for k, day in zip(found, days)], rows))   # noqa: B905
     for at, text in section["audio"]:
-        found = seconds.get(text)
-        rows[at][_AUDIO] = seconds.setdefault(text, Decimal(text)) if found is None else found
+        known = seconds.get(text)
+        rows[at][_AUDIO] = seconds.setdefault(text, Decimal(text)) if known is None else known
     return stop
 
 
