@@ -78,8 +78,8 @@ from chargeback.usage.rollup_delta import (
 ROLLUP_TABLE = "UsageRollups"
 ROLLUPS = "rollups"
 # Every refresh reads and decodes the deltas on top of the merged sum: bounded to a quarter of its groups,
-# that is at most a quarter more than decoding the sum itself, and a rewrite (encode and put it, ~35 ms at
-# 20,000 events, ~3,500 groups) comes at most once per ~880 groups added (a day of that month adds ~100).
+# that is at most a quarter more than decoding the sum itself, and a rewrite (pack and put it, ~20-25 ms at
+# 20,000 events, ~3,900 groups) comes at most once per ~970 groups added (a day of that month adds ~100).
 REWRITE_SHARE = 4
 __all__ = ["DELTA_BYTES", "MERGED_ROW", "ROLLUPS", "ROLLUP_TABLE", "RollupStore", "StoredPart", "encode_part",
            "merged_blob", "part_blob"]
