@@ -114,7 +114,11 @@ def test_a_failed_ingest_says_what_was_stored_that_rerunning_is_safe_and_the_cau
     assert 0 < sum(stored_before) <= 30   # what the batches that finished before the failure stored
     assert f"stored {sum(stored_before)} of the events before the failure" in err
     assert "rerunning `chargeback ingest" in err and "is safe" in err
-    assert ("Connection refused" in err or "Connection reset" in err) and "Traceback" not in err
+    # the cause as the socket saw the emulator go: refused (between requests), reset, closed or a broken pipe
+    # (stopped while a request of another partition's batch was in flight)
+    gone = ("Connection refused", "Connection reset", "Remote end closed connection", "Connection aborted",
+            "Broken pipe")
+    assert any(cause in err for cause in gone) and "Traceback" not in err, err
 
 
 def test_run_month_before_any_config_import_says_so_at_once(cli, capsys):
