@@ -15,12 +15,13 @@ returns None and the caller keeps the JSON rows.
 """
 from __future__ import annotations
 
-import json
 import sys
 from array import array
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from chargeback.usage.aggregation import MonthUsage
 from chargeback.usage.rollup_delta import _AUDIO, _WIDTH, decode_groups
@@ -56,7 +57,7 @@ def pack_groups(usage: MonthUsage, extra: dict[str, Any]) -> bytes | None:
         return None
     if sys.byteorder != "little":
         numbers.byteswap()
-    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    head = msgspec.json.encode(header)   # as the rollup documents are (chargeback/storage/rollup_parts.dumps)
     return MAGIC + len(head).to_bytes(_HEAD, "little") + head + numbers.tobytes()
 
 
@@ -70,7 +71,7 @@ def packed_header(data: bytes) -> tuple[dict[str, Any], memoryview]:
         raise ValueError("not packed rollup groups")
     start = len(MAGIC) + _HEAD
     length = int.from_bytes(data[len(MAGIC):start], "little")
-    header: dict[str, Any] = json.loads(data[start:start + length])
+    header: dict[str, Any] = msgspec.json.decode(data[start:start + length])
     return header, memoryview(data)[start + length:]
 
 
@@ -88,7 +89,7 @@ def unpack_groups(header: dict[str, Any], body: memoryview) -> MonthUsage:
     flat = numbers.tolist()
     step = 2 + _WIDTH
     groups, spilled = header["groups"], header["spilled"]
-    if len(flat) != step * (int(groups["count"]) + int(spilled["count"])):
+    if len(flat) != step * packed_count(header):
         raise ValueError(f"packed rollup groups: {len(flat)} integers for "
                          f"{int(groups['count'])} + {int(spilled['count'])} groups of {step}")
     usage = MonthUsage(header["month"])
