@@ -28,7 +28,7 @@ from chargeback.billing.pricing import price_month
 from chargeback.config.model import ChargebackConfig
 from chargeback.errors import InvalidConfig
 from chargeback.months import month_bounds
-from chargeback.overlap import together
+from chargeback.overlap import collector_held, together
 from chargeback.storage.account import StorageAccount
 from chargeback.storage.rollup_parts import Listing, PreparedPart, cumulative, prepared_part
 from chargeback.storage.rollup_store import RollupStore
@@ -157,7 +157,8 @@ def config_in_force(config: ConfigSource) -> ChargebackConfig:
 def price_to_date_step(ctx: MonthToDateContext, month: str, as_of: str) -> dict[str, Any]:
     """Price the month so far from the rollups; store and return the month-to-date document."""
     config, usage = together(lambda: config_in_force(ctx.config), lambda: ctx.rollups.month_usage(month))
-    document = to_date_document(config, month, as_of, usage)
+    with collector_held():
+        document = to_date_document(config, month, as_of, usage)
     ctx.rollups.put_month_to_date(month, document)
     return document
 
