@@ -27,8 +27,7 @@ CASES = [
 def test_overlapping_steps_put_it_back_only_when_the_last_leaves(
         held: Callable[[], AbstractContextManager[None]], read: Callable[[], Any], before: Callable[[], None],
         inside: Callable[[Any], bool], after: Callable[[Any], bool]):
-    interval, collecting = sys.getswitchinterval(), gc.isenabled()
-    before()
+    interval, collecting = sys.getswitchinterval(), gc.isenabled()   # put back whatever the test does
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
     seen: dict[str, Any] = {}
 
@@ -46,6 +45,7 @@ def test_overlapping_steps_put_it_back_only_when_the_last_leaves(
             seen["after the first left"] = read()
 
     try:
+        before()
         threads = [threading.Thread(target=first), threading.Thread(target=second)]
         for thread in threads:
             thread.start()
