@@ -316,7 +316,7 @@ def test_a_failure_after_storing_raises_and_the_next_refresh_is_exact(fresh, mon
     assert_exact(services, ctx, done["document"])
 
 
-# (e) the store-first branch
+# (e) stored, then summed
 
 
 def order_of_store_and_sum(monkeypatch) -> list[str]:
@@ -371,14 +371,15 @@ def test_without_a_merged_blob_the_aggregates_are_stored_before_the_sum(fresh, m
     assert_exact(services, ctx, done["document"])
 
 
-def test_deltas_the_merged_sum_takes_are_summed_while_storing(fresh, monkeypatch):  # noqa: F811
-    """The fast path's overlap: a delta-only refresh sums the month while the aggregate is stored (the
-    sum starts before the slow store ends), and is exact."""
+def test_deltas_the_merged_sum_takes_are_stored_before_the_sum_too(fresh, monkeypatch):  # noqa: F811
+    """A delta-only refresh, which the merged sum takes in without reading an aggregate, stores it
+    before summing the month too (not overlapped: chargeback/workflow/mtd_refresh), and is exact."""
     services = fresh()
     ctx = refreshed_month(services, pause=0.0)
     new_rows(services, day=31, first=100, count=1)
     events = order_of_store_and_sum(monkeypatch)
     done = refresh_to_date_step(ctx, MONTH, AS_OF)
-    assert events == ["sum", f"stored {LAST}"]
+    assert {p["read"] for p in done["partitions"]} == {"since"}
+    assert events == [f"stored {LAST}", "sum"]
     named_parts_stored(ctx)
     assert_exact(services, ctx, done["document"])
