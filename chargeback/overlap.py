@@ -8,7 +8,6 @@ threads already (chargeback/usage/reading reads partitions in a pool).
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -77,15 +76,6 @@ class _FirstInLastOut(Generic[T]):
                     self._restore(self._found)   # type: ignore[arg-type]  # set by the first step in
 
 
-SWITCH = 0.0005   # seconds; CPython's default is 0.005
-
-
-def _short_switches() -> float:
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(SWITCH, before))
-    return before
-
-
 def _collector_off() -> bool:
     before = gc.isenabled()
     gc.disable()
@@ -97,17 +87,7 @@ def _collector_back(before: bool) -> None:
         gc.enable()
 
 
-_switches = _FirstInLastOut(_short_switches, sys.setswitchinterval)
 _collector = _FirstInLastOut(_collector_off, _collector_back)
-
-
-def prompt_switches() -> AbstractContextManager[None]:
-    """Within: a thread holding the GIL is asked to let go of it ``SWITCH`` after another thread asked for it
-    (sys.setswitchinterval; "the interpreter's thread switch interval", 5 ms by default). A step that
-    overlaps requests with computing otherwise makes a thread whose answer came in, or that has a request
-    to send, wait up to 5 ms behind the computing one at each turn. Process-wide: set by the first step in,
-    put back by the last one out."""
-    return _switches.held()
 
 
 def collector_held() -> AbstractContextManager[None]:
@@ -115,6 +95,6 @@ def collector_held() -> AbstractContextManager[None]:
     tuples, lists and dicts; each 700 container allocations start a young collection that walks the young
     objects: ~35 passes and 15-35 ms of a refresh's ~100 ms (counted with gc.callbacks, 2026-12-02). What a
     refresh leaves is freed by reference counting as it goes; its few cycles wait for the next collection,
-    which runs as usual once the last step is out. Process-wide, like ``prompt_switches``: turned off by the
-    first step in, back on by the last one out, and only if it was on when the first came in."""
+    which runs as usual once the last step is out. Process-wide: turned off by the first step in, back on by the
+    last one out, and only if it was on when the first came in."""
     return _collector.held()

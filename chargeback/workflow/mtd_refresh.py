@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from chargeback.months import month_bounds
-from chargeback.overlap import at_once, collector_held, prompt_switches, together
+from chargeback.overlap import at_once, collector_held, together
 from chargeback.storage.rollup_parts import Listing
 from chargeback.storage.rollup_store import REWRITE_SHARE
 from chargeback.storage.rollup_sum import sum_listed
@@ -56,7 +56,7 @@ def refresh_to_date_step(ctx: MonthToDateContext, month: str, as_of: str, few: i
     document, stored, and what each partition's read did), or, with more than ``few`` changed partitions
     or a legacy one, ``{"changed": [...]}`` (as ``changed_partitions`` lists them) and nothing done."""
     month_bounds(month)
-    with prompt_switches(), collector_held():
+    with collector_held():
         return _refresh(ctx, month, as_of, few)
 
 

@@ -1,10 +1,9 @@
-"""overlap.prompt_switches and overlap.collector_held are process-wide: with two steps in two threads, the first
+"""overlap.collector_held is process-wide (overlap._FirstInLastOut): with two steps in two threads, the first
 out before the second, the second still runs with the setting, and what was there before comes back only after
 both (a step restoring what it found would leave the setting behind, or cut the other step short)."""
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -15,9 +14,6 @@ import pytest
 from chargeback import overlap
 
 CASES = [
-    pytest.param(overlap.prompt_switches, sys.getswitchinterval, lambda: sys.setswitchinterval(0.005),
-                 lambda seen: seen == pytest.approx(overlap.SWITCH, rel=0.05),
-                 lambda after: after == pytest.approx(0.005, rel=0.05), id="switch interval"),
     pytest.param(overlap.collector_held, gc.isenabled, gc.enable,
                  lambda seen: seen is False, lambda after: after is True, id="collector"),
 ]
@@ -27,7 +23,7 @@ CASES = [
 def test_overlapping_steps_put_it_back_only_when_the_last_leaves(
         held: Callable[[], AbstractContextManager[None]], read: Callable[[], Any], before: Callable[[], None],
         inside: Callable[[Any], bool], after: Callable[[Any], bool]):
-    interval, collecting = sys.getswitchinterval(), gc.isenabled()   # put back whatever the test does
+    collecting = gc.isenabled()   # put back whatever the test does
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
     seen: dict[str, Any] = {}
 
@@ -54,7 +50,6 @@ def test_overlapping_steps_put_it_back_only_when_the_last_leaves(
         assert inside(seen["after the first left"])
         assert after(read())
     finally:
-        sys.setswitchinterval(interval)
         if collecting:
             gc.enable()
         else:
