@@ -42,6 +42,7 @@ from devhost.functions import user_function
 from devhost.generate.month import generate_month
 
 MONTH = "2026-10"
+SETTLE = MARGIN.total_seconds() + 5   # seconds between ingesting usage and refreshing (the module's docstring)
 
 
 def _ingest(lines: list[str]) -> None:
@@ -79,7 +80,7 @@ def _refresh(ctx, as_of: str) -> tuple[int, int]:
 
 
 def bench_mtd_refresh(connection_string: str, events: int, repeats: int = 3,
-                      settle: float = MARGIN.total_seconds() + 5, copies: int = 3,
+                      settle: float = SETTLE, copies: int = 3,
                       prefix: str = "mtdbench") -> dict:
     """``copies`` months alike, each in tables of its own on the one Azurite, share each wait: every repeat's
     1% is ingested into each, then one ``settle``, then each copy's pair is measured in turn (one after
@@ -142,5 +143,5 @@ if __name__ == "__main__":   # python -m devhost.bench_mtd [events [settle secon
     with Azurite(ROOT) as emulator:
         print(json.dumps(bench_mtd_refresh(
             emulator.connection_string, int(args[0]) if args else 20_000,
-            settle=float(args[1]) if args[1:] else MARGIN.total_seconds() + 5,
+            settle=float(args[1]) if args[1:] else SETTLE,
             copies=int(args[2]) if args[2:] else 3)))
