@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,12 +53,19 @@ def _read_state() -> dict | None:
 
 def _recovered_state() -> dict | None:
     """The Azurite serving our data folder, found by its command line (stack.json missing or broken)."""
+    serving = _serving()
+    return serving[0] if serving else None
+
+
+def _serving() -> list[dict]:
+    """Every Azurite whose command line names our data folder: pid, ports, location."""
     try:
         listing = subprocess.run(["ps", "-ax", "-ww", "-o", "pid=,command="], capture_output=True, text=True,
                                  timeout=10, check=False).stdout
     except (OSError, subprocess.SubprocessError):
-        return None
+        return []
     location = str(_data_dir())
+    found = []
     for line in listing.splitlines():
         pid, _, command = line.strip().partition(" ")
         words = command.split()
@@ -67,8 +75,23 @@ def _recovered_state() -> dict | None:
             ports = {name: int(words[words.index(f"--{name}Port") + 1]) for name in ("blob", "queue", "table")}
         except (ValueError, IndexError):
             continue
-        return {"pid": int(pid), "ports": ports, "location": location}
-    return None
+        found.append({"pid": int(pid), "ports": ports, "location": location})
+    return found
+
+
+def _stop_orphans() -> None:
+    """With no data folder, an Azurite that names it serves a folder since deleted (a clone removed and made
+    again at the same path, or .chargeback/ removed while it ran): none of its data is there, and adopting it
+    answered blob reads with "Incomplete download." forever. Stop it (as `chargeback stack down` would have)
+    and forget its stack.json, so that a new one starts over the new folder."""
+    orphans = {orphan["pid"] for orphan in _serving()}
+    for pid in orphans:
+        with contextlib.suppress(OSError):
+            os.kill(pid, 15)
+    deadline = time.monotonic() + 15
+    while orphans & {found["pid"] for found in _serving()} and time.monotonic() < deadline:
+        time.sleep(0.1)   # gone from the listing, so not found again below (Azurite stops in well under a second)
+    _state_file().unlink(missing_ok=True)
 
 
 def status() -> dict:
@@ -84,6 +107,8 @@ def status() -> dict:
 def up() -> dict:
     """Start Azurite (data kept under .chargeback/azurite) unless it already runs; return its status."""
     with _locked():
+        if not _data_dir().is_dir():
+            _stop_orphans()
         current = status()
         if not current["running"]:   # stack.json may name a dead process while another serves the folder
             found = _recovered_state()

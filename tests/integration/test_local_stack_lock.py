@@ -3,13 +3,17 @@ folder (the second saw none of the first's records); a truncated stack.json did 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from devhost import local_stack
+from devhost.azurite import Ports, connection_string
 from tests.conftest import ROOT
 
 CHILD = textwrap.dedent("""
@@ -66,3 +70,22 @@ def test_a_broken_stack_json_finds_the_azurite_that_serves_the_folder(state_dir,
     assert azurites_on(state_dir / "azurite") == [first["pid"]]
     assert json.loads(state_file.read_text())["pid"] == first["pid"]   # rebuilt
     assert local_stack.down() is True
+
+
+def test_an_azurite_whose_folder_was_deleted_is_stopped_and_a_new_one_serves_the_new_folder(state_dir):
+    """A clone removed and made again at the same path while its stack ran: the old Azurite names the same
+    folder but serves a deleted one. Adopted, every blob read failed with "Incomplete download."."""
+    first = local_stack.up()
+    shutil.rmtree(state_dir)
+    again = local_stack.up()
+    assert again["running"] and again["pid"] != first["pid"]
+    deadline = time.monotonic() + 20
+    while azurites_on(state_dir / "azurite") != [again["pid"]] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert azurites_on(state_dir / "azurite") == [again["pid"]]   # the old one stopped
+    blobs = BlobServiceClient.from_connection_string(connection_string(Ports(**again["ports"])))
+    container = blobs.get_container_client("roundtrip")
+    container.create_container()
+    container.upload_blob("one", b"x" * 100_000)
+    assert container.download_blob("one").readall() == b"x" * 100_000
+    assert json.loads((state_dir / "stack.json").read_text())["pid"] == again["pid"]
