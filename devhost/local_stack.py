@@ -81,16 +81,20 @@ def _serving() -> list[dict]:
 
 def _stop_orphans() -> None:
     """With no data folder, an Azurite that names it serves a folder since deleted (a clone removed and made
-    again at the same path, or .chargeback/ removed while it ran): none of its data is there, and adopting it
-    answered blob reads with "Incomplete download." forever. Stop it (as `chargeback stack down` would have)
-    and forget its stack.json, so that a new one starts over the new folder."""
+    again at the same path, or .chargeback/ removed while it ran): none of its data is there, and adopted, it
+    answered every blob read with "Incomplete download.". Stop it (as `chargeback stack down` would have) and
+    forget its stack.json, so that a new one starts over the new folder."""
     orphans = {orphan["pid"] for orphan in _serving()}
     for pid in orphans:
         with contextlib.suppress(OSError):
             os.kill(pid, 15)
     deadline = time.monotonic() + 15
-    while orphans & {found["pid"] for found in _serving()} and time.monotonic() < deadline:
-        time.sleep(0.1)   # gone from the listing, so not found again below (Azurite stops in well under a second)
+    # Until they are gone from the listing, so that none is found again below (Azurite stops in well under a second).
+    while (left := orphans & {found["pid"] for found in _serving()}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if left:
+        raise RuntimeError(f"an Azurite (pid {min(left)}) names {_data_dir()}, which is gone, and did not stop; "
+                           "stop it and try again")
     _state_file().unlink(missing_ok=True)
 
 
