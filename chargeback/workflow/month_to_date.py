@@ -142,8 +142,14 @@ def refreshed_partition(ctx: MonthToDateContext, month: str, partition: str, wat
 
 
 def store_refreshed(ctx: MonthToDateContext, month: str, refreshed: Refreshed) -> None:
-    digest = ctx.rollups.store_part(refreshed.part)
-    ctx.rollups.drop_superseded(month, refreshed.part.row["RowKey"], refreshed.superseded, refreshed.base, digest)
+    ctx.rollups.store_part(refreshed.part)
+    drop_superseded(ctx, month, refreshed)
+
+
+def drop_superseded(ctx: MonthToDateContext, month: str, refreshed: Refreshed) -> None:
+    """Once ``refreshed.part`` is stored: delete the aggregate it superseded (RollupStore.drop_superseded)."""
+    row = refreshed.part.row
+    ctx.rollups.drop_superseded(month, row["RowKey"], refreshed.superseded, refreshed.base, row["Digest"])
 
 
 def config_in_force(config: ConfigSource) -> ChargebackConfig:

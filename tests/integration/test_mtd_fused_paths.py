@@ -383,3 +383,55 @@ def test_deltas_the_merged_sum_takes_are_stored_before_the_sum_too(fresh, monkey
     assert events == [f"stored {LAST}", "sum"]
     named_parts_stored(ctx)
     assert_exact(services, ctx, done["document"])
+
+
+# (f) the aggregates superseded
+
+
+def part_blobs(services, partition: str) -> set[str]:
+    return {b.name for b in services.account.container(ROLLUPS).list_blobs(
+        name_starts_with=f"{MONTH}/parts/{partition}/")}
+
+
+@pytest.mark.parametrize("pricing_fails", [False, True], ids=["priced", "pricing-fails"])
+def test_the_superseded_aggregate_is_deleted_after_the_pricing_even_if_it_fails(
+        fresh, monkeypatch, pricing_fails):  # noqa: F811
+    """Two delta-only refreshes of the last partition: the first supersedes its base (kept: the merged sum
+    names it), the second the first's aggregate, deleted once the month is priced (beside the document's
+    write), or, when the pricing fails, before the error is raised; the next refresh is exact."""
+    services = fresh()
+    ctx = refreshed_month(services, pause=0.0)
+    (base,) = part_blobs(services, LAST)
+    new_rows(services, day=31, first=100, count=1)
+    refresh_to_date_step(ctx, MONTH, AS_OF)
+    (first,) = part_blobs(services, LAST) - {base}
+    document_before = ctx.rollups.month_to_date(MONTH)
+    new_rows(services, day=31, first=200, count=1)
+    events: list[str] = []
+    delete, to_date_document = RollupStore.delete, mtd_refresh.to_date_document
+
+    def deleting(self, name):
+        events.append(f"deleted {name}")
+        delete(self, name)
+
+    def pricing(*args, **kwargs):
+        events.append("priced")
+        if pricing_fails:
+            raise Crash
+        return to_date_document(*args, **kwargs)
+
+    monkeypatch.setattr(RollupStore, "delete", deleting)
+    monkeypatch.setattr(mtd_refresh, "to_date_document", pricing)
+    if pricing_fails:
+        with pytest.raises(Crash):
+            refresh_to_date_step(ctx, MONTH, AS_OF)
+        assert ctx.rollups.month_to_date(MONTH) == document_before
+    else:
+        refresh_to_date_step(ctx, MONTH, AS_OF)
+    assert events == ["priced", f"deleted {first}"]
+    (second,) = part_blobs(services, LAST) - {base}
+    assert second != first
+    named_parts_stored(ctx)
+    monkeypatch.setattr(mtd_refresh, "to_date_document", to_date_document)
+    done = refresh_to_date_step(ctx, MONTH, AS_OF)
+    assert_exact(services, ctx, done["document"])
