@@ -19,7 +19,7 @@ The document is written after the store, so a failed store leaves the previous d
 (tests/integration/test_mtd_fused_paths.py). The aggregates the stored ones superseded are deleted beside
 the last writes, not as a round trip of their own before the pricing (against Azurite, 20,000 events,
 half of 1% new each time: 178 against 168 ms, median of 12 refreshes each, alternating), and, should
-the pricing fail, before its error is raised: nothing superseded is left behind either way.
+a later store or the pricing fail, before its error is raised: nothing superseded is left behind.
 
 Why the store is not overlapped with the pricing (it was, until 2026-12-02): both need the GIL, the
 pricing for ~30 ms of CPU and the store's requests for ~1.5 ms each of azure-core and requests code
@@ -74,14 +74,16 @@ def _refresh(ctx: MonthToDateContext, month: str, as_of: str, few: int) -> dict[
     refreshed: list[Refreshed] = done
     for one in refreshed:
         listing.with_part(one.part)
-    for one in refreshed:   # stored first, then priced: see the module's docstring
-        ctx.rollups.store_part(one.part)
+    stored: list[Refreshed] = []
 
     def dropped() -> None:   # what the stored aggregates superseded, deleted with the last writes
-        for one in refreshed:
+        for one in stored:
             drop_superseded(ctx, month, one)
 
     try:
+        for one in refreshed:   # stored first, then priced: see the module's docstring
+            ctx.rollups.store_part(one.part)
+            stored.append(one)
         summed = sum_listed(ctx.rollups, month, listing, merged, REWRITE_SHARE, decoded)
         if summed.usage is None:
             document = to_date_document(config, month, as_of, ctx.rollups.brought_up(month, listing, summed))
@@ -89,7 +91,7 @@ def _refresh(ctx: MonthToDateContext, month: str, as_of: str, few: int) -> dict[
         else:
             document, write = to_date_document(config, month, as_of, summed.usage), summed.write
     except BaseException:
-        dropped()   # stored, so superseded whatever the pricing did
+        dropped()   # those stored superseded theirs, whatever failed after
         raise
     at_once(*([write] if write else []), dropped, lambda: ctx.rollups.put_month_to_date(month, document))
     return {"document": document, "partitions": [one.result for one in refreshed]}

@@ -393,45 +393,56 @@ def part_blobs(services, partition: str) -> set[str]:
         name_starts_with=f"{MONTH}/parts/{partition}/")}
 
 
-@pytest.mark.parametrize("pricing_fails", [False, True], ids=["priced", "pricing-fails"])
-def test_the_superseded_aggregate_is_deleted_after_the_pricing_even_if_it_fails(
-        fresh, monkeypatch, pricing_fails):  # noqa: F811
-    """Two delta-only refreshes of the last partition: the first supersedes its base (kept: the merged sum
-    names it), the second the first's aggregate, deleted once the month is priced (beside the document's
-    write), or, when the pricing fails, before the error is raised; the next refresh is exact."""
+@pytest.mark.parametrize("failing", [None, "pricing", "second store"])
+def test_the_superseded_aggregates_are_deleted_after_the_pricing_or_a_failure(fresh, monkeypatch, failing):  # noqa: F811
+    """Two delta-only refreshes of the first and last partitions: the first supersedes their bases (kept:
+    the merged sum names them), the second the first's aggregates, deleted once the month is priced
+    (beside the document's write), or, when the pricing or the second partition's store fails, those
+    stored before the error is raised; the next refresh is exact."""
     services = fresh()
     ctx = refreshed_month(services, pause=0.0)
-    (base,) = part_blobs(services, LAST)
-    new_rows(services, day=31, first=100, count=1)
-    refresh_to_date_step(ctx, MONTH, AS_OF)
-    (first,) = part_blobs(services, LAST) - {base}
-    document_before = ctx.rollups.month_to_date(MONTH)
+    bases = part_blobs(services, FIRST) | part_blobs(services, LAST)
+    new_rows(services, day=1, first=100, count=1)
     new_rows(services, day=31, first=200, count=1)
+    refresh_to_date_step(ctx, MONTH, AS_OF)
+    ((first,), (last,)) = (part_blobs(services, p) - bases for p in (FIRST, LAST))
+    document_before = ctx.rollups.month_to_date(MONTH)
+    new_rows(services, day=1, first=300, count=1)
+    new_rows(services, day=31, first=400, count=1)
     events: list[str] = []
-    delete, to_date_document = RollupStore.delete, mtd_refresh.to_date_document
+    delete, store_part, to_date_document = RollupStore.delete, RollupStore.store_part, mtd_refresh.to_date_document
 
     def deleting(self, name):
         events.append(f"deleted {name}")
         delete(self, name)
 
+    def storing(self, part):
+        if failing == "second store" and part.row["RowKey"] == LAST:
+            raise Crash
+        return store_part(self, part)
+
     def pricing(*args, **kwargs):
         events.append("priced")
-        if pricing_fails:
+        if failing == "pricing":
             raise Crash
         return to_date_document(*args, **kwargs)
 
     monkeypatch.setattr(RollupStore, "delete", deleting)
+    monkeypatch.setattr(RollupStore, "store_part", storing)
     monkeypatch.setattr(mtd_refresh, "to_date_document", pricing)
-    if pricing_fails:
+    if failing:
         with pytest.raises(Crash):
             refresh_to_date_step(ctx, MONTH, AS_OF)
         assert ctx.rollups.month_to_date(MONTH) == document_before
     else:
         refresh_to_date_step(ctx, MONTH, AS_OF)
-    assert events == ["priced", f"deleted {first}"]
-    (second,) = part_blobs(services, LAST) - {base}
-    assert second != first
+    assert events == (["priced"] if failing != "second store" else []) + [
+        f"deleted {first}", *([f"deleted {last}"] if failing != "second store" else [])]
+    assert first not in part_blobs(services, FIRST)
+    assert (last in part_blobs(services, LAST)) == (failing == "second store")
     named_parts_stored(ctx)
+    for name, original in (("delete", delete), ("store_part", store_part)):
+        monkeypatch.setattr(RollupStore, name, original)
     monkeypatch.setattr(mtd_refresh, "to_date_document", to_date_document)
     done = refresh_to_date_step(ctx, MONTH, AS_OF)
     assert_exact(services, ctx, done["document"])
