@@ -85,15 +85,14 @@ def _refresh(ctx: MonthToDateContext, month: str, as_of: str, few: int) -> dict[
             ctx.rollups.store_part(one.part)
             stored.append(one)
         summed = sum_listed(ctx.rollups, month, listing, merged, REWRITE_SHARE, decoded)
-        if summed.usage is None:
-            document = to_date_document(config, month, as_of, ctx.rollups.brought_up(month, listing, summed))
-            write = None
-        else:
-            document, write = to_date_document(config, month, as_of, summed.usage), summed.write
+        # No sum (an aggregate missing or not adding up): every part merged again, and written, by brought_up;
+        # summed.write is then nothing.
+        usage = ctx.rollups.brought_up(month, listing, summed) if summed.usage is None else summed.usage
+        document = to_date_document(config, month, as_of, usage)
     except BaseException:
         dropped()   # those stored superseded theirs, whatever failed after
         raise
-    at_once(*([write] if write else []), dropped, lambda: ctx.rollups.put_month_to_date(month, document))
+    at_once(summed.write, dropped, lambda: ctx.rollups.put_month_to_date(month, document))
     return {"document": document, "partitions": [one.result for one in refreshed]}
 
 
